@@ -1,0 +1,53 @@
+"""Pure-PyTorch Transformer core of sktfm (imports torch only).
+
+Building blocks after Vaswani et al. (2017), "Attention Is All You Need":
+multi-head attention with padding and causal masks, feed-forward, encoder
+layers (pre- or post-norm), token and positional embeddings, a feature
+tokenizer for tabular rows (FT-Transformer), pooling, the
+:class:`TransformerBackbone` shared by all estimators, and the trainable
+models (:class:`TaskModel`, :class:`MaskedTokenModel`,
+:class:`MaskedFeatureModel`).
+
+Shape vocabulary for comments (see :mod:`sktfm.nn.attention`): ``B`` batch,
+``T`` sequence length, ``H`` heads, ``D`` head dim, ``C`` = ``d_model``,
+``F`` features.
+
+Examples
+--------
+>>> import torch
+>>> from sktfm.nn import Encoder
+>>> Encoder(n_layers=2, d_model=16, n_heads=4, dim_feedforward=32)(torch.randn(2, 7, 16)).shape
+torch.Size([2, 7, 16])
+"""
+
+from .attention import MultiHeadAttention, attention_mask
+from .backbone import TransformerBackbone
+from .embedding import (
+    FeatureTokenizer,
+    LearnedPositionalEncoding,
+    SequenceEmbedding,
+    SinusoidalPositionalEncoding,
+    TokenEmbedding,
+)
+from .encoder import Encoder, EncoderLayer
+from .feedforward import FeedForward
+from .heads import MaskedFeatureModel, MaskedTokenModel, TaskModel
+from .pooling import Pooling
+
+__all__ = [
+    "MultiHeadAttention",
+    "attention_mask",
+    "FeedForward",
+    "EncoderLayer",
+    "Encoder",
+    "TokenEmbedding",
+    "SinusoidalPositionalEncoding",
+    "LearnedPositionalEncoding",
+    "FeatureTokenizer",
+    "SequenceEmbedding",
+    "Pooling",
+    "TransformerBackbone",
+    "TaskModel",
+    "MaskedTokenModel",
+    "MaskedFeatureModel",
+]

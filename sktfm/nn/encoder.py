@@ -1,0 +1,164 @@
+"""Transformer encoder: self-attention + feed-forward blocks (Vaswani et al., 2017, 3.1)."""
+
+from typing import Optional, Union
+
+from torch import Tensor, nn
+
+from .attention import MultiHeadAttention
+from .feedforward import FeedForward
+
+__all__ = ["EncoderLayer", "Encoder"]
+
+
+class EncoderLayer(nn.Module):
+    """One encoder block: self-attention then feed-forward, each a residual sublayer.
+
+    Post-norm (the paper, section 5.4): ``x = LayerNorm(x + Dropout(Sublayer(x)))``.
+    Pre-norm (``norm_first=True``, the default): ``x = x + Dropout(Sublayer(LayerNorm(x)))``.
+
+    NOTE[DIFF]: pre-norm is the default because it trains stably without a
+    learning-rate warmup (Xiong et al., 2020, "On Layer Normalization in the
+    Transformer Architecture").
+
+    Parameters
+    ----------
+    d_model : int
+        Model width ``C``.
+    n_heads : int
+        Number of attention heads; must divide ``d_model``.
+    dim_feedforward : int
+        Hidden width of the feed-forward sublayer.
+    dropout : float, default=0.1
+        Dropout on the attention weights, the feed-forward hidden layer and
+        each sublayer output before the residual sum.
+    activation : {"gelu", "relu"}, default="gelu"
+        Feed-forward non-linearity.
+    norm_first : bool, default=True
+        Pre-norm if True, post-norm (paper) if False.
+
+    Examples
+    --------
+    >>> import torch
+    >>> layer = EncoderLayer(8, 2, 16)
+    >>> out, weights = layer(torch.randn(2, 5, 8), need_weights=True)
+    >>> out.shape, weights.shape  # (B, T, C), (B, H, T, T)
+    (torch.Size([2, 5, 8]), torch.Size([2, 2, 5, 5]))
+    """
+
+    def __init__(
+        self,
+        d_model: int,
+        n_heads: int,
+        dim_feedforward: int,
+        *,
+        dropout: float = 0.1,
+        activation: str = "gelu",
+        norm_first: bool = True,
+    ):
+        super().__init__()
+        self.norm_first = norm_first
+        self.self_attn = MultiHeadAttention(d_model, n_heads, dropout=dropout)
+        self.feedforward = FeedForward(
+            d_model, dim_feedforward, dropout=dropout, activation=activation
+        )
+        self.norm1 = nn.LayerNorm(d_model)
+        self.norm2 = nn.LayerNorm(d_model)
+        self.dropout1 = nn.Dropout(dropout)
+        self.dropout2 = nn.Dropout(dropout)
+
+    def _attend(
+        self, x: Tensor, key_padding_mask: Optional[Tensor], need_weights: bool
+    ) -> tuple[Tensor, Optional[Tensor]]:
+        out, weights = self.self_attn(
+            x, key_padding_mask=key_padding_mask, need_weights=need_weights
+        )
+        return self.dropout1(out), weights
+
+    def forward(
+        self,
+        x: Tensor,
+        *,
+        key_padding_mask: Optional[Tensor] = None,
+        need_weights: bool = False,
+    ) -> tuple[Tensor, Optional[Tensor]]:
+        """Map ``x`` (B, T, C) to ``(x, weights)``; weights (B, H, T, T) or None."""
+        if self.norm_first:
+            attn, weights = self._attend(self.norm1(x), key_padding_mask, need_weights)
+            x = x + attn
+            x = x + self.dropout2(self.feedforward(self.norm2(x)))
+        else:
+            attn, weights = self._attend(x, key_padding_mask, need_weights)
+            x = self.norm1(x + attn)
+            x = self.norm2(x + self.dropout2(self.feedforward(x)))
+        return x, weights
+
+
+class Encoder(nn.Module):
+    """A stack of :class:`EncoderLayer` (Vaswani et al., 2017, section 3.1).
+
+    Parameters
+    ----------
+    n_layers : int
+        Number of layers (6 in the paper).
+    d_model, n_heads, dim_feedforward, dropout, activation, norm_first
+        Passed to each :class:`EncoderLayer`.
+
+    Notes
+    -----
+    NOTE[DIFF]: with ``norm_first=True`` a final LayerNorm follows the stack;
+    pre-norm layers leave the residual stream un-normalised.
+
+    Examples
+    --------
+    >>> import torch
+    >>> enc = Encoder(2, 8, 2, 16)
+    >>> x = torch.randn(3, 5, 8)  # (B, T, C)
+    >>> enc(x).shape
+    torch.Size([3, 5, 8])
+    >>> out, weights = enc(x, need_weights=True)
+    >>> len(weights), weights[0].shape  # one (B, H, T, T) per layer
+    (2, torch.Size([3, 2, 5, 5]))
+    """
+
+    def __init__(
+        self,
+        n_layers: int,
+        d_model: int,
+        n_heads: int,
+        dim_feedforward: int,
+        *,
+        dropout: float = 0.1,
+        activation: str = "gelu",
+        norm_first: bool = True,
+    ):
+        super().__init__()
+        if n_layers < 1:
+            raise ValueError(f"{n_layers=} must be a positive integer.")
+        self.layers = nn.ModuleList(
+            EncoderLayer(
+                d_model,
+                n_heads,
+                dim_feedforward,
+                dropout=dropout,
+                activation=activation,
+                norm_first=norm_first,
+            )
+            for _ in range(n_layers)
+        )
+        self.norm = nn.LayerNorm(d_model) if norm_first else nn.Identity()
+
+    def forward(
+        self,
+        x: Tensor,
+        *,
+        key_padding_mask: Optional[Tensor] = None,
+        need_weights: bool = False,
+    ) -> Union[Tensor, tuple[Tensor, list[Tensor]]]:
+        """Encode ``x`` (B, T, C); return x, or ``(x, weights)`` when ``need_weights``."""
+        all_weights = []
+        for layer in self.layers:
+            x, weights = layer(x, key_padding_mask=key_padding_mask, need_weights=need_weights)
+            if need_weights:
+                all_weights.append(weights)  # (B, H, T, T)
+        x = self.norm(x)
+        return (x, all_weights) if need_weights else x

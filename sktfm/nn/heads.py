@@ -1,0 +1,222 @@
+"""Trainable models built on a :class:`TransformerBackbone`: supervised and self-supervised.
+
+Each model owns its backbone as ``self.backbone``; ``embed(x)`` returns the
+backbone's pooled (B, C) embedding, which is what ``transform`` serves once the
+head is dropped.
+"""
+
+import torch
+from torch import Tensor, nn
+
+from .backbone import TransformerBackbone
+
+__all__ = ["TaskModel", "MaskedTokenModel", "MaskedFeatureModel"]
+
+
+def _check_prob(mask_prob: float) -> None:
+    if not 0.0 < mask_prob <= 1.0:
+        raise ValueError(f"{mask_prob=} must be in (0, 1].")
+
+
+class TaskModel(nn.Module):
+    """Classification / regression head on the pooled embedding.
+
+    ``LayerNorm(C) -> Linear(C, n_outputs)`` on ``backbone(x)``; the loss (cross
+    entropy, MSE) lives with the training code.
+
+    Parameters
+    ----------
+    backbone : TransformerBackbone
+        Produces the pooled (B, C) embedding.
+    n_outputs : int
+        Number of logits (classes) or regression targets.
+
+    Examples
+    --------
+    >>> bb = TransformerBackbone(input_kind="features", n_features=3, d_model=8, n_heads=2,
+    ...                          n_layers=1, dim_feedforward=16)
+    >>> TaskModel(bb, n_outputs=4)(torch.randn(5, 3)).shape  # (B, n_outputs)
+    torch.Size([5, 4])
+    """
+
+    def __init__(self, backbone: TransformerBackbone, n_outputs: int):
+        super().__init__()
+        if n_outputs < 1:
+            raise ValueError(f"{n_outputs=} must be a positive integer.")
+        self.backbone = backbone
+        d_model = backbone.d_model
+        self.head = nn.Sequential(nn.LayerNorm(d_model), nn.Linear(d_model, n_outputs))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.head(self.backbone(x))  # (B, n_outputs)
+
+    def embed(self, x: Tensor) -> Tensor:
+        return self.backbone(x)  # (B, C)
+
+
+class MaskedTokenModel(nn.Module):
+    """BERT masked-token modelling (Devlin et al., 2019, section 3.1, task 1).
+
+    Each non-special token is selected with probability ``mask_prob``; a
+    selected token becomes ``mask_id`` (80%), a random non-special id (10%) or
+    stays unchanged (10%), and the model predicts the original id. Selection
+    uses torch's global RNG, so ``torch.manual_seed`` makes it repeatable.
+
+    Parameters
+    ----------
+    backbone : TransformerBackbone
+        A backbone with ``input_kind="tokens"``.
+    vocab_size : int
+        Number of ids the head scores.
+    mask_id : int
+        The [MASK] id.
+    n_special : int
+        Ids ``0 .. n_special - 1`` are special (padding, [UNK], [MASK], ...):
+        never selected, never used as random replacements.
+    mask_prob : float, default=0.15
+        Selection probability.
+
+    Examples
+    --------
+    >>> bb = TransformerBackbone(input_kind="tokens", vocab_size=20, d_model=8, n_heads=2,
+    ...                          n_layers=1, dim_feedforward=16)
+    >>> mlm = MaskedTokenModel(bb, vocab_size=20, mask_id=2, n_special=4)
+    >>> logits, targets = mlm(torch.randint(4, 20, (3, 6)))  # (B, T) ids
+    >>> logits.shape[1], logits.shape[0] == targets.shape[0]  # (N, vocab_size), (N,)
+    (20, True)
+    """
+
+    def __init__(
+        self,
+        backbone: TransformerBackbone,
+        *,
+        vocab_size: int,
+        mask_id: int,
+        n_special: int,
+        mask_prob: float = 0.15,
+    ):
+        super().__init__()
+        if backbone.input_kind != "tokens":
+            raise ValueError(
+                f"MaskedTokenModel needs input_kind='tokens', got {backbone.input_kind=}."
+            )
+        if not 0 <= n_special < vocab_size:
+            raise ValueError(
+                f"{n_special=} must be in [0, {vocab_size=}) so some ids are maskable."
+            )
+        if not 0 <= mask_id < vocab_size:
+            raise ValueError(f"{mask_id=} must be a valid id in [0, {vocab_size=}).")
+        _check_prob(mask_prob)
+        self.backbone = backbone
+        self.vocab_size = vocab_size
+        self.mask_id = mask_id
+        self.n_special = n_special
+        self.mask_prob = mask_prob
+        d_model = backbone.d_model
+        self.head = nn.Sequential(
+            nn.Linear(d_model, d_model),
+            nn.GELU(),
+            nn.LayerNorm(d_model),
+            nn.Linear(d_model, vocab_size),
+        )
+
+    def _select(self, ids: Tensor) -> Tensor:
+        """Bool (B, T): the positions to predict."""
+        candidates = ids >= self.n_special
+        selected = candidates & (torch.rand(ids.shape, device=ids.device) < self.mask_prob)
+        if not selected.any() and candidates.any():
+            # Guarantee a non-empty loss on short batches.
+            flat = candidates.flatten().nonzero().squeeze(1)
+            pick = flat[torch.randint(len(flat), (1,), device=ids.device)]
+            selected = selected.flatten().index_fill(0, pick, True).view_as(ids)
+        return selected
+
+    def _corrupt(self, ids: Tensor, selected: Tensor) -> Tensor:
+        """Apply BERT's 80/10/10 replacement to the selected positions."""
+        u = torch.rand(ids.shape, device=ids.device)
+        random_ids = torch.randint(self.n_special, self.vocab_size, ids.shape, device=ids.device)
+        corrupted = torch.where(selected & (u < 0.8), torch.full_like(ids, self.mask_id), ids)
+        return torch.where(selected & (u >= 0.8) & (u < 0.9), random_ids, corrupted)
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """Corrupt ``x`` (B, T) and return ``(logits (N, vocab_size), targets (N,))``."""
+        selected = self._select(x)  # (B, T)
+        states, _ = self.backbone.encode(self._corrupt(x, selected))  # (B, T + 1, C)
+        token_states = states[:, 1:]  # drop [CLS] so positions line up with x
+        return self.head(token_states[selected]), x[selected]  # (N, V), (N,)
+
+    def embed(self, x: Tensor) -> Tensor:
+        return self.backbone(x)  # (B, C)
+
+
+def _hide_mask(shape: tuple[int, int], mask_prob: float, device: torch.device) -> Tensor:
+    """Bool (B, n): hide each slot with ``mask_prob``, at least 1 and at most n - 1 per row."""
+    B, n = shape
+    if n <= 1:
+        return torch.ones(B, n, dtype=torch.bool, device=device)
+    hide = torch.rand(B, n, device=device) < mask_prob  # (B, n)
+    one = torch.zeros(B, n, dtype=torch.bool, device=device)
+    one.scatter_(1, torch.randint(n, (B, 1), device=device), True)  # one random slot per row
+    # Nothing hidden -> hide that slot; everything hidden -> reveal it
+    # (the model needs something to reconstruct and something to see).
+    hide = torch.where(~hide.any(dim=1, keepdim=True), one, hide)
+    return torch.where(hide.all(dim=1, keepdim=True), hide & ~one, hide)
+
+
+class MaskedFeatureModel(nn.Module):
+    """Masked-value reconstruction for tabular rows and numeric sequences.
+
+    For ``input_kind="features"`` each feature of a row is hidden with
+    probability ``mask_prob`` (at least one, at most ``F - 1`` per row; the only
+    one when ``F == 1``) and ``Linear(C, 1)`` predicts its value from the hidden
+    token's state. For ``input_kind="sequence"`` time steps are hidden the same
+    way and ``Linear(C, F)`` predicts the step's ``F`` values. A masked
+    auto-encoding objective in the spirit of BERT, as used for tabular
+    pretraining (e.g. Rubachev et al., 2022).
+
+    Parameters
+    ----------
+    backbone : TransformerBackbone
+        A backbone with ``input_kind`` ``"features"`` or ``"sequence"``.
+    mask_prob : float, default=0.15
+        Probability to hide each feature / step.
+
+    Examples
+    --------
+    >>> bb = TransformerBackbone(input_kind="features", n_features=4, d_model=8, n_heads=2,
+    ...                          n_layers=1, dim_feedforward=16)
+    >>> pred, target = MaskedFeatureModel(bb)(torch.randn(3, 4))  # (N,), (N,)
+    >>> pred.shape == target.shape
+    True
+    """
+
+    def __init__(self, backbone: TransformerBackbone, *, mask_prob: float = 0.15):
+        super().__init__()
+        if backbone.input_kind not in ("features", "sequence"):
+            raise ValueError(
+                f"MaskedFeatureModel needs input_kind 'features' or 'sequence', got "
+                f"{backbone.input_kind=}; use MaskedTokenModel for tokens."
+            )
+        _check_prob(mask_prob)
+        self.backbone = backbone
+        self.mask_prob = mask_prob
+        n_out = 1 if backbone.input_kind == "features" else backbone.n_features
+        self.head = nn.Linear(backbone.d_model, n_out)
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """Hide part of ``x``; return ``(pred, target)``, (N,) for rows, (N, F) for sequences."""
+        ndim = 2 if self.backbone.input_kind == "features" else 3
+        if x.ndim != ndim:
+            raise ValueError(
+                f"input_kind={self.backbone.input_kind!r} expects a {ndim}-D x, "
+                f"got {tuple(x.shape)}."
+            )
+        hide = _hide_mask(tuple(x.shape[:2]), self.mask_prob, x.device)  # (B, F) or (B, T)
+        states, _ = self.backbone.encode(x, mask=hide)  # (B, F + 1 or T + 1, C)
+        pred = self.head(states[:, 1:][hide])  # skip [CLS]: (N, 1) or (N, F)
+        if self.backbone.input_kind == "features":
+            pred = pred.squeeze(-1)  # (N,)
+        return pred, x[hide].to(pred.dtype)
+
+    def embed(self, x: Tensor) -> Tensor:
+        return self.backbone(x)  # (B, C)

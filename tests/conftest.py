@@ -1,0 +1,44 @@
+"""Shared fixtures: every test starts from the same random state."""
+
+import numpy as np
+import pytest
+import torch
+
+
+@pytest.fixture(autouse=True)
+def _seed_everything():
+    torch.manual_seed(0)
+    np.random.seed(0)
+    yield
+
+
+# Tiny models keep the suite fast on 2 CPU cores; real sizes live in
+# examples/ and benchmarks/.
+TINY = dict(
+    d_model=16,
+    n_heads=2,
+    n_layers=1,
+    dim_feedforward=32,
+    dropout=0.0,
+    max_epochs=3,
+    batch_size=32,
+    lr=3e-3,
+    vocab_size=200,
+    max_len=64,
+    device="cpu",
+    random_state=0,
+)
+
+
+@pytest.fixture
+def tiny():
+    """Constructor arguments for a tiny, fast, seeded model."""
+    return dict(TINY)
+
+
+@pytest.fixture(scope="session")
+def topic_texts():
+    """A small generated text-classification set: (X list of str, y labels)."""
+    from sktfm.datasets import make_topic_texts
+
+    return make_topic_texts(240, random_state=0)

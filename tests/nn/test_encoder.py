@@ -1,0 +1,107 @@
+"""FeedForward, EncoderLayer and Encoder: shapes, torch reference, padding, gradients."""
+
+import pytest
+import torch
+
+from sktfm.nn import Encoder, EncoderLayer, FeedForward
+
+B, T, C, H, FF = 3, 6, 16, 2, 32
+
+
+def _padding(lengths, t=T):
+    return torch.arange(t)[None, :] >= torch.tensor(lengths)[:, None]  # (B, T), True = pad
+
+
+@pytest.mark.parametrize("activation", ["gelu", "relu"])
+def test_feedforward_shape_and_formula(activation):
+    ff = FeedForward(C, FF, dropout=0.0, activation=activation).eval()
+    x = torch.randn(B, T, C)
+    act = torch.nn.functional.gelu if activation == "gelu" else torch.relu
+    expected = ff.linear2(act(ff.linear1(x)))
+    out = ff(x)
+    assert out.shape == (B, T, C)
+    torch.testing.assert_close(out, expected)
+
+
+def test_feedforward_rejects_unknown_activation():
+    with pytest.raises(ValueError, match="activation='tanh'"):
+        FeedForward(C, FF, activation="tanh")
+
+
+@pytest.mark.parametrize("norm_first", [True, False], ids=["pre-norm", "post-norm"])
+def test_encoder_layer_matches_torch(norm_first):
+    """Same weights as torch.nn.TransformerEncoderLayer -> same output."""
+    theirs = torch.nn.TransformerEncoderLayer(
+        C, H, FF, dropout=0.0, activation="gelu", batch_first=True, norm_first=norm_first
+    ).train()  # training mode keeps torch off its fused fast path
+    ours = EncoderLayer(C, H, FF, dropout=0.0, norm_first=norm_first)
+    wq, wk, wv = theirs.self_attn.in_proj_weight.chunk(3)
+    bq, bk, bv = theirs.self_attn.in_proj_bias.chunk(3)
+    pairs = {
+        "self_attn.q_proj": (wq, bq),
+        "self_attn.k_proj": (wk, bk),
+        "self_attn.v_proj": (wv, bv),
+        "self_attn.out_proj": (theirs.self_attn.out_proj.weight, theirs.self_attn.out_proj.bias),
+        "feedforward.linear1": (theirs.linear1.weight, theirs.linear1.bias),
+        "feedforward.linear2": (theirs.linear2.weight, theirs.linear2.bias),
+        "norm1": (theirs.norm1.weight, theirs.norm1.bias),
+        "norm2": (theirs.norm2.weight, theirs.norm2.bias),
+    }
+    with torch.no_grad():
+        for name, (w, b) in pairs.items():
+            module = ours.get_submodule(name)
+            module.weight.copy_(w)
+            module.bias.copy_(b)
+    x, padding = torch.randn(B, T, C), _padding([T, 4, 2])
+    expected = theirs(x, src_key_padding_mask=padding)
+    out, weights = ours(x, key_padding_mask=padding)
+    assert weights is None
+    torch.testing.assert_close(out, expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("norm_first", [True, False], ids=["pre-norm", "post-norm"])
+def test_encoder_shapes_and_weights(norm_first):
+    enc = Encoder(3, C, H, FF, norm_first=norm_first)
+    assert len(enc.layers) == 3
+    assert isinstance(enc.norm, torch.nn.LayerNorm if norm_first else torch.nn.Identity)
+    x = torch.randn(B, T, C)
+    assert enc(x).shape == (B, T, C)
+    out, weights = enc(x, key_padding_mask=_padding([T, 3, 1]), need_weights=True)
+    assert out.shape == (B, T, C)
+    assert len(weights) == 3 and all(w.shape == (B, H, T, T) for w in weights)
+    assert torch.all(weights[0][2, :, :, 1:] == 0)  # sample 2 has one real token
+
+
+@pytest.mark.parametrize("norm_first", [True, False], ids=["pre-norm", "post-norm"])
+def test_padded_values_do_not_leak(norm_first):
+    enc = Encoder(2, C, H, FF, norm_first=norm_first).eval()
+    padding = _padding([T, 4, 2])
+    x = torch.randn(B, T, C)
+    x_other = torch.where(padding[..., None], torch.randn(B, T, C) * 10, x)
+    for need_weights in (False, True):
+        out = enc(x, key_padding_mask=padding, need_weights=need_weights)
+        out_other = enc(x_other, key_padding_mask=padding, need_weights=need_weights)
+        if need_weights:
+            out, out_other = out[0], out_other[0]
+        torch.testing.assert_close(out[~padding], out_other[~padding], rtol=1e-5, atol=1e-6)
+        assert not torch.allclose(out[padding], out_other[padding])  # the check has teeth
+
+
+@pytest.mark.parametrize("norm_first", [True, False], ids=["pre-norm", "post-norm"])
+def test_every_parameter_gets_a_finite_gradient(norm_first):
+    enc = Encoder(2, C, H, FF, dropout=0.1, activation="relu", norm_first=norm_first).train()
+    x = torch.randn(B, T, C, requires_grad=True)
+    out = enc(x, key_padding_mask=_padding([T, 3, 1]))
+    assert torch.isfinite(out).all()
+    out.pow(2).mean().backward()
+    for name, p in enc.named_parameters():
+        assert p.grad is not None, name
+        assert torch.isfinite(p.grad).all() and p.grad.abs().sum() > 0, name
+    assert torch.isfinite(x.grad).all()
+
+
+def test_invalid_arguments():
+    with pytest.raises(ValueError, match="n_layers=0"):
+        Encoder(0, C, H, FF)
+    with pytest.raises(ValueError, match="n_heads=3 must divide d_model=16"):
+        EncoderLayer(C, 3, FF)
