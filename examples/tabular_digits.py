@@ -1,0 +1,43 @@
+"""FT-Transformer-style classification of scikit-learn's bundled digits.
+
+Each of the 64 pixels of an 8x8 digit is one token (value embedding plus a
+feature-id embedding, with a [CLS] token), so the model attends across
+pixels. The test accuracy is printed beside LogisticRegression's on the same
+split. The data ship with scikit-learn: nothing is downloaded.
+"""
+
+# %%
+import time
+
+from sklearn.datasets import load_digits
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sktfm import TransformerClassifier
+
+# %% Data
+X, y = load_digits(return_X_y=True)
+X_train, X_test, y_train, y_test = train_test_split(
+    X, y, test_size=0.2, stratify=y, random_state=0
+)
+
+# %% Model
+model = TransformerClassifier(
+    d_model=64, n_heads=4, n_layers=2, dim_feedforward=128, dropout=0.1,
+    max_epochs=40, batch_size=64, lr=1e-3, weight_decay=1e-4,
+    warmup_steps=100, random_state=0,
+)
+start = time.perf_counter()
+model.fit(X_train, y_train)
+seconds = time.perf_counter() - start
+accuracy = model.score(X_test, y_test)
+
+# %% Baseline
+baseline = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
+baseline_accuracy = baseline.fit(X_train, y_train).score(X_test, y_test)
+
+# %% Result
+print(f"TransformerClassifier test accuracy: {accuracy:.4f} (fit in {seconds:.0f} s)")
+print(f"LogisticRegression    test accuracy: {baseline_accuracy:.4f}")

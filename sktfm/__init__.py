@@ -1,0 +1,18 @@
+"""sktfm: the Transformer, built properly, inside scikit-learn.
+
+>>> from sktfm import TransformerEncoder, TransformerClassifier
+"""
+
+from .estimators import TransformerClassifier, TransformerEncoder, TransformerRegressor
+from .text import TextCleaner, Tokenizer
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "TextCleaner",
+    "Tokenizer",
+    "TransformerClassifier",
+    "TransformerEncoder",
+    "TransformerRegressor",
+    "__version__",
+]

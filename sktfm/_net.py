@@ -1,0 +1,237 @@
+"""Training layer: the skorch nets that fit sktfm modules.
+
+The estimators translate their parameters into a call to :func:`make_net`;
+everything that touches devices, precision, random number generators and
+inference modes lives here, so the estimators hold no tensor code.
+"""
+
+from contextlib import contextmanager
+
+import numpy as np
+import torch
+from skorch import NeuralNet
+from skorch.callbacks import (
+    EarlyStopping,
+    GradientNormClipping,
+    LRScheduler,
+    ProgressBar,
+)
+from skorch.helper import predefined_split
+from torch import nn
+
+from .data import SequenceDataset, collate
+from .nn import MaskedFeatureModel, MaskedTokenModel, TaskModel, TransformerBackbone
+
+PRECISIONS = ("auto", "float32", "bfloat16")
+
+
+def resolve_device(device):
+    """Map ``"auto"`` to ``"cuda"`` when a GPU is visible, else ``"cpu"``."""
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return str(torch.device(device))
+
+
+def resolve_precision(precision, device):
+    """Pick the autocast dtype: bfloat16 on capable GPUs for ``"auto"``."""
+    if precision == "auto":
+        cuda = device.startswith("cuda") and torch.cuda.is_available()
+        return "bfloat16" if cuda and torch.cuda.is_bf16_supported() else "float32"
+    return precision
+
+
+@contextmanager
+def seeded(seed):
+    """Run a block under a fixed torch seed without touching the caller's RNG.
+
+    Weight init, dropout, masking and shuffling all draw from torch's global
+    generator; forking it makes a fit repeatable *and* side-effect free.
+    """
+    devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield
+
+
+class LinearWarmup:
+    """Learning-rate multiplier rising linearly from ~0 to 1 over ``warmup_steps``.
+
+    A class rather than a lambda so that fitted nets stay picklable.
+    """
+
+    def __init__(self, warmup_steps):
+        self.warmup_steps = warmup_steps
+
+    def __call__(self, step):
+        return min(1.0, (step + 1) / self.warmup_steps)
+
+
+def _to_float32(output):
+    if isinstance(output, tuple):
+        return tuple(_to_float32(item) for item in output)
+    if torch.is_tensor(output) and output.is_floating_point():
+        return output.float()
+    return output
+
+
+class TransformerNet(NeuralNet):
+    """skorch ``NeuralNet`` with the inference and precision rules of sktfm.
+
+    - evaluation runs under ``torch.inference_mode`` (no autograd bookkeeping);
+    - forward passes run under ``torch.autocast`` when ``precision`` asks for
+      bfloat16, and outputs are returned as float32;
+    - :meth:`embed` returns pooled embeddings in bounded-size batches.
+
+    Parameters
+    ----------
+    precision : {"float32", "bfloat16"}, default="float32"
+        Autocast dtype for forward passes.
+    **kwargs
+        Passed to :class:`skorch.NeuralNet`.
+    """
+
+    def __init__(self, *args, precision="float32", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.precision = precision
+
+    def infer(self, x, **fit_params):
+        device_type = torch.device(self.device).type
+        enabled = self.precision == "bfloat16"
+        with torch.autocast(device_type, dtype=torch.bfloat16, enabled=enabled):
+            return _to_float32(super().infer(x, **fit_params))
+
+    def evaluation_step(self, batch, training=False):
+        if training:
+            return super().evaluation_step(batch, training=True)
+        self.check_is_fitted()
+        Xi, _ = batch
+        with torch.inference_mode():
+            self._set_training(False)
+            return self.infer(Xi)
+
+    def validation_step(self, batch, **fit_params):
+        Xi, yi = batch
+        self._set_training(False)
+        with torch.inference_mode():
+            y_pred = self.infer(Xi, **fit_params)
+            loss = self.get_loss(y_pred, yi, X=Xi, training=False)
+        return {"loss": loss, "y_pred": y_pred}
+
+    def embed(self, X):
+        """Pooled embeddings of ``X`` (a dataset), float32 ``(n_samples, d_model)``."""
+        self.check_is_fitted()
+        module = self.module_
+        encode = module.embed if hasattr(module, "embed") else module
+        self._set_training(False)
+        chunks = []
+        with torch.inference_mode():
+            for Xi, _ in self.get_iterator(X, training=False):
+                Xi = {key: value.to(self.device) for key, value in Xi.items()}
+                device_type = torch.device(self.device).type
+                enabled = self.precision == "bfloat16"
+                with torch.autocast(device_type, dtype=torch.bfloat16, enabled=enabled):
+                    chunks.append(encode(**Xi).float().cpu().numpy())
+        return np.concatenate(chunks, axis=0)
+
+
+class MaskedModelingNet(TransformerNet):
+    """Self-supervised net: the module returns ``(prediction, target)`` itself."""
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        prediction, target = y_pred
+        if target.numel() == 0:
+            # A batch with nothing to mask (e.g. only empty strings) still
+            # needs a differentiable zero so the training loop carries on.
+            return prediction.sum() * 0.0
+        return self.criterion_(prediction, target)
+
+
+OBJECTIVES = ("classification", "regression", "masked_tokens", "masked_features")
+
+
+def make_module(objective, backbone_kwargs, *, n_outputs=None, vocab_size=None,
+                mask_id=None, n_special=None):
+    """Build the torch module trained for ``objective``."""
+    backbone = TransformerBackbone(**backbone_kwargs)
+    if objective in ("classification", "regression"):
+        return TaskModel(backbone, n_outputs)
+    if objective == "masked_tokens":
+        return MaskedTokenModel(
+            backbone, vocab_size=vocab_size, mask_id=mask_id, n_special=n_special
+        )
+    if objective == "masked_features":
+        return MaskedFeatureModel(backbone)
+    raise ValueError(f"Unknown {objective=}; expected one of {OBJECTIVES}.")
+
+
+def _criterion(objective, label_smoothing):
+    if objective == "classification":
+        return nn.CrossEntropyLoss, {"label_smoothing": label_smoothing}
+    if objective == "masked_tokens":
+        return nn.CrossEntropyLoss, {}
+    return nn.MSELoss, {}
+
+
+def make_callbacks(*, grad_clip, early_stopping, patience, warmup_steps, verbose,
+                   callbacks):
+    """skorch callbacks for the estimator-level training options."""
+    result = []
+    if grad_clip:
+        result.append(("grad_clip", GradientNormClipping(gradient_clip_value=grad_clip)))
+    if early_stopping:
+        result.append((
+            "early_stopping",
+            EarlyStopping(monitor="valid_loss", patience=patience, load_best=True),
+        ))
+    if warmup_steps:
+        result.append((
+            "warmup",
+            LRScheduler(policy=torch.optim.lr_scheduler.LambdaLR,
+                        lr_lambda=LinearWarmup(warmup_steps), step_every="batch"),
+        ))
+    if verbose:
+        result.append(("progress_bar", ProgressBar()))
+    return result + list(callbacks or [])
+
+
+def make_net(module, *, objective, valid_dataset=None, max_epochs, batch_size, lr,
+             weight_decay, label_smoothing=0.0, device, precision, verbose,
+             callbacks):
+    """Wrap ``module`` in the skorch net that trains it for ``objective``."""
+    criterion, criterion_kwargs = _criterion(objective, label_smoothing)
+    net_class = MaskedModelingNet if objective.startswith("masked") else TransformerNet
+    return net_class(
+        module,
+        criterion=criterion,
+        **{f"criterion__{key}": value for key, value in criterion_kwargs.items()},
+        optimizer=torch.optim.AdamW,
+        optimizer__weight_decay=weight_decay,
+        lr=lr,
+        max_epochs=max_epochs,
+        batch_size=batch_size,
+        train_split=None if valid_dataset is None else predefined_split(valid_dataset),
+        iterator_train__shuffle=True,
+        iterator_train__collate_fn=collate,
+        iterator_valid__collate_fn=collate,
+        predict_nonlinearity=None,
+        callbacks=callbacks,
+        device=device,
+        precision=precision,
+        verbose=verbose,
+    )
+
+
+def fit_net(net, X, y=None):
+    """Fit ``net`` on model-ready samples and targets; returns the net."""
+    net.fit(SequenceDataset(X, y), y=None)
+    return net
+
+
+def predict_outputs(net, X):
+    """Module outputs on ``X`` (model-ready samples), float32, in batches."""
+    return net.predict_proba(SequenceDataset(X))
+
+
+def embed(net, X):
+    """Pooled embeddings of model-ready samples ``X``, in batches."""
+    return net.embed(SequenceDataset(X))

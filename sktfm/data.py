@@ -1,0 +1,189 @@
+"""Input handling shared by the estimators: what kind of input a user passed,
+and how it becomes padded mini-batches.
+
+Four input types reach a sequence estimator (see DESIGN.md):
+
+- ``"text"``: 1-D strings (list, ndarray, Series) or a one-column DataFrame;
+- ``"tokens"``: pre-tokenized text, a list of lists of ``str``;
+- ``"tabular"``: a 2-D numeric array or DataFrame, one token per feature;
+- ``"sequence"``: a 3-D numeric array ``(n_samples, seq_len, n_features)``.
+
+Text and tokens become variable-length id arrays; batches are padded to the
+longest sequence *in the batch* (dynamic padding), never to ``max_len``.
+"""
+
+from numbers import Number
+
+import numpy as np
+import pandas as pd
+import torch
+from torch.utils.data import Dataset
+
+INPUT_TYPES = ("text", "tokens", "tabular", "sequence")
+
+
+def _is_str_sequence(item):
+    return isinstance(item, (list, tuple, np.ndarray)) and all(
+        isinstance(token, str) for token in item
+    )
+
+
+def _first_non_empty(items):
+    for item in items:
+        if len(item):
+            return item
+    return None
+
+
+def infer_input_type(X):
+    """Infer which of :data:`INPUT_TYPES` ``X`` is.
+
+    Parameters
+    ----------
+    X : array-like, list or DataFrame
+        The input as a user passed it.
+
+    Returns
+    -------
+    input_type : str
+        One of ``"text"``, ``"tokens"``, ``"tabular"``, ``"sequence"``.
+
+    Raises
+    ------
+    ValueError
+        If ``X`` is empty or a 1-D numeric array (a single feature must be
+        passed as a column, ``X.reshape(-1, 1)``).
+    TypeError
+        If ``X`` is a scalar, a string or ``None``.
+    """
+    if X is None or isinstance(X, (str, bytes, Number)):
+        raise TypeError(
+            f"Expected an array-like, a list of strings or a DataFrame, got "
+            f"{type(X).__name__}."
+        )
+    if isinstance(X, pd.DataFrame):
+        numeric = all(pd.api.types.is_numeric_dtype(d) for d in X.dtypes)
+        return "tabular" if numeric or X.shape[1] != 1 else "text"
+    if isinstance(X, pd.Series):
+        return "text" if not pd.api.types.is_numeric_dtype(X.dtype) else _one_d_numeric()
+    if isinstance(X, (list, tuple)):
+        if len(X) == 0:
+            raise ValueError("X is empty: 0 samples were given, at least 1 is required.")
+        if all(isinstance(item, (list, tuple)) for item in X):
+            first = _first_non_empty(X)
+            if first is None or all(isinstance(t, str) for t in first):
+                return "tokens"
+        elif any(isinstance(item, str) for item in X):
+            return "text"
+    array = np.asarray(X, dtype=object) if _looks_ragged(X) else np.asarray(X)
+    if array.ndim == 1 and array.dtype.kind in "USO":
+        if array.dtype.kind == "O" and array.size and all(
+            isinstance(item, (list, tuple, np.ndarray)) for item in array
+        ):
+            return "tokens"
+        return "text"
+    if array.ndim == 1:
+        return _one_d_numeric()
+    if array.ndim == 2:
+        if array.dtype.kind in "US" or (
+            array.dtype.kind == "O" and array.shape[1] == 1 and array.size
+            and all(isinstance(item, str) for item in array[:, 0])
+        ):
+            return "text" if array.shape[1] == 1 else "tabular"
+        return "tabular"
+    if array.ndim == 3:
+        return "sequence"
+    raise ValueError(f"Expected at most 3 dimensions, got X with shape {array.shape}.")
+
+
+def _looks_ragged(X):
+    return isinstance(X, (list, tuple)) and len({
+        len(item) if isinstance(item, (list, tuple)) else -1 for item in X
+    }) > 1
+
+
+def _one_d_numeric():
+    raise ValueError(
+        "Expected 2D array, got 1D numeric array instead. Reshape your data "
+        "either using array.reshape(-1, 1) if your data has a single feature "
+        "or array.reshape(1, -1) if it contains a single sample; text must be "
+        "passed as strings."
+    )
+
+
+def resolve_input_type(X, input_type="auto"):
+    """Return the input type of ``X``: ``input_type`` when explicit, else inferred."""
+    if input_type == "auto":
+        return infer_input_type(X)
+    if input_type not in INPUT_TYPES:
+        raise ValueError(
+            f"Unknown input_type={input_type!r}; use 'auto' or one of {INPUT_TYPES}."
+        )
+    return input_type
+
+
+def text_column(X):
+    """Return text input as a 1-D sequence: a one-column 2-D input is flattened."""
+    if isinstance(X, pd.DataFrame):
+        if X.shape[1] != 1:
+            raise ValueError(
+                f"Text input must be a single column, got a DataFrame with "
+                f"{X.shape[1]} columns; use a ColumnTransformer to pick one."
+            )
+        return X.iloc[:, 0]
+    if isinstance(X, np.ndarray) and X.ndim == 2:
+        if X.shape[1] != 1:
+            raise ValueError(
+                f"Text input must be a single column, got shape {X.shape}."
+            )
+        return X[:, 0]
+    return X
+
+
+class SequenceDataset(Dataset):
+    """A torch ``Dataset`` over model-ready samples and optional targets.
+
+    Parameters
+    ----------
+    X : list of 1-D int arrays, or float ndarray of 2 or 3 dimensions
+        Token ids (variable length) or numeric rows/sequences.
+    y : ndarray or None
+        Targets aligned with ``X``; ``None`` for self-supervised training.
+    """
+
+    def __init__(self, X, y=None):
+        if y is not None and len(y) != len(X):
+            raise ValueError(f"X has {len(X)} samples but y has {len(y)}.")
+        self.X = X
+        self.y = y
+
+    def __len__(self):
+        return len(self.X)
+
+    def __getitem__(self, index):
+        return self.X[index], (None if self.y is None else self.y[index])
+
+
+def pad_sequences(sequences, padding_value=0):
+    """Right-pad 1-D integer arrays to the longest one: ``(B, T_max)`` int64."""
+    width = max((len(seq) for seq in sequences), default=0)
+    batch = torch.full((len(sequences), width), padding_value, dtype=torch.long)
+    for row, seq in enumerate(sequences):
+        batch[row, : len(seq)] = torch.as_tensor(seq, dtype=torch.long)
+    return batch
+
+
+def collate(batch):
+    """Collate ``(x, y)`` samples into ``({"x": tensor}, y_tensor_or_None)``.
+
+    Token-id samples are padded to the longest sample in this batch (dynamic
+    padding, id 0 = ``[PAD]``); numeric samples are stacked as float32.
+    """
+    xs, ys = zip(*batch)
+    if np.issubdtype(np.asarray(xs[0]).dtype, np.integer):
+        x = pad_sequences(xs)
+    else:
+        x = torch.as_tensor(np.stack(xs), dtype=torch.float32)
+    if ys[0] is None:
+        return {"x": x}, None
+    return {"x": x}, torch.as_tensor(np.stack(ys))

@@ -1,0 +1,450 @@
+"""The scikit-learn façade shared by every sequence estimator.
+
+:class:`BaseTransformerEstimator` owns the contract that DESIGN.md fixes for
+all estimators: the shared hyperparameters, input-type resolution and
+validation, tokenization, the seeded skorch fit and batched inference. The
+subclasses add only what their task needs (targets, heads, outputs). No tensor
+code lives here: the training layer (``sktfm._net``) does that work.
+"""
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, clone
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+
+from .. import _net
+from ..data import INPUT_TYPES, infer_input_type, resolve_input_type, text_column
+from ..text import MASK_ID, N_SPECIAL, PAD_ID, Tokenizer
+
+SHARED_PARAMETERS_DOC = """\
+    input_type : {"auto", "text", "tokens", "tabular", "sequence"}, default="auto"
+        What ``X`` holds: 1-D strings, pre-tokenized lists of strings, a 2-D
+        numeric table (each feature one token) or a 3-D numeric array
+        ``(n_samples, seq_len, n_features)``. ``"auto"`` infers it.
+
+    d_model : int, default=128
+        Width of every token representation.
+
+    n_heads : int, default=4
+        Attention heads per layer; must divide ``d_model``.
+
+    n_layers : int, default=2
+        Number of encoder layers.
+
+    dim_feedforward : int, default=512
+        Hidden width of the position-wise feed-forward block.
+
+    dropout : float, default=0.1
+        Dropout on embeddings, attention weights and residual branches.
+
+    activation : {"gelu", "relu"}, default="gelu"
+        Feed-forward activation.
+
+    norm_first : bool, default=True
+        Pre-norm layers (stable training) when True, the paper's post-norm
+        otherwise.
+
+    positional : {"sinusoidal", "learned"}, default="sinusoidal"
+        Positional encoding for text, tokens and sequences.
+
+    max_len : int, default=256
+        Longest sequence, in tokens (text) or steps (sequences).
+
+    pooling : {"mean", "cls", "max"}, default="mean"
+        How token states become one vector per sample.
+
+    tokenizer : {"word", "char", "bpe"} or Tokenizer, default="word"
+        Tokenizer kind learned on text at fit, or a :class:`~sktfm.Tokenizer`
+        whose kind, ``vocab_size`` and ``min_frequency`` are used (its
+        ``max_len`` and ``truncation`` are taken from this estimator).
+
+    vocab_size : int, default=8000
+        Largest vocabulary learned from text.
+
+    truncation : bool, default=True
+        Cut sequences longer than ``max_len``; when False they raise a
+        ``ValueError`` instead.
+
+    max_epochs : int, default=10
+        Passes over the training data.
+
+    batch_size : int, default=64
+        Samples per mini-batch, for training and for inference.
+
+    lr : float, default=1e-3
+        AdamW learning rate.
+
+    weight_decay : float, default=0.01
+        AdamW weight decay.
+
+    warmup_steps : int, default=0
+        Batches over which the learning rate rises linearly to ``lr``.
+
+    label_smoothing : float, default=0.0
+        Label smoothing of the classification loss.
+
+    grad_clip : float or None, default=1.0
+        Largest gradient norm; None disables clipping.
+
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the data and stop when the
+        validation loss has not improved for ``patience`` epochs, keeping the
+        best weights.
+
+    validation_fraction : float, default=0.1
+        Share of the training data held out when ``early_stopping``.
+
+    patience : int, default=5
+        Epochs without improvement before early stopping.
+
+    device : str, default="auto"
+        Torch device; ``"auto"`` picks CUDA when available, else CPU.
+
+    precision : {"auto", "float32", "bfloat16"}, default="auto"
+        Autocast precision; ``"auto"`` is bfloat16 on a capable GPU and
+        float32 on CPU.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight init, masking, dropout, shuffling and the validation
+        split; an int makes a CPU fit bit-for-bit repeatable.
+
+    verbose : int, default=0
+        0 is silent; 1 shows skorch's progress bar and per-epoch table.
+
+    callbacks : list of skorch callbacks or None, default=None
+        Extra skorch callbacks (instances or ``(name, callback)`` pairs)."""
+
+SHARED_ATTRIBUTES_DOC = """\
+    input_type_ : str
+        The input type found (or given) at fit.
+
+    n_features_in_ : int
+        Number of features seen at fit (tabular and sequence input, and
+        one-column DataFrames of text).
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names, when ``X`` was a DataFrame with string column names.
+
+    tokenizer_ : Tokenizer
+        The tokenizer fitted on the text (text and tokens input only).
+
+    net_ : skorch.NeuralNet
+        The skorch net that trained the module.
+
+    module_ : torch.nn.Module
+        The trained PyTorch module.
+
+    history_ : skorch.History
+        Per-epoch training (and validation) loss.
+
+    n_iter_ : int
+        Number of epochs run.
+
+    device_ : str
+        The device the model was trained on."""
+
+_INPUT_KIND = {"text": "tokens", "tokens": "tokens", "tabular": "features",
+               "sequence": "sequence"}
+
+
+class BaseTransformerEstimator(BaseEstimator):
+    """Shared hyperparameters, validation and training for sktfm estimators."""
+
+    _parameter_constraints = {
+        "input_type": [StrOptions({"auto", *INPUT_TYPES})],
+        "d_model": [Interval(Integral, 1, None, closed="left")],
+        "n_heads": [Interval(Integral, 1, None, closed="left")],
+        "n_layers": [Interval(Integral, 1, None, closed="left")],
+        "dim_feedforward": [Interval(Integral, 1, None, closed="left")],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "activation": [StrOptions({"gelu", "relu"})],
+        "norm_first": ["boolean"],
+        "positional": [StrOptions({"sinusoidal", "learned"})],
+        "max_len": [Interval(Integral, 1, None, closed="left")],
+        "pooling": [StrOptions({"mean", "cls", "max"})],
+        "tokenizer": [StrOptions({"word", "char", "bpe"}), Tokenizer],
+        "vocab_size": [Interval(Integral, N_SPECIAL + 1, None, closed="left")],
+        "truncation": ["boolean"],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "warmup_steps": [Interval(Integral, 0, None, closed="left")],
+        "label_smoothing": [Interval(Real, 0, 1, closed="left")],
+        "grad_clip": [Interval(Real, 0, None, closed="neither"), None],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "patience": [Interval(Integral, 1, None, closed="left")],
+        "device": [str],
+        "precision": [StrOptions(set(_net.PRECISIONS))],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "callbacks": [list, None],
+    }
+
+    def __init__(
+        self,
+        *,
+        input_type="auto",
+        d_model=128,
+        n_heads=4,
+        n_layers=2,
+        dim_feedforward=512,
+        dropout=0.1,
+        activation="gelu",
+        norm_first=True,
+        positional="sinusoidal",
+        max_len=256,
+        pooling="mean",
+        tokenizer="word",
+        vocab_size=8000,
+        truncation=True,
+        max_epochs=10,
+        batch_size=64,
+        lr=1e-3,
+        weight_decay=0.01,
+        warmup_steps=0,
+        label_smoothing=0.0,
+        grad_clip=1.0,
+        early_stopping=False,
+        validation_fraction=0.1,
+        patience=5,
+        device="auto",
+        precision="auto",
+        random_state=None,
+        verbose=0,
+        callbacks=None,
+    ):
+        self.input_type = input_type
+        self.d_model = d_model
+        self.n_heads = n_heads
+        self.n_layers = n_layers
+        self.dim_feedforward = dim_feedforward
+        self.dropout = dropout
+        self.activation = activation
+        self.norm_first = norm_first
+        self.positional = positional
+        self.max_len = max_len
+        self.pooling = pooling
+        self.tokenizer = tokenizer
+        self.vocab_size = vocab_size
+        self.truncation = truncation
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.warmup_steps = warmup_steps
+        self.label_smoothing = label_smoothing
+        self.grad_clip = grad_clip
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.device = device
+        self.precision = precision
+        self.random_state = random_state
+        self.verbose = verbose
+        self.callbacks = callbacks
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True
+        tags.input_tags.three_d_array = True
+        return tags
+
+    # ------------------------------------------------------------------ input
+    def _make_tokenizer(self):
+        if isinstance(self.tokenizer, Tokenizer):
+            tokenizer = clone(self.tokenizer)
+        else:
+            tokenizer = Tokenizer(kind=self.tokenizer, vocab_size=self.vocab_size)
+        return tokenizer.set_params(
+            max_len=self.max_len, truncation=self.truncation, output="ids"
+        )
+
+    def _check_input_type(self, X):
+        """Fail early when predict-time input is of another kind than at fit."""
+        if self.input_type != "auto":
+            return
+        found = infer_input_type(X)
+        same_family = {found, self.input_type_} <= {"text", "tokens"}
+        if found != self.input_type_ and not same_family:
+            raise ValueError(
+                f"{type(self).__name__} was fitted on {self.input_type_} input, "
+                f"but X looks like {found} input."
+            )
+
+    def _prepare_X(self, X, *, reset):
+        """Validate ``X`` and turn it into model-ready samples.
+
+        Returns a list of int64 id arrays (text, tokens) or a float32 array
+        (tabular, sequence). With ``reset`` the input statistics (tokenizer,
+        feature scaling, feature count) are learned; otherwise checked.
+        """
+        if reset:
+            self.input_type_ = resolve_input_type(X, self.input_type)
+        else:
+            self._check_input_type(X)
+        kind = self.input_type_
+        if kind in ("text", "tokens"):
+            return self._prepare_text(X, reset=reset)
+        if kind == "tabular":
+            return self._prepare_tabular(X, reset=reset)
+        return self._prepare_sequence(X, reset=reset)
+
+    def _prepare_text(self, X, *, reset):
+        if self.input_type_ == "text":
+            if hasattr(X, "columns") or np.ndim(X) == 2:
+                # One text column: record (or check) its name like any column.
+                validate_data(self, X, skip_check_array=True, reset=reset)
+            X = text_column(X)
+        if reset:
+            self.tokenizer_ = self._make_tokenizer().fit(X)
+        return list(self.tokenizer_.transform(X))
+
+    def _prepare_tabular(self, X, *, reset):
+        X = validate_data(self, X, reset=reset, dtype=(np.float64, np.float32))
+        if reset:
+            # Standardised features train far better than raw scales; the
+            # statistics are data-side state, like a StandardScaler's.
+            self._feature_mean = X.mean(axis=0)
+            scale = X.std(axis=0)
+            self._feature_scale = np.where(scale > 0, scale, 1.0)
+        return ((X - self._feature_mean) / self._feature_scale).astype(np.float32)
+
+    def _prepare_sequence(self, X, *, reset):
+        X = check_array(X, allow_nd=True, dtype=(np.float64, np.float32))
+        if X.ndim != 3:
+            raise ValueError(
+                f"Sequence input must be 3-D (n_samples, seq_len, n_features); "
+                f"got shape {X.shape}."
+            )
+        if X.shape[1] > self.max_len:
+            if not self.truncation:
+                raise ValueError(
+                    f"Sequences have {X.shape[1]} steps, over max_len={self.max_len}; "
+                    f"set truncation=True or raise max_len."
+                )
+            X = X[:, : self.max_len]
+        if reset:
+            self.n_features_in_ = X.shape[2]
+            flat = X.reshape(-1, X.shape[2])
+            self._feature_mean = flat.mean(axis=0)
+            scale = flat.std(axis=0)
+            self._feature_scale = np.where(scale > 0, scale, 1.0)
+        elif X.shape[2] != self.n_features_in_:
+            raise ValueError(
+                f"X has {X.shape[2]} features, but {type(self).__name__} is "
+                f"expecting {self.n_features_in_} features as input."
+            )
+        return ((X - self._feature_mean) / self._feature_scale).astype(np.float32)
+
+    # --------------------------------------------------------------- training
+    def _backbone_kwargs(self, X_model):
+        kind = _INPUT_KIND[self.input_type_]
+        sizes = {}
+        if kind == "tokens":
+            sizes["vocab_size"] = self.tokenizer_.vocab_size_
+        else:
+            sizes["n_features"] = np.shape(X_model)[-1]
+        return dict(
+            input_kind=kind, d_model=self.d_model, n_heads=self.n_heads,
+            n_layers=self.n_layers, dim_feedforward=self.dim_feedforward,
+            dropout=self.dropout, activation=self.activation,
+            norm_first=self.norm_first, positional=self.positional,
+            max_len=self.max_len, pooling=self.pooling, padding_idx=PAD_ID, **sizes,
+        )
+
+    def _split(self, X_model, y, rng, stratify):
+        """Split off a validation set when early stopping asks for one."""
+        n_samples = len(X_model)
+        if not self.early_stopping:
+            return (X_model, y), None
+        if n_samples < 2:
+            raise ValueError(
+                f"early_stopping needs at least 2 samples to hold some out; got {n_samples}."
+            )
+        indices = np.arange(n_samples)
+        seed = rng.randint(np.iinfo(np.int32).max)
+        try:
+            train, valid = train_test_split(
+                indices, test_size=self.validation_fraction, random_state=seed,
+                stratify=stratify,
+            )
+        except ValueError:  # a class too rare to stratify on
+            train, valid = train_test_split(
+                indices, test_size=self.validation_fraction, random_state=seed
+            )
+
+        def take(data, idx):
+            if data is None:
+                return None
+            return [data[i] for i in idx] if isinstance(data, list) else data[idx]
+
+        return (take(X_model, train), take(y, train)), (take(X_model, valid), take(y, valid))
+
+    def _fit_module(self, X_model, y=None, *, objective, stratify=None, **head_kwargs):
+        """Build, seed and train the module for ``objective``; set fitted attributes."""
+        rng = check_random_state(self.random_state)
+        seed = int(rng.randint(np.iinfo(np.int32).max))
+        (X_train, y_train), valid = self._split(X_model, y, rng, stratify)
+        device = _net.resolve_device(self.device)
+        if objective == "masked_tokens":
+            head_kwargs.update(vocab_size=self.tokenizer_.vocab_size_,
+                               mask_id=MASK_ID, n_special=N_SPECIAL)
+        with _net.seeded(seed):
+            module = _net.make_module(objective, self._backbone_kwargs(X_model),
+                                      **head_kwargs)
+            net = _net.make_net(
+                module,
+                objective=objective,
+                valid_dataset=None if valid is None else _net.SequenceDataset(*valid),
+                max_epochs=self.max_epochs,
+                batch_size=self.batch_size,
+                lr=self.lr,
+                weight_decay=self.weight_decay,
+                label_smoothing=self.label_smoothing,
+                device=device,
+                precision=_net.resolve_precision(self.precision, device),
+                verbose=self.verbose,
+                callbacks=_net.make_callbacks(
+                    grad_clip=self.grad_clip, early_stopping=self.early_stopping,
+                    patience=self.patience, warmup_steps=self.warmup_steps,
+                    verbose=self.verbose, callbacks=self.callbacks,
+                ),
+            )
+            _net.fit_net(net, X_train, y_train)
+        self.device_ = device
+        self.net_ = net
+        self.module_ = net.module_
+        self.history_ = net.history
+        self.n_iter_ = len(net.history)
+        return self
+
+    def _fit_guarded(self, fit, X, y):
+        """Run ``fit`` so that a failure leaves a previous fit untouched."""
+        state = self.__dict__.copy()
+        try:
+            return fit(X, y)
+        except Exception:
+            self.__dict__.clear()
+            self.__dict__.update(state)
+            raise
+
+    # -------------------------------------------------------------- inference
+    def _model_input(self, X):
+        check_is_fitted(self, "net_")
+        return self._prepare_X(X, reset=False)
+
+    def _outputs(self, X):
+        """Raw module outputs for ``X`` (float32), computed batch by batch."""
+        X_model = self._model_input(X)
+        return _net.predict_outputs(self.net_, X_model)
+
+    def _embed(self, X):
+        """Pooled embeddings for ``X`` (float32), computed batch by batch."""
+        X_model = self._model_input(X)
+        return _net.embed(self.net_, X_model)

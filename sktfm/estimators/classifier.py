@@ -1,0 +1,120 @@
+"""TransformerClassifier: the encoder with a classification head."""
+
+import numpy as np
+from scipy.special import softmax
+from sklearn.base import ClassifierMixin, _fit_context
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_consistent_length, column_or_1d
+
+from ._base import SHARED_ATTRIBUTES_DOC, SHARED_PARAMETERS_DOC, BaseTransformerEstimator
+
+
+class TransformerClassifier(ClassifierMixin, BaseTransformerEstimator):
+    """Transformer encoder with a softmax head, for binary and multiclass labels.
+
+    Text, pre-tokenized text, tabular rows (each feature one token, as in
+    FT-Transformer) and numeric sequences are encoded by a stack of
+    self-attention layers, pooled to one vector and classified. Training runs
+    through skorch on GPU when one is present.
+
+    Parameters
+    ----------
+{parameters}
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The class labels, in the order of ``predict_proba``'s columns.
+
+{attributes}
+
+    See Also
+    --------
+    TransformerEncoder : The same encoder as a feature extractor.
+    TransformerRegressor : The same encoder with a regression head.
+
+    Examples
+    --------
+    >>> from sktfm import TransformerClassifier
+    >>> X = ["good movie", "great film", "bad movie", "awful film"] * 5
+    >>> y = [1, 1, 0, 0] * 5
+    >>> clf = TransformerClassifier(d_model=16, n_heads=2, n_layers=1,
+    ...                             dim_feedforward=32, max_epochs=20,
+    ...                             random_state=0).fit(X, y)
+    >>> clf.predict(["good film", "awful movie"]).tolist()
+    [1, 0]
+    """
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Fit the classifier.
+
+        Parameters
+        ----------
+        X : list of str, array-like or DataFrame
+            Training input of any type listed under ``input_type``.
+        y : array-like of shape (n_samples,)
+            Class labels of any type (ints, strings, ...).
+
+        Returns
+        -------
+        self : TransformerClassifier
+            The fitted classifier.
+        """
+        return self._fit_guarded(self._fit, X, y)
+
+    def _fit(self, X, y):
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None."
+            )
+        y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        X_model = self._prepare_X(X, reset=True)
+        check_consistent_length(X_model, y)
+        self.classes_, y_encoded = np.unique(y, return_inverse=True)
+        if len(self.classes_) < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs samples of at least 2 classes in the "
+                f"data, but the data contains only one class: {self.classes_[0]!r}."
+            )
+        return self._fit_module(
+            X_model, y_encoded.astype(np.int64), objective="classification",
+            stratify=y_encoded, n_outputs=len(self.classes_),
+        )
+
+    def predict_proba(self, X):
+        """Class probabilities, columns ordered as ``classes_``.
+
+        Parameters
+        ----------
+        X : list of str, array-like or DataFrame
+            Input of the type seen at fit.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probabilities summing to one per row.
+        """
+        return softmax(self._outputs(X).astype(np.float64), axis=1)
+
+    def predict(self, X):
+        """Most probable class per sample.
+
+        Parameters
+        ----------
+        X : list of str, array-like or DataFrame
+            Input of the type seen at fit.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Labels from ``classes_``.
+        """
+        best = np.argmax(self._outputs(X), axis=1)  # checks fitted first
+        return self.classes_[best]
+
+
+TransformerClassifier.__doc__ = TransformerClassifier.__doc__.format(
+    parameters=SHARED_PARAMETERS_DOC, attributes=SHARED_ATTRIBUTES_DOC
+)

@@ -1,0 +1,105 @@
+"""TransformerRegressor: the encoder with a regression head."""
+
+import numpy as np
+from sklearn.base import RegressorMixin, _fit_context
+from sklearn.utils.validation import check_array, check_consistent_length
+
+from ._base import SHARED_ATTRIBUTES_DOC, SHARED_PARAMETERS_DOC, BaseTransformerEstimator
+
+
+class TransformerRegressor(RegressorMixin, BaseTransformerEstimator):
+    """Transformer encoder with a linear head, for single and multi-output targets.
+
+    Targets are standardised for training and mapped back at prediction, so
+    the scale of ``y`` does not matter.
+
+    Parameters
+    ----------
+{parameters}
+
+    Attributes
+    ----------
+{attributes}
+
+    See Also
+    --------
+    TransformerEncoder : The same encoder as a feature extractor.
+    TransformerClassifier : The same encoder with a classification head.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sktfm import TransformerRegressor
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.normal(size=(200, 4))
+    >>> y = X @ [1.0, -2.0, 0.5, 0.0]
+    >>> reg = TransformerRegressor(d_model=16, n_heads=2, n_layers=1,
+    ...                            dim_feedforward=32, max_epochs=30,
+    ...                            random_state=0).fit(X, y)
+    >>> reg.score(X, y) > 0.9
+    True
+    """
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Fit the regressor.
+
+        Parameters
+        ----------
+        X : list of str, array-like or DataFrame
+            Training input of any type listed under ``input_type``.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Numeric targets.
+
+        Returns
+        -------
+        self : TransformerRegressor
+            The fitted regressor.
+        """
+        return self._fit_guarded(self._fit, X, y)
+
+    def _fit(self, X, y):
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None."
+            )
+        y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
+        if y.ndim > 2:
+            raise ValueError(f"y must be 1-D or 2-D, got shape {y.shape}.")
+        X_model = self._prepare_X(X, reset=True)
+        check_consistent_length(X_model, y)
+        self._y_ndim = y.ndim
+        y = y.reshape(len(y), -1)
+        self._y_mean = y.mean(axis=0)
+        scale = y.std(axis=0)
+        self._y_scale = np.where(scale > 0, scale, 1.0)
+        y_scaled = ((y - self._y_mean) / self._y_scale).astype(np.float32)
+        return self._fit_module(
+            X_model, y_scaled, objective="regression", n_outputs=y.shape[1]
+        )
+
+    def predict(self, X):
+        """Predicted targets.
+
+        Parameters
+        ----------
+        X : list of str, array-like or DataFrame
+            Input of the type seen at fit.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            Predictions, shaped like the ``y`` seen at fit.
+        """
+        y = self._outputs(X).astype(np.float64) * self._y_scale + self._y_mean
+        return y.ravel() if self._y_ndim == 1 else y
+
+
+TransformerRegressor.__doc__ = TransformerRegressor.__doc__.format(
+    parameters=SHARED_PARAMETERS_DOC, attributes=SHARED_ATTRIBUTES_DOC
+)

@@ -1,0 +1,195 @@
+"""Training behaviour users rely on: objectives learn, fits repeat, options work."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from skorch.callbacks import Callback
+
+from sktfm import TransformerClassifier, TransformerEncoder, TransformerRegressor
+from sktfm.data import collate
+
+
+def _losses(model):
+    return [row["train_loss"] for row in model.history_]
+
+
+def test_masked_token_modelling_learns(tiny):
+    # Windows of a fixed word order: a hidden word is predictable from context.
+    words = "zero one two three four five six seven eight nine ten eleven".split()
+    rng = np.random.RandomState(0)
+    X = []
+    for start, length in zip(rng.randint(0, 6, 300), rng.randint(4, 7, 300)):
+        X.append(" ".join(words[start:start + length]))
+    encoder = TransformerEncoder(**{**tiny, "max_epochs": 12, "lr": 5e-3}).fit(X)
+    losses = _losses(encoder)
+    assert losses[0] > 1.3 * losses[-1]
+    assert encoder.transform(X[:5]).dtype == np.float32
+
+
+def test_masked_feature_reconstruction_learns(tiny):
+    rng = np.random.RandomState(0)
+    latent = rng.normal(size=(300, 2))
+    X = latent @ rng.normal(size=(2, 6))  # features predictable from each other
+    encoder = TransformerEncoder(**{**tiny, "max_epochs": 15, "lr": 5e-3}).fit(X)
+    losses = _losses(encoder)
+    assert losses[0] > 1.3 * losses[-1]
+    assert encoder.transform(X).shape == (300, tiny["d_model"])
+
+
+def test_supervised_encoder_drops_its_head(tiny, topic_texts):
+    X, y = topic_texts
+    encoder = TransformerEncoder(**tiny).fit(X, y)
+    assert not hasattr(encoder.module_, "head")
+    assert encoder.net_.module_ is encoder.module_
+    assert encoder.transform(X[:4]).shape == (4, tiny["d_model"])
+
+
+@pytest.mark.parametrize("Estimator", [TransformerClassifier, TransformerRegressor])
+def test_supervised_losses_fall(tiny, Estimator):
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(200, 5))
+    y = X[:, 0] - 2 * X[:, 1]
+    if Estimator is TransformerClassifier:
+        y = (y > 0).astype(int)
+    model = Estimator(**{**tiny, "max_epochs": 10}).fit(X, y)
+    losses = _losses(model)
+    assert losses[0] > 1.3 * losses[-1]
+    assert model.score(X, y) > 0.8
+
+
+def test_random_state_gives_bit_identical_fits(tiny, topic_texts):
+    X, y = topic_texts
+    params = {**tiny, "dropout": 0.1}
+    first = TransformerClassifier(**params).fit(X[:80], y[:80]).predict_proba(X[:80])
+    torch.manual_seed(123)  # the user's global RNG state must not matter
+    second = TransformerClassifier(**params).fit(X[:80], y[:80]).predict_proba(X[:80])
+    np.testing.assert_array_equal(first, second)
+    other = TransformerClassifier(**{**params, "random_state": 1}).fit(X[:80], y[:80])
+    assert not np.array_equal(first, other.predict_proba(X[:80]))
+
+
+def test_fit_leaves_global_torch_rng_alone(tiny):
+    X = np.random.RandomState(0).normal(size=(20, 3))
+    torch.manual_seed(7)
+    expected = torch.rand(3)
+    torch.manual_seed(7)
+    TransformerEncoder(**tiny).fit(X)
+    torch.testing.assert_close(torch.rand(3), expected)
+
+
+class _RecordInputs(Callback):
+    """Records the shape of every batch the module sees, and inference mode."""
+
+    def __init__(self):
+        self.shapes = []
+        self.inference = []
+
+    def on_train_begin(self, net, **kwargs):
+        def hook(module, args, kwargs):
+            self.shapes.append(tuple(kwargs["x"].shape))
+            self.inference.append(torch.is_inference_mode_enabled())
+
+        net.module_.register_forward_pre_hook(hook, with_kwargs=True)
+
+
+def test_batches_are_padded_to_their_longest_sequence(tiny):
+    X = ["a b", "a b c d e f g h", "c d", "e"] * 4
+    recorder = _RecordInputs()
+    TransformerClassifier(**{**tiny, "batch_size": 4, "max_epochs": 1},
+                          callbacks=[recorder]).fit(X, [0, 1, 0, 1] * 4)
+    widths = {shape[1] for shape in recorder.shapes}
+    assert max(widths) <= 8 < tiny["max_len"]
+    batch = collate([(np.array([5, 6]), None), (np.array([7, 8, 9, 10]), None)])
+    assert batch[0]["x"].tolist() == [[5, 6, 0, 0], [7, 8, 9, 10]]
+
+
+def test_inference_runs_batched_in_inference_mode(tiny):
+    X = np.random.RandomState(0).normal(size=(50, 3))
+    recorder = _RecordInputs()
+    model = TransformerClassifier(**{**tiny, "batch_size": 8, "max_epochs": 1},
+                                  callbacks=[recorder]).fit(X, np.arange(50) % 2)
+    recorder.shapes.clear()
+    recorder.inference.clear()
+    model.predict(X)
+    assert max(shape[0] for shape in recorder.shapes) == 8
+    assert len(recorder.shapes) == 7
+    assert all(recorder.inference)
+
+
+def test_verbose_prints_progress_and_epoch_table(tiny, capsys):
+    X = np.random.RandomState(0).normal(size=(40, 3))
+    TransformerRegressor(**{**tiny, "max_epochs": 2}, verbose=1).fit(X, X[:, 0])
+    out = capsys.readouterr()
+    assert "train_loss" in out.out and "epoch" in out.out
+    TransformerRegressor(**{**tiny, "max_epochs": 2}, verbose=0).fit(X, X[:, 0])
+    assert "train_loss" not in capsys.readouterr().out
+
+
+def test_early_stopping_holds_out_validation_and_stops(tiny):
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(120, 4))
+    y = rng.normal(size=120)  # noise: validation loss cannot keep improving
+    model = TransformerRegressor(
+        **{**tiny, "max_epochs": 60, "lr": 1e-2},
+        early_stopping=True, validation_fraction=0.25, patience=2,
+    ).fit(X, y)
+    assert "valid_loss" in model.history_[0]
+    assert model.n_iter_ < 60
+    best = min(model.history_[:, "valid_loss"])
+    assert model.history_[-1, "valid_loss"] >= best
+
+
+def test_user_callbacks_run(tiny):
+    class CountEpochs(Callback):
+        def initialize(self):
+            self.epochs = 0
+            return self
+
+        def on_epoch_end(self, net, **kwargs):
+            self.epochs += 1
+
+    counter = CountEpochs()
+    X = np.random.RandomState(0).normal(size=(30, 3))
+    TransformerEncoder(**tiny, callbacks=[counter]).fit(X)
+    assert counter.epochs == tiny["max_epochs"]
+
+
+def test_device_auto_resolves_to_available_device(tiny):
+    X = np.random.RandomState(0).normal(size=(20, 3))
+    model = TransformerEncoder(**{**tiny, "device": "auto"}).fit(X)
+    assert model.device == "auto"  # the parameter is stored unchanged
+    assert model.device_ == ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def test_warmup_schedule_raises_learning_rate(tiny):
+    X = np.random.RandomState(0).normal(size=(64, 3))
+    model = TransformerEncoder(**{**tiny, "max_epochs": 1, "batch_size": 8},
+                               warmup_steps=8).fit(X)
+    lrs = [group["lr"] for group in model.net_.optimizer_.param_groups]
+    assert lrs == [pytest.approx(tiny["lr"])]
+    assert model.history_[0]["batches"][0]["train_loss"] > 0
+
+
+@pytest.mark.parametrize("pooling", ["mean", "cls", "max"])
+@pytest.mark.parametrize("positional", ["sinusoidal", "learned"])
+def test_architecture_options(tiny, pooling, positional):
+    X = [["a", "b", "c"], ["b", "c"], ["c", "a", "b", "a"]] * 5
+    model = TransformerEncoder(**tiny, pooling=pooling, positional=positional,
+                               norm_first=False, activation="relu").fit(X)
+    assert np.isfinite(model.transform(X)).all()
+
+
+def test_bfloat16_precision_runs_and_returns_float32(tiny):
+    X = np.random.RandomState(0).normal(size=(30, 3))
+    model = TransformerClassifier(**tiny, precision="bfloat16").fit(X, np.arange(30) % 2)
+    assert model.predict_proba(X).dtype == np.float64
+    assert np.isfinite(model.predict_proba(X)).all()
+    assert TransformerEncoder(**tiny, precision="bfloat16").fit(X).transform(X).dtype == np.float32
+
+
+def test_dataframe_feature_names_are_kept(tiny):
+    frame = pd.DataFrame(np.random.RandomState(0).normal(size=(30, 3)), columns=["a", "b", "c"])
+    model = TransformerEncoder(**tiny).fit(frame)
+    assert list(model.feature_names_in_) == ["a", "b", "c"]
+    assert model.n_features_in_ == 3
