@@ -17,6 +17,7 @@ from numbers import Number
 import numpy as np
 import pandas as pd
 import torch
+from scipy import sparse
 from torch.utils.data import Dataset
 
 INPUT_TYPES = ("text", "tokens", "tabular", "sequence")
@@ -60,6 +61,11 @@ def infer_input_type(X):
         raise TypeError(
             f"Expected an array-like, a list of strings or a DataFrame, got "
             f"{type(X).__name__}."
+        )
+    if sparse.issparse(X):
+        raise TypeError(
+            "Sparse data was passed, but dense data is required: sequence "
+            "estimators embed every feature as a token. Use X.toarray()."
         )
     if isinstance(X, pd.DataFrame):
         numeric = all(pd.api.types.is_numeric_dtype(d) for d in X.dtypes)
