@@ -3,12 +3,15 @@
 Each of the 64 pixels of an 8x8 digit is one token (value embedding plus a
 feature-id embedding, with a [CLS] token), so the model attends across
 pixels. The test accuracy is printed beside LogisticRegression's on the same
-split. The data ship with scikit-learn: nothing is downloaded.
+split. The data ship with scikit-learn: nothing is downloaded. About two
+minutes on a 2-core CPU.
 """
 
 # %%
 import time
 
+import torch
+from skorch.callbacks import LRScheduler
 from sklearn.datasets import load_digits
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
@@ -17,24 +20,26 @@ from sklearn.preprocessing import StandardScaler
 
 from sktfm import TransformerClassifier
 
-# %% Data
+# %% Data: 1,797 digits, 64 pixel intensities each.
 X, y = load_digits(return_X_y=True)
 X_train, X_test, y_train, y_test = train_test_split(
     X, y, test_size=0.2, stratify=y, random_state=0
 )
 
-# %% Model
+# %% Model: any skorch callback plugs in, here a cosine learning-rate decay.
+max_epochs = 60
 model = TransformerClassifier(
-    d_model=64, n_heads=4, n_layers=2, dim_feedforward=128, dropout=0.1,
-    max_epochs=40, batch_size=64, lr=1e-3, weight_decay=1e-4,
-    warmup_steps=100, random_state=0,
+    d_model=32, n_heads=4, n_layers=2, dim_feedforward=64, dropout=0.2,
+    max_epochs=max_epochs, batch_size=64, lr=2e-3, random_state=0,
+    callbacks=[LRScheduler(policy=torch.optim.lr_scheduler.CosineAnnealingLR,
+                           T_max=max_epochs)],
 )
 start = time.perf_counter()
 model.fit(X_train, y_train)
 seconds = time.perf_counter() - start
 accuracy = model.score(X_test, y_test)
 
-# %% Baseline
+# %% Baseline on the same split.
 baseline = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
 baseline_accuracy = baseline.fit(X_train, y_train).score(X_test, y_test)
 

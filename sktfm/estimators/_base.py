@@ -342,6 +342,12 @@ class BaseTransformerEstimator(BaseEstimator):
             )
         return ((X - self._feature_mean) / self._feature_scale).astype(np.float32)
 
+    def _require_y(self, y):
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None."
+            )
+
     # --------------------------------------------------------------- training
     def _backbone_kwargs(self, X_model):
         kind = _INPUT_KIND[self.input_type_]

@@ -64,10 +64,7 @@ class TransformerClassifier(ClassifierMixin, BaseTransformerEstimator):
         return self._fit_guarded(self._fit, X, y)
 
     def _fit(self, X, y):
-        if y is None:
-            raise ValueError(
-                f"{type(self).__name__} requires y to be passed, but the target y is None."
-            )
+        self._require_y(y)
         y = column_or_1d(y, warn=True)
         check_classification_targets(y)
         X_model = self._prepare_X(X, reset=True)

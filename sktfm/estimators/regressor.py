@@ -64,10 +64,7 @@ class TransformerRegressor(RegressorMixin, BaseTransformerEstimator):
         return self._fit_guarded(self._fit, X, y)
 
     def _fit(self, X, y):
-        if y is None:
-            raise ValueError(
-                f"{type(self).__name__} requires y to be passed, but the target y is None."
-            )
+        self._require_y(y)
         y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
         if y.ndim > 2:
             raise ValueError(f"y must be 1-D or 2-D, got shape {y.shape}.")

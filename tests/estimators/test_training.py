@@ -164,11 +164,13 @@ def test_device_auto_resolves_to_available_device(tiny):
 
 def test_warmup_schedule_raises_learning_rate(tiny):
     X = np.random.RandomState(0).normal(size=(64, 3))
-    model = TransformerEncoder(**{**tiny, "max_epochs": 1, "batch_size": 8},
+    model = TransformerEncoder(**{**tiny, "max_epochs": 2, "batch_size": 8},
                                warmup_steps=8).fit(X)
-    lrs = [group["lr"] for group in model.net_.optimizer_.param_groups]
-    assert lrs == [pytest.approx(tiny["lr"])]
-    assert model.history_[0]["batches"][0]["train_loss"] > 0
+    lrs = [lr for epoch in model.history_ for lr in
+           (batch["event_lr"] for batch in epoch["batches"])]
+    assert lrs[0] == pytest.approx(tiny["lr"] / 8)
+    assert lrs[:8] == sorted(lrs[:8])
+    assert lrs[8:] == [pytest.approx(tiny["lr"])] * 8
 
 
 @pytest.mark.parametrize("pooling", ["mean", "cls", "max"])
