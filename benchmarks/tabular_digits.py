@@ -1,8 +1,10 @@
 """Benchmark: examples/tabular_digits.py, recorded in benchmarks/RESULTS.md.
 
-Runs the example as a user would (same data split, same model), checks the
-accuracy target of the foundation issue (>= 0.97 on the held-out digits) and
-appends the figures, with the machine they came from, to RESULTS.md.
+Runs the example as a user would (same data split, same model), refits the
+same model with two more seeds to show the figure is not one lucky draw,
+checks the accuracy target of the foundation issue (>= 0.97 on the held-out
+digits, every seed) and appends the figures, with the machine they came from,
+to RESULTS.md.
 
     python benchmarks/tabular_digits.py
 """
@@ -14,6 +16,7 @@ import runpy
 from pathlib import Path
 
 import torch
+from sklearn.base import clone
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET = 0.97
@@ -24,13 +27,23 @@ def main():
     accuracy = namespace["accuracy"]
     baseline = namespace["baseline_accuracy"]
     seconds = namespace["seconds"]
-    device = namespace["model"].device_
-    verdict = "meets" if accuracy >= TARGET else "MISSES"
+    model = namespace["model"]
+    device = model.device_
+    accuracies = {0: accuracy}
+    for seed in (1, 2):
+        refit = clone(model).set_params(random_state=seed)
+        refit.fit(namespace["X_train"], namespace["y_train"])
+        accuracies[seed] = refit.score(namespace["X_test"], namespace["y_test"])
+    worst = min(accuracies.values())
+    verdict = "meets" if worst >= TARGET else "MISSES"
     rows = [
-        "| model | test accuracy | fit time (s) |",
-        "|---|---|---|",
-        f"| TransformerClassifier (d_model=32, 2 layers, 60 epochs) | {accuracy:.4f} | {seconds:.0f} |",
-        f"| StandardScaler + LogisticRegression | {baseline:.4f} | - |",
+        "| model | random_state | test accuracy | fit time (s) |",
+        "|---|---|---|---|",
+        *(f"| TransformerClassifier (d_model=64, 2 layers, 60 epochs) | {seed} | "
+          f"{acc:.4f} | {seconds:.0f} |" if seed == 0 else
+          f"| TransformerClassifier, same | {seed} | {acc:.4f} | - |"
+          for seed, acc in accuracies.items()),
+        f"| StandardScaler + LogisticRegression | - | {baseline:.4f} | - |",
     ]
     machine = (f"{platform.machine()}, {os.cpu_count()} CPU cores, torch "
                f"{torch.__version__}, device {device}")
@@ -42,7 +55,7 @@ def main():
         "",
         *rows,
         "",
-        f"Target >= {TARGET}: {verdict} it.",
+        f"Target >= {TARGET} on every seed: {verdict} it (worst {worst:.4f}).",
         "",
     ])
     print(section)
@@ -52,8 +65,8 @@ def main():
                            "benchmarks/; newest last.\n\n")
     with results.open("a", encoding="utf-8") as handle:
         handle.write(section + "\n")
-    if accuracy < TARGET:
-        raise SystemExit(f"accuracy {accuracy:.4f} is below the {TARGET} target")
+    if worst < TARGET:
+        raise SystemExit(f"accuracy {worst:.4f} is below the {TARGET} target")
 
 
 if __name__ == "__main__":

@@ -29,8 +29,9 @@ X_train, X_test, y_train, y_test = train_test_split(
 # %% Model: any skorch callback plugs in, here a cosine learning-rate decay.
 max_epochs = 60
 model = TransformerClassifier(
-    d_model=32, n_heads=4, n_layers=2, dim_feedforward=64, dropout=0.2,
-    max_epochs=max_epochs, batch_size=64, lr=2e-3, random_state=0,
+    d_model=64, n_heads=4, n_layers=2, dim_feedforward=128, dropout=0.2,
+    label_smoothing=0.1, max_epochs=max_epochs, batch_size=64, lr=1e-3,
+    random_state=0,
     callbacks=[LRScheduler(policy=torch.optim.lr_scheduler.CosineAnnealingLR,
                            T_max=max_epochs)],
 )

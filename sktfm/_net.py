@@ -94,10 +94,12 @@ class TransformerNet(NeuralNet):
         super().__init__(*args, **kwargs)
         self.precision = precision
 
+    def _autocast(self):
+        return torch.autocast(torch.device(self.device).type, dtype=torch.bfloat16,
+                              enabled=self.precision == "bfloat16")
+
     def infer(self, x, **fit_params):
-        device_type = torch.device(self.device).type
-        enabled = self.precision == "bfloat16"
-        with torch.autocast(device_type, dtype=torch.bfloat16, enabled=enabled):
+        with self._autocast():
             return _to_float32(super().infer(x, **fit_params))
 
     def evaluation_step(self, batch, training=False):
@@ -127,9 +129,7 @@ class TransformerNet(NeuralNet):
         with torch.inference_mode():
             for Xi, _ in self.get_iterator(X, training=False):
                 Xi = {key: value.to(self.device) for key, value in Xi.items()}
-                device_type = torch.device(self.device).type
-                enabled = self.precision == "bfloat16"
-                with torch.autocast(device_type, dtype=torch.bfloat16, enabled=enabled):
+                with self._autocast():
                     chunks.append(encode(**Xi).float().cpu().numpy())
         return np.concatenate(chunks, axis=0)
 

@@ -1,8 +1,14 @@
 """Shared fixtures: every test starts from the same random state."""
 
+import os
+
 import numpy as np
 import pytest
 import torch
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # One thread per worker: `pytest -n 2` on 2 cores, not 2 x 2 threads.
+    torch.set_num_threads(1)
 
 
 @pytest.fixture(autouse=True)

@@ -161,3 +161,19 @@ def test_classifier_any_label_type(tiny):
         assert set(model.predict(X)) <= set(labels)
         assert list(model.classes_) == sorted(set(labels))
         assert model.predict_proba(X).shape == (24, len(set(labels)))
+
+
+@pytest.mark.parametrize("tokenizer", ["word", "char", "bpe", "instance"])
+def test_tokenizer_kinds_and_instances(tiny, tokenizer):
+    from sktfm import Tokenizer
+
+    if tokenizer == "instance":
+        tokenizer = Tokenizer(kind="char", vocab_size=50, max_len=999)
+    X = _inputs()["text"]
+    model = TransformerEncoder(**tiny, tokenizer=tokenizer).fit(X)
+    assert model.transform(X).shape == (len(X), tiny["d_model"])
+    # The estimator's max_len governs, whatever the tokenizer instance says.
+    assert model.tokenizer_.max_len == tiny["max_len"]
+    if not isinstance(model.tokenizer, str):
+        assert model.tokenizer.max_len == 999  # the parameter is left unchanged
+        assert model.tokenizer_.kind == "char"
