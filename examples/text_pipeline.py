@@ -30,7 +30,7 @@ model = make_pipeline(
     TextCleaner(lowercase=True),
     TransformerClassifier(
         d_model=64, n_heads=4, n_layers=2, dim_feedforward=128,
-        max_epochs=6, batch_size=64, lr=2e-3, random_state=0,
+        max_epochs=12, batch_size=64, lr=2e-3, random_state=0,
     ),
 )
 start = time.perf_counter()
