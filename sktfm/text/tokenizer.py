@@ -54,8 +54,10 @@ class Tokenizer(TransformerMixin, BaseEstimator):
     A thin scikit-learn wrapper around a Hugging Face ``tokenizers`` model,
     trained on the texts passed to :meth:`fit`:
 
-    - ``kind="word"``: one token per word (runs of letters and digits, and
-      runs of punctuation), keeping the ``vocab_size`` most frequent words;
+    - ``kind="word"``: one token per word and per punctuation mark, keeping
+      the ``vocab_size`` most frequent; a word that follows a space carries
+      a "▁" mark (SentencePiece-style), so :meth:`decode` restores the text,
+      hyphens and spacing included;
     - ``kind="char"``: one token per character, spaces included, so that
       :meth:`decode` gives the text back exactly;
     - ``kind="bpe"``: byte-pair encoding with SentencePiece-style word
@@ -332,7 +334,14 @@ class Tokenizer(TransformerMixin, BaseEstimator):
             )
             tokenizer.decoder = decoders.Fuse()
         elif input_kind == "text":
-            tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
+            # Words split at spaces and punctuation; "▁" marks a word that
+            # follows a space, so decode restores the text exactly
+            # ("quatre-vingt-dix" -> "▁quatre", "-", "vingt", "-", "dix").
+            tokenizer.pre_tokenizer = pre_tokenizers.Sequence([
+                pre_tokenizers.Metaspace(),
+                pre_tokenizers.Punctuation(behavior="isolated"),
+            ])
+            tokenizer.decoder = decoders.Metaspace()
         # Word tokens given by the user (lists or cells) are used as they are:
         # no pre-tokenizer, so "New York" stays one token.
         return tokenizer

@@ -345,7 +345,13 @@ class TestWordTokenizer(_TokenizerTests):
         tok = self.make().fit(corpus + ["hello, world!"])
         ids = tok.transform(["hello, world!"])[0]
         tokens = [tok.tokenizer_.id_to_token(i) for i in ids]
-        assert tokens == ["hello", ",", "world", "!"]
+        # "▁" marks a word that follows a space, so decode restores the text.
+        assert tokens == ["▁hello", ",", "▁world", "!"]
+
+    def test_decode_restores_hyphens_and_spacing(self, corpus):
+        texts = ["quatre-vingt-dix-neuf", "hello, world (again)!", "two  spaces"]
+        tok = self.make().fit(corpus + texts)
+        assert tok.decode(tok.transform(texts)).tolist() == texts
 
     def test_unseen_word_is_one_unk(self, corpus):
         ids = self.make().fit(corpus).transform(["the zebra sat"])[0]
@@ -362,14 +368,14 @@ class TestWordTokenizer(_TokenizerTests):
 
     def test_min_frequency(self):
         tok = self.make(min_frequency=2).fit(["a a b", "a c c"])
-        assert "a" in tok.vocabulary_ and "c" in tok.vocabulary_
-        assert "b" not in tok.vocabulary_
+        assert "▁a" in tok.vocabulary_ and "▁c" in tok.vocabulary_
+        assert "▁b" not in tok.vocabulary_
         assert tok.transform(["b"])[0].tolist() == [UNK_ID]
 
     def test_keeps_most_frequent_words(self):
         tok = self.make(vocab_size=N_SPECIAL + 2).fit(["a a a b b c", "a b d"])
-        assert set(tok.vocabulary_) == set(SPECIAL_TOKENS) | {"a", "b"}
-        assert tok.vocabulary_["a"] == N_SPECIAL  # most frequent first
+        assert set(tok.vocabulary_) == set(SPECIAL_TOKENS) | {"▁a", "▁b"}
+        assert tok.vocabulary_["▁a"] == N_SPECIAL  # most frequent first
 
     def test_columns_one_token_per_cell(self):
         X = np.array([["red car", 1], ["blue", 2.5]], dtype=object)
