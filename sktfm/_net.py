@@ -11,6 +11,7 @@ import numpy as np
 import torch
 from skorch import NeuralNet
 from skorch.callbacks import (
+    Callback,
     EarlyStopping,
     GradientNormClipping,
     LRScheduler,
@@ -19,8 +20,14 @@ from skorch.callbacks import (
 from skorch.helper import predefined_split
 from torch import nn
 
-from .data import SequenceDataset, collate
-from .nn import MaskedFeatureModel, MaskedTokenModel, TaskModel, TransformerBackbone
+from .data import SequenceDataset, collate, collate_pairs
+from .nn import (
+    MaskedFeatureModel,
+    MaskedTokenModel,
+    Seq2Seq,
+    TaskModel,
+    TransformerBackbone,
+)
 
 PRECISIONS = ("auto", "float32", "bfloat16")
 
@@ -64,6 +71,23 @@ class LinearWarmup:
 
     def __call__(self, step):
         return min(1.0, (step + 1) / self.warmup_steps)
+
+
+class InverseSqrtWarmup:
+    """The paper's schedule (Vaswani et al., 5.3), scaled to peak at ``lr``.
+
+    Linear warm-up over ``warmup_steps`` batches, then decay proportional to
+    the inverse square root of the step number.
+    """
+
+    def __init__(self, warmup_steps):
+        self.warmup_steps = warmup_steps
+
+    def __call__(self, step):
+        step += 1
+        # NOTE[DIFF]: the paper's d_model ** -0.5 factor is replaced by the
+        # estimator's `lr` (the peak), so `lr` means the same in every model.
+        return min(step / self.warmup_steps, (self.warmup_steps / step) ** 0.5)
 
 
 def _to_float32(output):
@@ -146,13 +170,90 @@ class MaskedModelingNet(TransformerNet):
         return self.criterion_(prediction, target)
 
 
-OBJECTIVES = ("classification", "regression", "masked_tokens", "masked_features")
+class Seq2SeqNet(TransformerNet):
+    """Teacher-forced translation net: label-smoothed loss over target tokens.
+
+    The module returns log-probabilities ``(B, T, V)``; cross-entropy over
+    them equals the NLL (log-softmax is idempotent), and ``ignore_index``
+    keeps padding out of the loss.
+    """
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        y_true = y_true.to(y_pred.device)
+        return self.criterion_(y_pred.reshape(-1, y_pred.shape[-1]), y_true.reshape(-1))
+
+    def generate(self, X, **generate_kwargs):
+        """Generated target ids for a dataset of sources, in dataset order."""
+        self.check_is_fitted()
+        outputs = []
+        for Xi, _ in self.get_iterator(X, training=False):
+            src = Xi["src"].to(self.device)
+            with self._autocast():
+                outputs.extend(self.module_.generate(src, **generate_kwargs))
+        return outputs
+
+    def cross_attention(self, X):
+        """Cross-attention weights per sample: ``(n_layers, H, T, S)`` each."""
+        self.check_is_fitted()
+        self._set_training(False)
+        maps = []
+        with torch.inference_mode():
+            for Xi, _ in self.get_iterator(X, training=False):
+                src = Xi["src"].to(self.device)
+                tgt_in = Xi["tgt_in"].to(self.device)
+                memory, memory_mask = self.module_.encode(src)
+                _, weights = self.module_.decode(tgt_in, memory, memory_mask,
+                                                 need_weights=True)
+                stacked = torch.stack(weights, dim=1).float().cpu().numpy()  # (B, L, H, T, S)
+                pad, eos = self.module_.padding_idx, self.module_.eos_id
+                src_lengths = (src != pad).sum(dim=1).tolist()
+                # Shorter targets still hold their [EOS] in tgt_in: not a query.
+                tgt_lengths = ((tgt_in != pad) & (tgt_in != eos)).sum(dim=1).tolist()
+                for sample, t_len, s_len in zip(stacked, tgt_lengths, src_lengths):
+                    maps.append(sample[:, :, :t_len, :s_len])
+        return maps
 
 
-def make_module(objective, backbone_kwargs, *, n_outputs=None, vocab_size=None,
+class ValidationBLEU(Callback):
+    """Score greedy translations of the validation sources with corpus BLEU.
+
+    Adds ``valid_bleu`` to each epoch of the history, so that
+    ``EarlyStopping(monitor="valid_bleu", lower_is_better=False)`` can use it.
+
+    Parameters
+    ----------
+    sources : list of int arrays
+        Validation source ids.
+    references : list of str
+        Their reference translations.
+    decode : callable
+        Maps a list of id lists to a list of strings (the target tokenizer's
+        ``decode``).
+    """
+
+    def __init__(self, sources, references, decode):
+        self.sources = sources
+        self.references = references
+        self.decode = decode
+
+    def on_epoch_end(self, net, **kwargs):
+        import sacrebleu
+
+        hypotheses = list(self.decode(generate(net, self.sources)))
+        score = sacrebleu.metrics.BLEU().corpus_score(hypotheses, [list(self.references)])
+        net.history.record("valid_bleu", score.score)
+
+
+OBJECTIVES = ("classification", "regression", "masked_tokens", "masked_features",
+              "translation")
+
+
+def make_module(objective, module_kwargs, *, n_outputs=None, vocab_size=None,
                 mask_id=None, n_special=None):
     """Build the torch module trained for ``objective``."""
-    backbone = TransformerBackbone(**backbone_kwargs)
+    if objective == "translation":
+        return Seq2Seq(**module_kwargs)
+    backbone = TransformerBackbone(**module_kwargs)
     if objective in ("classification", "regression"):
         return TaskModel(backbone, n_outputs)
     if objective == "masked_tokens":
@@ -165,6 +266,8 @@ def make_module(objective, backbone_kwargs, *, n_outputs=None, vocab_size=None,
 
 
 def _criterion(objective, label_smoothing):
+    if objective == "translation":
+        return nn.CrossEntropyLoss, {"label_smoothing": label_smoothing, "ignore_index": 0}
     if objective == "classification":
         return nn.CrossEntropyLoss, {"label_smoothing": label_smoothing}
     if objective == "masked_tokens":
@@ -173,21 +276,23 @@ def _criterion(objective, label_smoothing):
 
 
 def make_callbacks(*, grad_clip, early_stopping, patience, warmup_steps, verbose,
-                   callbacks):
+                   callbacks, schedule=LinearWarmup, monitor="valid_loss",
+                   extra=()):
     """skorch callbacks for the estimator-level training options."""
-    result = []
+    result = list(extra)
     if grad_clip:
         result.append(("grad_clip", GradientNormClipping(gradient_clip_value=grad_clip)))
     if early_stopping:
         result.append((
             "early_stopping",
-            EarlyStopping(monitor="valid_loss", patience=patience, load_best=True),
+            EarlyStopping(monitor=monitor, patience=patience, load_best=True,
+                          lower_is_better=monitor.endswith("loss")),
         ))
     if warmup_steps:
         result.append((
             "warmup",
             LRScheduler(policy=torch.optim.lr_scheduler.LambdaLR,
-                        lr_lambda=LinearWarmup(warmup_steps), step_every="batch"),
+                        lr_lambda=schedule(warmup_steps), step_every="batch"),
         ))
     if verbose:
         result.append(("progress_bar", ProgressBar()))
@@ -199,7 +304,12 @@ def make_net(module, *, objective, valid_dataset=None, max_epochs, batch_size, l
              callbacks):
     """Wrap ``module`` in the skorch net that trains it for ``objective``."""
     criterion, criterion_kwargs = _criterion(objective, label_smoothing)
-    net_class = MaskedModelingNet if objective.startswith("masked") else TransformerNet
+    if objective == "translation":
+        net_class, collate_fn = Seq2SeqNet, collate_pairs
+    elif objective.startswith("masked"):
+        net_class, collate_fn = MaskedModelingNet, collate
+    else:
+        net_class, collate_fn = TransformerNet, collate
     return net_class(
         module,
         criterion=criterion,
@@ -211,8 +321,8 @@ def make_net(module, *, objective, valid_dataset=None, max_epochs, batch_size, l
         batch_size=batch_size,
         train_split=None if valid_dataset is None else predefined_split(valid_dataset),
         iterator_train__shuffle=True,
-        iterator_train__collate_fn=collate,
-        iterator_valid__collate_fn=collate,
+        iterator_train__collate_fn=collate_fn,
+        iterator_valid__collate_fn=collate_fn,
         predict_nonlinearity=None,
         callbacks=callbacks,
         device=device,
@@ -235,3 +345,24 @@ def predict_outputs(net, X):
 def embed(net, X):
     """Pooled embeddings of model-ready samples ``X``, in batches."""
     return net.embed(SequenceDataset(X))
+
+
+def _by_length(sequences):
+    """Indices that sort sequences by length: batches then carry little padding."""
+    return np.argsort([len(seq) for seq in sequences], kind="stable")
+
+
+def generate(net, sources, **generate_kwargs):
+    """Generated target ids for each source id array, in the input order."""
+    order = _by_length(sources)
+    generated = net.generate(SequenceDataset([sources[i] for i in order]),
+                             **generate_kwargs)
+    result = [None] * len(sources)
+    for position, ids in zip(order, generated):
+        result[position] = ids
+    return result
+
+
+def cross_attention(net, sources, targets):
+    """Cross-attention maps for (source ids, target ids) pairs, in order."""
+    return net.cross_attention(SequenceDataset(sources, targets))

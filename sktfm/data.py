@@ -193,3 +193,19 @@ def collate(batch):
     if ys[0] is None:
         return {"x": x}, None
     return {"x": x}, torch.as_tensor(np.stack(ys))
+
+
+def collate_pairs(batch):
+    """Collate ``(source_ids, target_ids)`` samples for teacher forcing.
+
+    Targets arrive as ``[BOS] ... [EOS]``; the decoder reads them without the
+    last token (``tgt_in``) and learns to predict them without the first
+    (the shifted target). Both sides are padded to their longest in the batch.
+    Without targets (inference) only ``{"src": ...}`` is returned.
+    """
+    sources, targets = zip(*batch)
+    src = pad_sequences(sources)
+    if targets[0] is None:
+        return {"src": src}, None
+    tgt = pad_sequences(targets)
+    return {"src": src, "tgt_in": tgt[:, :-1]}, tgt[:, 1:]

@@ -3,5 +3,11 @@
 from .classifier import TransformerClassifier
 from .encoder import TransformerEncoder
 from .regressor import TransformerRegressor
+from .translator import Seq2SeqTranslator
 
-__all__ = ["TransformerClassifier", "TransformerEncoder", "TransformerRegressor"]
+__all__ = [
+    "Seq2SeqTranslator",
+    "TransformerClassifier",
+    "TransformerEncoder",
+    "TransformerRegressor",
+]

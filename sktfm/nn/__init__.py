@@ -1,12 +1,13 @@
 """Pure-PyTorch Transformer core of sktfm (imports torch only).
 
 Building blocks after Vaswani et al. (2017), "Attention Is All You Need":
-multi-head attention with padding and causal masks, feed-forward, encoder
-layers (pre- or post-norm), token and positional embeddings, a feature
-tokenizer for tabular rows (FT-Transformer), pooling, the
-:class:`TransformerBackbone` shared by all estimators, and the trainable
-models (:class:`TaskModel`, :class:`MaskedTokenModel`,
-:class:`MaskedFeatureModel`).
+multi-head attention with padding and causal masks and a KV cache,
+feed-forward, encoder and decoder layers (pre- or post-norm), token and
+positional embeddings, a feature tokenizer for tabular rows (FT-Transformer),
+pooling, the :class:`TransformerBackbone` shared by all estimators, the
+trainable models (:class:`TaskModel`, :class:`MaskedTokenModel`,
+:class:`MaskedFeatureModel`) and the encoder-decoder :class:`Seq2Seq` with
+greedy and beam-search ``generate``.
 
 Shape vocabulary for comments (see :mod:`sktfm.nn.attention`): ``B`` batch,
 ``T`` sequence length, ``H`` heads, ``D`` head dim, ``C`` = ``d_model``,
@@ -20,8 +21,9 @@ Examples
 torch.Size([2, 7, 16])
 """
 
-from .attention import MultiHeadAttention, attention_mask
+from .attention import KVCache, MultiHeadAttention, attention_mask
 from .backbone import TransformerBackbone
+from .decoder import Decoder, DecoderLayer
 from .embedding import (
     FeatureTokenizer,
     LearnedPositionalEncoding,
@@ -33,13 +35,17 @@ from .encoder import Encoder, EncoderLayer
 from .feedforward import FeedForward
 from .heads import MaskedFeatureModel, MaskedTokenModel, TaskModel
 from .pooling import Pooling
+from .seq2seq import Seq2Seq
 
 __all__ = [
     "MultiHeadAttention",
+    "KVCache",
     "attention_mask",
     "FeedForward",
     "EncoderLayer",
     "Encoder",
+    "DecoderLayer",
+    "Decoder",
     "TokenEmbedding",
     "SinusoidalPositionalEncoding",
     "LearnedPositionalEncoding",
@@ -50,4 +56,5 @@ __all__ = [
     "TaskModel",
     "MaskedTokenModel",
     "MaskedFeatureModel",
+    "Seq2Seq",
 ]

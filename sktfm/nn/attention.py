@@ -16,6 +16,9 @@ Mask conventions (the two used by PyTorch, kept apart by name):
 - the mask returned by :func:`attention_mask` and given to
   :func:`torch.nn.functional.scaled_dot_product_attention`: bool, ``True`` = may
   attend.
+
+Incremental decoding keeps each layer's projected keys and values in a
+:class:`KVCache`, so that a decoding step projects only the new positions.
 """
 
 import math
@@ -25,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-__all__ = ["MultiHeadAttention", "attention_mask"]
+__all__ = ["KVCache", "MultiHeadAttention", "attention_mask"]
 
 
 def attention_mask(
@@ -83,6 +86,79 @@ def attention_mask(
         causal_mask = ones.tril(diagonal=k_len - q_len)[None, None]  # (1, 1, Tq, Tk)
         mask = causal_mask if mask is None else mask & causal_mask
     return mask
+
+
+class KVCache:
+    """Projected keys and values of one attention layer, kept between decoding steps.
+
+    A cache holds ``k`` and ``v`` of shape (B, H, Tk, D). Given to
+    :meth:`MultiHeadAttention.forward` as ``cache``, it changes where keys and
+    values come from:
+
+    - self-attention (``static=False``): the new positions' keys and values are
+      appended, and the queries attend over every cached key. With
+      ``causal=True`` the offset of :func:`attention_mask` lets the new queries
+      see the whole cached prefix, so feeding one token per step costs one
+      position per step, not the whole prefix again.
+    - cross-attention (``static=True``): the keys and values of the encoder
+      memory are projected on the first call and reused afterwards; the
+      ``key``/``value`` given on later calls are ignored. Start a new cache for
+      a new memory.
+
+    Parameters
+    ----------
+    static : bool, default=False
+        True for cross-attention (compute once), False for self-attention (append).
+
+    Examples
+    --------
+    >>> mha = MultiHeadAttention(d_model=8, n_heads=2).eval()
+    >>> x = torch.randn(3, 4, 8)  # (B, T, C)
+    >>> cache = KVCache()
+    >>> steps = [mha(x[:, t : t + 1], causal=True, cache=cache)[0] for t in range(4)]
+    >>> len(cache), cache.k.shape  # Tk, (B, H, Tk, D)
+    (4, torch.Size([3, 2, 4, 4]))
+    >>> torch.allclose(torch.cat(steps, dim=1), mha(x, causal=True)[0], atol=1e-6)
+    True
+    """
+
+    def __init__(self, *, static: bool = False):
+        self.static = static
+        self.k: Optional[Tensor] = None  # (B, H, Tk, D)
+        self.v: Optional[Tensor] = None  # (B, H, Tk, D)
+
+    def __len__(self) -> int:
+        """Number of cached key positions ``Tk`` (0 while empty)."""
+        return 0 if self.k is None else self.k.shape[2]
+
+    def update(self, k: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
+        """Store new keys/values (B, H, T, D); return all of them (B, H, Tk, D)."""
+        if self.k is None or self.static:
+            self.k, self.v = k, v
+            return k, v
+        if self.k.shape[:2] != k.shape[:2] or self.k.shape[3] != k.shape[3]:
+            raise ValueError(
+                f"cached keys of shape (B, H, Tk, D)={tuple(self.k.shape)} cannot take new "
+                f"keys of shape {tuple(k.shape)}; after changing the batch, call "
+                "`cache.reorder(index)` or start a new cache."
+            )
+        self.k = torch.cat([self.k, k], dim=2)  # (B, H, Tk + T, D)
+        self.v = torch.cat([self.v, v], dim=2)  # (B, H, Tk + T, D)
+        return self.k, self.v
+
+    def reorder(self, index: Tensor) -> None:
+        """Pick batch rows in place with ``index_select`` (beam search reordering).
+
+        ``index`` is a LongTensor (B',): row ``i`` of the new cache is row
+        ``index[i]`` of the old one.
+        """
+        if self.k is not None:
+            self.k = self.k.index_select(0, index)  # (B', H, Tk, D)
+            self.v = self.v.index_select(0, index)  # (B', H, Tk, D)
+
+    def __repr__(self) -> str:
+        shape = None if self.k is None else tuple(self.k.shape)
+        return f"KVCache(static={self.static}, shape={shape})"
 
 
 class MultiHeadAttention(nn.Module):
@@ -147,12 +223,17 @@ class MultiHeadAttention(nn.Module):
         key_padding_mask: Optional[Tensor] = None,
         causal: bool = False,
         need_weights: bool = False,
+        cache: Optional[KVCache] = None,
     ) -> tuple[Tensor, Optional[Tensor]]:
         """Attend from ``query`` (B, Tq, C) to ``key``/``value`` (B, Tk, C).
 
         ``key`` defaults to ``query`` (self-attention) and ``value`` to ``key``.
         Returns ``(out, weights)``: ``out`` is (B, Tq, C); ``weights`` is
         (B, H, Tq, Tk) when ``need_weights`` else None.
+
+        With a ``cache``, ``Tk`` counts every key the cache holds after this
+        call (cached and new), and ``key_padding_mask`` must cover them all:
+        (B, Tk).
         """
         key = query if key is None else key
         value = key if value is None else value
@@ -161,12 +242,11 @@ class MultiHeadAttention(nn.Module):
                 f"query must have shape (B, T, d_model={self.d_model}), got {tuple(query.shape)}."
             )
         B, Tq, C = query.shape
-        Tk = key.shape[1]
 
-        # 1) Project and split into heads.
+        # 1) Project and split into heads; a cache supplies or extends K and V.
         q = self._split_heads(self.q_proj(query))  # (B, H, Tq, D)
-        k = self._split_heads(self.k_proj(key))  # (B, H, Tk, D)
-        v = self._split_heads(self.v_proj(value))  # (B, H, Tk, D)
+        k, v = self._keys_values(key, value, cache, B)  # (B, H, Tk, D) each
+        Tk = k.shape[2]
 
         # 2) Build the "may attend" mask; a row with no allowed key is "dead".
         mask = attention_mask(
@@ -201,6 +281,23 @@ class MultiHeadAttention(nn.Module):
             if weights is not None:
                 weights = weights.masked_fill(~alive, 0.0)
         return out, weights
+
+    def _keys_values(
+        self, key: Tensor, value: Tensor, cache: Optional[KVCache], batch_size: int
+    ) -> tuple[Tensor, Tensor]:
+        """Projected keys and values (B, H, Tk, D), through ``cache`` when given."""
+        if cache is not None and cache.static and cache.k is not None:
+            # Cross-attention: the memory was projected on the first step.
+            if cache.k.shape[0] != batch_size:
+                raise ValueError(
+                    f"the cross-attention cache holds batch size {cache.k.shape[0]}, "
+                    f"the query has B={batch_size}; reorder the cache with "
+                    "`cache.reorder(index)` or start a new one."
+                )
+            return cache.k, cache.v
+        k = self._split_heads(self.k_proj(key))  # (B, H, T, D)
+        v = self._split_heads(self.v_proj(value))  # (B, H, T, D)
+        return (k, v) if cache is None else cache.update(k, v)
 
     def _manual_attention(
         self, q: Tensor, k: Tensor, v: Tensor, mask: Optional[Tensor], dropout_p: float

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from sktfm.nn import MultiHeadAttention, attention_mask
+from sktfm.nn import KVCache, MultiHeadAttention, attention_mask
 
 B, C, H = 3, 16, 4
 D = C // H
@@ -229,3 +229,90 @@ def test_invalid_arguments():
     with pytest.raises(ValueError, match="d_model=16"):
         MultiHeadAttention(16, 2)(torch.randn(2, 3, 8))
     assert MultiHeadAttention(16, 2, bias=False).q_proj.bias is None
+
+
+# --- KV cache -----------------------------------------------------------------
+
+
+def _feed_in_chunks(mha, x, chunks, cache, **kw):
+    """Run ``x`` (B, T, C) through ``mha`` chunk by chunk with ``cache``; concat outputs."""
+    outs, weights, start = [], [], 0
+    for size in chunks:
+        out, w = mha(x[:, start : start + size], cache=cache, **kw)
+        outs.append(out)
+        weights.append(w)
+        start += size
+    return torch.cat(outs, dim=1), weights
+
+
+@pytest.mark.parametrize("need_weights", [False, True], ids=["fused", "manual"])
+def test_cached_self_attention_equals_uncached(need_weights):
+    mha = MultiHeadAttention(C, H).eval()
+    x = torch.randn(B, 7, C)
+    full, full_w = mha(x, causal=True, need_weights=True)
+    cache = KVCache()
+    chunks = [1, 1, 2, 1, 1, 1]  # one token at a time, plus a two-token chunk
+    out, weights = _feed_in_chunks(mha, x, chunks, cache, causal=True, need_weights=need_weights)
+    assert len(cache) == 7 and cache.k.shape == cache.v.shape == (B, H, 7, D)
+    torch.testing.assert_close(out, full, rtol=1e-5, atol=1e-6)
+    if need_weights:
+        # Step 0 sees key 0 only: its weights are the first row of the full map.
+        assert weights[0].shape == (B, H, 1, 1)
+        torch.testing.assert_close(weights[-1], full_w[:, :, -1:, :], rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(weights[2], full_w[:, :, 2:4, :4], rtol=1e-5, atol=1e-6)
+
+
+def test_cached_self_attention_with_padding_mask_covering_the_cache():
+    mha = MultiHeadAttention(C, H).eval()
+    x = torch.randn(B, 6, C)
+    padding = _padding(B, [6, 4, 2], 6)  # right padding: every query keeps key 0
+    full, _ = mha(x, key_padding_mask=padding, causal=True)
+    cache, outs = KVCache(), []
+    for t in range(6):
+        step = x[:, t : t + 1]
+        out, _ = mha(step, key_padding_mask=padding[:, : t + 1], causal=True, cache=cache)
+        outs.append(out)
+    torch.testing.assert_close(torch.cat(outs, dim=1), full, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("need_weights", [False, True], ids=["fused", "manual"])
+def test_cached_cross_attention_projects_memory_once(need_weights):
+    mha = MultiHeadAttention(C, H).eval()
+    query, memory = torch.randn(B, 5, C), torch.randn(B, 8, C)
+    padding = _padding(B, [8, 5, 1], 8)
+    full, full_w = mha(query, memory, key_padding_mask=padding, need_weights=True)
+    calls = []
+    mha.k_proj.register_forward_hook(lambda mod, inp, out: calls.append(inp[0].shape))
+    cache = KVCache(static=True)
+    kw = dict(key=memory, key_padding_mask=padding, need_weights=need_weights)
+    out, weights = _feed_in_chunks(mha, query, [1] * 5, cache, **kw)
+    assert calls == [(B, 8, C)]  # projected on the first step only
+    assert len(cache) == 8
+    torch.testing.assert_close(out, full, rtol=1e-5, atol=1e-6)
+    if need_weights:
+        torch.testing.assert_close(torch.cat(weights, dim=2), full_w, rtol=1e-5, atol=1e-6)
+
+
+def test_cache_reorder_selects_rows():
+    mha = MultiHeadAttention(C, H).eval()
+    x = torch.randn(B, 4, C)
+    index = torch.tensor([2, 0, 0])
+    cache = KVCache()
+    mha(x[:, :3], causal=True, cache=cache)
+    cache.reorder(index)
+    out, _ = mha(x[index, 3:], causal=True, cache=cache)  # last query of the reordered rows
+    expected, _ = mha(torch.cat([x[index, :3], x[index, 3:]], dim=1), causal=True)
+    torch.testing.assert_close(out, expected[:, 3:], rtol=1e-5, atol=1e-6)
+
+
+def test_cache_errors_name_the_fix():
+    mha = MultiHeadAttention(C, H)
+    cache = KVCache()
+    mha(torch.randn(B, 2, C), cache=cache)
+    with pytest.raises(ValueError, match="reorder"):
+        mha(torch.randn(B + 1, 1, C), cache=cache)
+    static = KVCache(static=True)
+    mha(torch.randn(B, 1, C), torch.randn(B, 4, C), cache=static)
+    with pytest.raises(ValueError, match="reorder"):
+        mha(torch.randn(B + 1, 1, C), torch.randn(B + 1, 4, C), cache=static)
+    assert "static=True" in repr(static) and len(KVCache()) == 0

@@ -1,0 +1,463 @@
+"""Seq2SeqTranslator: the encoder-decoder of "Attention Is All You Need"."""
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, _fit_context, clone
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from .. import _net
+from ..data import infer_input_type, resolve_input_type, text_column
+from ..text import BOS_ID, EOS_ID, PAD_ID, Tokenizer
+from ..text._validation import as_text_array, is_token_lists
+from ._base import BaseTransformerEstimator
+
+_KINDS = StrOptions({"word", "char", "bpe"})
+
+
+class Seq2SeqTranslator(BaseTransformerEstimator):
+    """Transformer encoder-decoder that translates one sequence into another.
+
+    ``fit(X, y)`` learns to map each source ``X[i]`` to its target ``y[i]``
+    by teacher forcing with label-smoothed cross-entropy; ``predict``
+    generates translations autoregressively (beam search with a key/value
+    cache); ``score`` is the corpus BLEU of those translations.
+
+    Parameters
+    ----------
+    input_type : {"auto", "text", "tokens"}, default="auto"
+        Whether ``X`` and ``y`` hold strings or pre-tokenized lists of str.
+    d_model : int, default=128
+        Width of every token representation.
+    n_heads : int, default=4
+        Attention heads per layer; must divide ``d_model``.
+    n_encoder_layers : int, default=3
+        Encoder layers.
+    n_decoder_layers : int, default=3
+        Decoder layers.
+    dim_feedforward : int, default=512
+        Hidden width of the feed-forward blocks.
+    dropout : float, default=0.1
+        Dropout on embeddings, attention weights and residual branches.
+    activation : {"gelu", "relu"}, default="gelu"
+        Feed-forward activation.
+    norm_first : bool, default=True
+        Pre-norm layers when True, the paper's post-norm otherwise.
+    positional : {"sinusoidal", "learned"}, default="sinusoidal"
+        Positional encoding.
+    max_len : int, default=256
+        Longest source or target, in tokens.
+    tokenizer : {"word", "char", "bpe"}, Tokenizer, or a pair of those, default="word"
+        Tokenizer kind for both sides, or a ``(source, target)`` pair such as
+        ``("char", "word")``.
+    vocab_size : int, default=8000
+        Largest vocabulary learned per side.
+    share_vocab : bool, default=False
+        Learn one vocabulary over sources and targets and share the source
+        and target embeddings (needs one tokenizer kind).
+    tie_embeddings : bool, default=True
+        Tie the decoder's output projection to its input embedding.
+    truncation : bool, default=True
+        Cut sequences longer than ``max_len`` instead of raising.
+    beam_size : int, default=4
+        Beam width of ``predict`` (1 is greedy search).
+    max_output_len : int or None, default=None
+        Longest translation in tokens; None allows the source length + 50.
+    length_penalty : float, default=0.6
+        GNMT length-penalty exponent for beam search (0 disables it).
+    max_epochs : int, default=10
+        Passes over the training pairs.
+    batch_size : int, default=64
+        Pairs per mini-batch, for training and for inference.
+    lr : float, default=1e-3
+        Peak AdamW learning rate.
+    weight_decay : float, default=0.01
+        AdamW weight decay.
+    warmup_steps : int, default=300
+        Batches of linear warm-up before the paper's inverse-square-root
+        decay; 0 keeps ``lr`` constant.
+    label_smoothing : float, default=0.1
+        Label smoothing of the target-token loss (0.1 in the paper).
+    grad_clip : float or None, default=1.0
+        Largest gradient norm; None disables clipping.
+    early_stopping : bool or {"loss", "bleu"}, default=False
+        Hold out ``validation_fraction`` of the pairs and stop when the
+        validation loss (True or "loss") or the validation BLEU of greedy
+        translations ("bleu") has not improved for ``patience`` epochs.
+    validation_fraction : float, default=0.1
+        Share of the pairs held out when early stopping.
+    patience : int, default=5
+        Epochs without improvement before early stopping.
+    device : str, default="auto"
+        Torch device; "auto" picks CUDA when available, else CPU.
+    precision : {"auto", "float32", "bfloat16"}, default="auto"
+        Autocast precision; "auto" is bfloat16 on a capable GPU.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight init, dropout, shuffling and the validation split.
+    verbose : int, default=0
+        1 shows skorch's progress bar and per-epoch table.
+    callbacks : list of skorch callbacks or None, default=None
+        Extra skorch callbacks.
+
+    Attributes
+    ----------
+    input_type_ : str
+        "text" or "tokens".
+    source_tokenizer_, target_tokenizer_ : Tokenizer
+        Fitted tokenizers (the same object when ``share_vocab``).
+    net_ : skorch.NeuralNet
+        The skorch net that trained the module.
+    module_ : sktfm.nn.Seq2Seq
+        The trained encoder-decoder.
+    history_ : skorch.History
+        Per-epoch losses (and ``valid_bleu`` with ``early_stopping="bleu"``).
+    n_iter_ : int
+        Number of epochs run.
+    device_ : str
+        The device the model was trained on.
+
+    See Also
+    --------
+    sktfm.metrics.bleu_scorer : BLEU as a scorer for ``GridSearchCV``.
+
+    Examples
+    --------
+    >>> from sktfm import Seq2SeqTranslator
+    >>> X = ["one two", "two three", "three one", "one three"] * 10
+    >>> y = ["un deux", "deux trois", "trois un", "un trois"] * 10
+    >>> model = Seq2SeqTranslator(d_model=32, n_encoder_layers=1, n_decoder_layers=1,
+    ...                           dim_feedforward=64, max_epochs=30, warmup_steps=0,
+    ...                           lr=3e-3, random_state=0).fit(X, y)
+    >>> model.predict(["two one"]).tolist()  # doctest: +SKIP
+    ['deux un']
+    """
+
+    _parameter_constraints = {
+        **{
+            name: rule
+            for name, rule in BaseTransformerEstimator._parameter_constraints.items()
+            if name not in ("n_layers", "pooling", "tokenizer", "early_stopping")
+        },
+        "input_type": [StrOptions({"auto", "text", "tokens"})],
+        "n_encoder_layers": [Interval(Integral, 1, None, closed="left")],
+        "n_decoder_layers": [Interval(Integral, 1, None, closed="left")],
+        "tokenizer": [_KINDS, Tokenizer, tuple],
+        "share_vocab": ["boolean"],
+        "tie_embeddings": ["boolean"],
+        "beam_size": [Interval(Integral, 1, None, closed="left")],
+        "max_output_len": [Interval(Integral, 1, None, closed="left"), None],
+        "length_penalty": [Interval(Real, 0, None, closed="left")],
+        "early_stopping": ["boolean", StrOptions({"loss", "bleu"})],
+    }
+
+    def __init__(
+        self,
+        *,
+        input_type="auto",
+        d_model=128,
+        n_heads=4,
+        n_encoder_layers=3,
+        n_decoder_layers=3,
+        dim_feedforward=512,
+        dropout=0.1,
+        activation="gelu",
+        norm_first=True,
+        positional="sinusoidal",
+        max_len=256,
+        tokenizer="word",
+        vocab_size=8000,
+        share_vocab=False,
+        tie_embeddings=True,
+        truncation=True,
+        beam_size=4,
+        max_output_len=None,
+        length_penalty=0.6,
+        max_epochs=10,
+        batch_size=64,
+        lr=1e-3,
+        weight_decay=0.01,
+        warmup_steps=300,
+        label_smoothing=0.1,
+        grad_clip=1.0,
+        early_stopping=False,
+        validation_fraction=0.1,
+        patience=5,
+        device="auto",
+        precision="auto",
+        random_state=None,
+        verbose=0,
+        callbacks=None,
+    ):
+        self.input_type = input_type
+        self.d_model = d_model
+        self.n_heads = n_heads
+        self.n_encoder_layers = n_encoder_layers
+        self.n_decoder_layers = n_decoder_layers
+        self.dim_feedforward = dim_feedforward
+        self.dropout = dropout
+        self.activation = activation
+        self.norm_first = norm_first
+        self.positional = positional
+        self.max_len = max_len
+        self.tokenizer = tokenizer
+        self.vocab_size = vocab_size
+        self.share_vocab = share_vocab
+        self.tie_embeddings = tie_embeddings
+        self.truncation = truncation
+        self.beam_size = beam_size
+        self.max_output_len = max_output_len
+        self.length_penalty = length_penalty
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.warmup_steps = warmup_steps
+        self.label_smoothing = label_smoothing
+        self.grad_clip = grad_clip
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.device = device
+        self.precision = precision
+        self.random_state = random_state
+        self.verbose = verbose
+        self.callbacks = callbacks
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = False
+        tags.target_tags.required = True
+        return tags
+
+    # ------------------------------------------------------------------ input
+    def _tokenizer_pair(self):
+        spec = self.tokenizer
+        if isinstance(spec, tuple):
+            if len(spec) != 2:
+                raise ValueError(
+                    f"tokenizer must be a kind or a (source, target) pair, got {spec!r}."
+                )
+            if self.share_vocab:
+                raise ValueError(
+                    "share_vocab=True needs one tokenizer for both sides; got the "
+                    f"pair {spec!r}."
+                )
+            return tuple(self._one_tokenizer(part) for part in spec)
+        return self._one_tokenizer(spec), self._one_tokenizer(spec)
+
+    def _one_tokenizer(self, spec):
+        if isinstance(spec, Tokenizer):
+            tokenizer = clone(spec)
+        elif spec in _KINDS.options:
+            tokenizer = Tokenizer(kind=spec, vocab_size=self.vocab_size)
+        else:
+            raise ValueError(
+                f"Unknown tokenizer {spec!r}; use 'word', 'char', 'bpe' or a Tokenizer."
+            )
+        return tokenizer.set_params(
+            max_len=self.max_len, truncation=self.truncation, output="ids"
+        )
+
+    def _as_side(self, data, name, *, reset):
+        """Validate one side (source or target): text as a 1-D column, or tokens."""
+        if reset:
+            kind = resolve_input_type(data, self.input_type)
+        else:
+            kind = infer_input_type(data) if self.input_type == "auto" else self.input_type
+        if kind not in ("text", "tokens"):
+            raise ValueError(
+                f"{type(self).__name__} translates text or token lists; {name} "
+                f"looks like {kind} input."
+            )
+        if kind == "text":
+            data = as_text_array(text_column(data), allow_2d=False, name=name)
+        elif not is_token_lists(data):
+            raise TypeError(f"{name} must be a list of lists of str tokens.")
+        return kind, data
+
+    # ----------------------------------------------------------------- fitting
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Learn to translate each ``X[i]`` into ``y[i]``.
+
+        Parameters
+        ----------
+        X : list, array or Series of str, or list of lists of str
+            Source sentences.
+        y : list, array or Series of str, or list of lists of str
+            Target sentences, aligned with ``X``.
+
+        Returns
+        -------
+        self : Seq2SeqTranslator
+            The fitted translator.
+        """
+        return self._fit_guarded(self._fit, X, y)
+
+    def _fit(self, X, y):
+        self._require_y(y)
+        self.input_type_, X = self._as_side(X, "X", reset=True)
+        _, y = self._as_side(y, "y", reset=True)
+        if len(X) != len(y):
+            raise ValueError(f"X has {len(X)} samples but y has {len(y)}; they must match.")
+        source_tokenizer, target_tokenizer = self._tokenizer_pair()
+        if self.share_vocab:
+            both = list(X) + list(y)
+            self.source_tokenizer_ = self.target_tokenizer_ = source_tokenizer.fit(both)
+        else:
+            self.source_tokenizer_ = source_tokenizer.fit(X)
+            self.target_tokenizer_ = target_tokenizer.fit(y)
+        sources = list(self.source_tokenizer_.transform(X))
+        targets = [self._wrap_target(ids) for ids in self.target_tokenizer_.transform(y)]
+        return self._train(sources, targets, references=y)
+
+    def _wrap_target(self, ids):
+        return np.concatenate([[BOS_ID], ids, [EOS_ID]]).astype(np.int64)
+
+    def _module_kwargs(self):
+        return dict(
+            src_vocab_size=self.source_tokenizer_.vocab_size_,
+            tgt_vocab_size=self.target_tokenizer_.vocab_size_,
+            d_model=self.d_model, n_heads=self.n_heads,
+            n_encoder_layers=self.n_encoder_layers,
+            n_decoder_layers=self.n_decoder_layers,
+            dim_feedforward=self.dim_feedforward, dropout=self.dropout,
+            activation=self.activation, norm_first=self.norm_first,
+            positional=self.positional, max_len=self.max_len,
+            share_embeddings=self.share_vocab, tie_embeddings=self.tie_embeddings,
+            padding_idx=PAD_ID, bos_id=BOS_ID, eos_id=EOS_ID,
+        )
+
+    def _train(self, sources, targets, *, references):
+        rng = check_random_state(self.random_state)
+        seed = int(rng.randint(np.iinfo(np.int32).max))
+        (train_src, train_tgt), valid = self._split(sources, targets, rng, None)
+        extra, monitor = (), "valid_loss"
+        if self.early_stopping == "bleu":
+            valid_src, valid_tgt = valid
+            valid_refs = list(self.target_tokenizer_.decode([t[1:-1] for t in valid_tgt]))
+            extra = [("valid_bleu", _net.ValidationBLEU(valid_src, valid_refs,
+                                                        self.target_tokenizer_.decode))]
+            monitor = "valid_bleu"
+        device = _net.resolve_device(self.device)
+        with _net.seeded(seed):
+            module = _net.make_module("translation", self._module_kwargs())
+            net = _net.make_net(
+                module,
+                objective="translation",
+                valid_dataset=None if valid is None else _net.SequenceDataset(*valid),
+                max_epochs=self.max_epochs, batch_size=self.batch_size, lr=self.lr,
+                weight_decay=self.weight_decay, label_smoothing=self.label_smoothing,
+                device=device,
+                precision=_net.resolve_precision(self.precision, device),
+                verbose=self.verbose,
+                callbacks=_net.make_callbacks(
+                    grad_clip=self.grad_clip, early_stopping=bool(self.early_stopping),
+                    patience=self.patience, warmup_steps=self.warmup_steps,
+                    verbose=self.verbose, callbacks=self.callbacks,
+                    schedule=_net.InverseSqrtWarmup, monitor=monitor, extra=extra,
+                ),
+            )
+            _net.fit_net(net, train_src, train_tgt)
+        self.device_ = device
+        self.net_ = net
+        self.module_ = net.module_
+        self.history_ = net.history
+        self.n_iter_ = len(net.history)
+        return self
+
+    # --------------------------------------------------------------- inference
+    def _sources(self, X):
+        check_is_fitted(self, "net_")
+        _, X = self._as_side(X, "X", reset=False)
+        return list(self.source_tokenizer_.transform(X))
+
+    def predict(self, X):
+        """Translate each source sentence.
+
+        Parameters
+        ----------
+        X : list, array or Series of str, or list of lists of str
+            Source sentences (empty strings are valid).
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,), dtype object
+            The translations, as strings.
+        """
+        sources = self._sources(X)
+        generated = _net.generate(
+            self.net_, sources, beam_size=self.beam_size,
+            max_output_len=self.max_output_len, length_penalty=self.length_penalty,
+        )
+        return self.target_tokenizer_.decode(generated)
+
+    def score(self, X, y, sample_weight=None):
+        """Corpus BLEU (0-100, sacrebleu) of ``predict(X)`` against ``y``.
+
+        Parameters
+        ----------
+        X : list, array or Series of str
+            Source sentences.
+        y : list, array or Series of str
+            Reference translations.
+        sample_weight : None
+            Not supported; present for scikit-learn's scorer protocol.
+
+        Returns
+        -------
+        bleu : float
+            Corpus BLEU between 0 and 100.
+        """
+        from ..metrics import bleu_score
+
+        if sample_weight is not None:
+            raise ValueError("Seq2SeqTranslator.score does not support sample_weight.")
+        _, references = self._as_side(y, "y", reset=False)
+        if is_token_lists(references):
+            references = [" ".join(tokens) for tokens in references]
+        return bleu_score(references, self.predict(X))
+
+    def transform(self, X):
+        """Pooled encoder states: the mean over each source's tokens.
+
+        Parameters
+        ----------
+        X : list, array or Series of str, or list of lists of str
+            Source sentences.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, d_model), dtype float32
+            One vector per source sentence.
+        """
+        sources = self._sources(X)
+        return _net.embed(self.net_, sources)
+
+    def attention_weights(self, X, y=None):
+        """Cross-attention maps of the decoder over the source, for plots.
+
+        Parameters
+        ----------
+        X : list of str or list of lists of str
+            Source sentences.
+        y : list of str or None, default=None
+            Target sentences to attend with (teacher forcing); None uses the
+            model's own translations.
+
+        Returns
+        -------
+        weights : list of ndarray of shape (n_decoder_layers, n_heads, tgt_len, src_len)
+            One array per sample; ``tgt_len`` counts [BOS] and the target
+            tokens, ``src_len`` the source tokens.
+        """
+        sources = self._sources(X)
+        if y is None:
+            y = self.predict(X)
+        _, y = self._as_side(y, "y", reset=False)
+        if len(y) != len(sources):
+            raise ValueError(f"X has {len(sources)} samples but y has {len(y)}.")
+        targets = [self._wrap_target(ids) for ids in self.target_tokenizer_.transform(y)]
+        return _net.cross_attention(self.net_, sources, targets)
