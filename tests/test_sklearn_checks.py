@@ -10,9 +10,12 @@ The models are tiny so the battery runs quickly; they still have to *learn*
 accuracy), so they train for more epochs than the unit-test preset.
 """
 
+import pytest
+from sklearn.utils import estimator_checks as checks
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sktfm import (
+    Seq2SeqTranslator,
     TextCleaner,
     Tokenizer,
     TransformerClassifier,
@@ -30,6 +33,11 @@ CHECK_CONFIG = dict(
     batch_size=32,
     lr=1e-2,
     device="cpu",
+)
+
+CHECK_CONFIG_TRANSLATOR = dict(
+    d_model=16, n_heads=2, n_encoder_layers=1, n_decoder_layers=1,
+    dim_feedforward=32, max_epochs=2, device="cpu",
 )
 
 ESTIMATORS = [
@@ -76,3 +84,29 @@ def expected_failed_checks(estimator):
 )
 def test_sklearn_compatible(estimator, check):
     check(estimator)
+
+
+# Seq2SeqTranslator maps strings to strings: it declares no 2-D numeric input
+# (tags.input_tags.two_d_array=False), so parametrize_with_checks, which only
+# feeds numeric arrays, skips it as it skips scikit-learn's own text
+# vectorizers. The checks that need no data run here; the data checks'
+# properties (fit returns self, parameters untouched, only `_` attributes
+# added, NotFittedError, subset invariance, pickling) are tested on text in
+# tests/estimators/test_translator.py.
+TRANSLATOR_API_CHECKS = [
+    checks.check_estimator_cloneable,
+    checks.check_estimator_tags_renamed,
+    checks.check_valid_tag_types,
+    checks.check_estimator_repr,
+    checks.check_no_attributes_set_in_init,
+    checks.check_parameters_default_constructible,
+    checks.check_get_params_invariance,
+    checks.check_set_params,
+    checks.check_do_not_raise_errors_in_init_or_set_params,
+    checks.check_mixin_order,
+]
+
+
+@pytest.mark.parametrize("check", TRANSLATOR_API_CHECKS, ids=lambda check: check.__name__)
+def test_translator_api_checks(check):
+    check("Seq2SeqTranslator", Seq2SeqTranslator(**CHECK_CONFIG_TRANSLATOR))

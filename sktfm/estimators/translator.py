@@ -227,6 +227,9 @@ class Seq2SeqTranslator(BaseTransformerEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
+        # Strings in, strings out: no 2-D numeric input (scikit-learn's
+        # numeric-data checks do not apply, as for its text vectorizers).
+        tags.input_tags.two_d_array = False
         tags.input_tags.three_d_array = False
         tags.target_tags.required = True
         return tags

@@ -158,3 +158,18 @@ def test_bad_input_raises_clear_errors():
         model.fit(X, None)
     with pytest.raises(NotFittedError):
         model.predict(X)
+
+
+def test_fit_contract_on_text():
+    """The properties scikit-learn's data checks test, on text input."""
+    X, y = _word_pairs(60)
+    model = Seq2SeqTranslator(**{**TINY_TRANSLATOR, "max_epochs": 2})
+    params_before = joblib.hash(model.get_params())
+    attrs_before = set(vars(model))
+    assert model.fit(X, y) is model
+    assert joblib.hash(model.get_params()) == params_before
+    added = set(vars(model)) - attrs_before
+    assert all(name.endswith("_") or name.startswith("_") for name in added)
+    full = model.predict(X)
+    assert model.predict(X[:7]).tolist() == full[:7].tolist()
+    assert model.predict(X[::-1]).tolist() == full[::-1].tolist()
