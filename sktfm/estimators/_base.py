@@ -393,17 +393,28 @@ class BaseTransformerEstimator(BaseEstimator):
         return (take(X_model, train), take(y, train)), (take(X_model, valid), take(y, valid))
 
     def _fit_module(self, X_model, y=None, *, objective, stratify=None, **head_kwargs):
-        """Build, seed and train the module for ``objective``; set fitted attributes."""
+        """Split, build, seed and train the module for ``objective``."""
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(np.iinfo(np.int32).max))
-        (X_train, y_train), valid = self._split(X_model, y, rng, stratify)
-        device = _net.resolve_device(self.device)
+        train, valid = self._split(X_model, y, rng, stratify)
         if objective == "masked_tokens":
             head_kwargs.update(vocab_size=self.tokenizer_.vocab_size_,
                                mask_id=MASK_ID, n_special=N_SPECIAL)
+        return self._train_net(objective, self._backbone_kwargs(X_model), train, valid,
+                               seed=seed, head_kwargs=head_kwargs)
+
+    def _train_net(self, objective, module_kwargs, train, valid, *, seed,
+                   head_kwargs=None, schedule=_net.LinearWarmup, monitor="valid_loss",
+                   extra_callbacks=()):
+        """Build the module and its skorch net under ``seed``, train, set fitted attributes.
+
+        ``train`` and ``valid`` are ``(X, y)`` pairs of model-ready samples
+        (``valid`` may be None); the remaining arguments pick the learning-rate
+        schedule, the early-stopping metric and callbacks that run first.
+        """
+        device = _net.resolve_device(self.device)
         with _net.seeded(seed):
-            module = _net.make_module(objective, self._backbone_kwargs(X_model),
-                                      **head_kwargs)
+            module = _net.make_module(objective, module_kwargs, **(head_kwargs or {}))
             net = _net.make_net(
                 module,
                 objective=objective,
@@ -417,12 +428,13 @@ class BaseTransformerEstimator(BaseEstimator):
                 precision=_net.resolve_precision(self.precision, device),
                 verbose=self.verbose,
                 callbacks=_net.make_callbacks(
-                    grad_clip=self.grad_clip, early_stopping=self.early_stopping,
+                    grad_clip=self.grad_clip, early_stopping=bool(self.early_stopping),
                     patience=self.patience, warmup_steps=self.warmup_steps,
                     verbose=self.verbose, callbacks=self.callbacks,
+                    schedule=schedule, monitor=monitor, extra=extra_callbacks,
                 ),
             )
-            _net.fit_net(net, X_train, y_train)
+            _net.fit_net(net, *train)
         self.device_ = device
         self.net_ = net
         self.module_ = net.module_

@@ -314,7 +314,7 @@ class Seq2SeqTranslator(BaseTransformerEstimator):
             self.target_tokenizer_ = target_tokenizer.fit(y)
         sources = list(self.source_tokenizer_.transform(X))
         targets = [self._wrap_target(ids) for ids in self.target_tokenizer_.transform(y)]
-        return self._train(sources, targets, references=y)
+        return self._train(sources, targets)
 
     def _wrap_target(self, ids):
         return np.concatenate([[BOS_ID], ids, [EOS_ID]]).astype(np.int64)
@@ -333,43 +333,21 @@ class Seq2SeqTranslator(BaseTransformerEstimator):
             padding_idx=PAD_ID, bos_id=BOS_ID, eos_id=EOS_ID,
         )
 
-    def _train(self, sources, targets, *, references):
+    def _train(self, sources, targets):
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(np.iinfo(np.int32).max))
-        (train_src, train_tgt), valid = self._split(sources, targets, rng, None)
+        train, valid = self._split(sources, targets, rng, None)
         extra, monitor = (), "valid_loss"
         if self.early_stopping == "bleu":
             valid_src, valid_tgt = valid
-            valid_refs = list(self.target_tokenizer_.decode([t[1:-1] for t in valid_tgt]))
-            extra = [("valid_bleu", _net.ValidationBLEU(valid_src, valid_refs,
+            references = list(self.target_tokenizer_.decode([t[1:-1] for t in valid_tgt]))
+            extra = [("valid_bleu", _net.ValidationBLEU(valid_src, references,
                                                         self.target_tokenizer_.decode))]
             monitor = "valid_bleu"
-        device = _net.resolve_device(self.device)
-        with _net.seeded(seed):
-            module = _net.make_module("translation", self._module_kwargs())
-            net = _net.make_net(
-                module,
-                objective="translation",
-                valid_dataset=None if valid is None else _net.SequenceDataset(*valid),
-                max_epochs=self.max_epochs, batch_size=self.batch_size, lr=self.lr,
-                weight_decay=self.weight_decay, label_smoothing=self.label_smoothing,
-                device=device,
-                precision=_net.resolve_precision(self.precision, device),
-                verbose=self.verbose,
-                callbacks=_net.make_callbacks(
-                    grad_clip=self.grad_clip, early_stopping=bool(self.early_stopping),
-                    patience=self.patience, warmup_steps=self.warmup_steps,
-                    verbose=self.verbose, callbacks=self.callbacks,
-                    schedule=_net.InverseSqrtWarmup, monitor=monitor, extra=extra,
-                ),
-            )
-            _net.fit_net(net, train_src, train_tgt)
-        self.device_ = device
-        self.net_ = net
-        self.module_ = net.module_
-        self.history_ = net.history
-        self.n_iter_ = len(net.history)
-        return self
+        return self._train_net(
+            "translation", self._module_kwargs(), train, valid, seed=seed,
+            schedule=_net.InverseSqrtWarmup, monitor=monitor, extra_callbacks=extra,
+        )
 
     # --------------------------------------------------------------- inference
     def _sources(self, X):
