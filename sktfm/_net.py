@@ -254,6 +254,8 @@ def make_module(objective, module_kwargs, *, n_outputs=None, vocab_size=None,
     if objective == "translation":
         return Seq2Seq(**module_kwargs)
     backbone = TransformerBackbone(**module_kwargs)
+    if objective == "backbone":  # a fitted TransformerEncoder keeps only this
+        return backbone
     if objective in ("classification", "regression"):
         return TaskModel(backbone, n_outputs)
     if objective == "masked_tokens":

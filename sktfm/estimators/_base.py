@@ -435,6 +435,9 @@ class BaseTransformerEstimator(BaseEstimator):
                 ),
             )
             _net.fit_net(net, *train)
+        # Everything needed to rebuild the module without pickle (sktfm.io).
+        self._module_spec = {"objective": objective, "module_kwargs": module_kwargs,
+                             "head_kwargs": dict(head_kwargs or {})}
         self.device_ = device
         self.net_ = net
         self.module_ = net.module_

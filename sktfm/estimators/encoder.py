@@ -85,6 +85,7 @@ class TransformerEncoder(
         # The head has served its purpose: keep the backbone only, so that
         # ``module_`` is exactly the feature extractor ``transform`` runs.
         self.module_ = self.net_.module_ = self.net_.module_.backbone
+        self._module_spec = {**self._module_spec, "objective": "backbone", "head_kwargs": {}}
         return self
 
     def _fit_supervised(self, X_model, y):
