@@ -12,6 +12,7 @@ import torch
 from skorch import NeuralNet
 from skorch.callbacks import (
     Callback,
+    Checkpoint,
     EarlyStopping,
     GradientNormClipping,
     LRScheduler,
@@ -73,6 +74,63 @@ class LinearWarmup:
         return min(1.0, (step + 1) / self.warmup_steps)
 
 
+class NonFiniteLoss(FloatingPointError):
+    """Training produced a NaN or infinite loss."""
+
+
+class StopOnNonFiniteLoss(Callback):
+    """Stop at the first non-finite training loss, naming epoch and batch.
+
+    The weights of the last epoch that ended with finite losses are put back
+    into the module before the error is raised, so nothing downstream sees
+    NaN weights.
+    """
+
+    def on_train_begin(self, net, **kwargs):
+        self._good_state = _copy_state(net.module_)
+
+    def on_epoch_begin(self, net, **kwargs):
+        self._batch = 0
+
+    def on_batch_end(self, net, batch=None, training=False, loss=None, **kwargs):
+        if not training:
+            return
+        self._batch += 1
+        if loss is not None and not torch.isfinite(loss).all():
+            net.module_.load_state_dict(self._good_state)
+            epoch = len(net.history)
+            raise NonFiniteLoss(
+                f"Training loss became {loss.item()} at epoch {epoch}, batch "
+                f"{self._batch}; training stopped and the weights of epoch "
+                f"{epoch - 1} were restored. Lower lr, raise warmup_steps or set "
+                f"grad_clip."
+            )
+
+    def on_epoch_end(self, net, **kwargs):
+        self._good_state = _copy_state(net.module_)
+
+
+def _copy_state(module):
+    return {key: value.detach().clone() for key, value in module.state_dict().items()}
+
+
+def checkpoint_callbacks(dirname, *, validation):
+    """skorch checkpoints of the best and of the last epoch, as safetensors.
+
+    Weights only (safetensors holds tensors, not code); the history goes to
+    JSON beside them.
+    """
+    best = "valid_loss_best" if validation else "train_loss_best"
+    common = dict(dirname=str(dirname), f_optimizer=None, f_criterion=None,
+                  use_safetensors=True)
+    return [
+        ("checkpoint_best", Checkpoint(monitor=best, f_params="best.safetensors",
+                                       f_history="best_history.json", **common)),
+        ("checkpoint_last", Checkpoint(monitor=None, f_params="last.safetensors",
+                                       f_history="last_history.json", **common)),
+    ]
+
+
 class InverseSqrtWarmup:
     """The paper's schedule (Vaswani et al., 5.3), scaled to peak at ``lr``.
 
@@ -117,6 +175,16 @@ class TransformerNet(NeuralNet):
     def __init__(self, *args, precision="float32", **kwargs):
         super().__init__(*args, **kwargs)
         self.precision = precision
+
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        # skorch swallows KeyboardInterrupt to keep the model trained so far;
+        # remember it so the estimator can say so.
+        self.interrupted_ = False
+        try:
+            return super().fit_loop(X, y, epochs=epochs, **fit_params)
+        except KeyboardInterrupt:
+            self.interrupted_ = True
+            raise
 
     def _autocast(self):
         return torch.autocast(torch.device(self.device).type, dtype=torch.bfloat16,
@@ -279,9 +347,11 @@ def _criterion(objective, label_smoothing):
 
 def make_callbacks(*, grad_clip, early_stopping, patience, warmup_steps, verbose,
                    callbacks, schedule=LinearWarmup, monitor="valid_loss",
-                   extra=()):
+                   extra=(), checkpoint_dir=None):
     """skorch callbacks for the estimator-level training options."""
-    result = list(extra)
+    result = [("non_finite", StopOnNonFiniteLoss()), *extra]
+    if checkpoint_dir is not None:
+        result += checkpoint_callbacks(checkpoint_dir, validation=bool(early_stopping))
     if grad_clip:
         result.append(("grad_clip", GradientNormClipping(gradient_clip_value=grad_clip)))
     if early_stopping:

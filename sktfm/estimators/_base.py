@@ -7,6 +7,8 @@ subclasses add only what their task needs (targets, heads, outputs). No tensor
 code lives here: the training layer (``sktfm._net``) does that work.
 """
 
+import os
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -116,7 +118,13 @@ SHARED_PARAMETERS_DOC = """\
         0 is silent; 1 shows skorch's progress bar and per-epoch table.
 
     callbacks : list of skorch callbacks or None, default=None
-        Extra skorch callbacks (instances or ``(name, callback)`` pairs)."""
+        Extra skorch callbacks (instances or ``(name, callback)`` pairs).
+
+    checkpoint_dir : str, path or None, default=None
+        Folder where the weights of the best epoch (``best.safetensors``, by
+        validation loss with early stopping, else training loss) and of the
+        last epoch (``last.safetensors``) are written during fit, with their
+        histories as JSON."""
 
 SHARED_ATTRIBUTES_DOC = """\
     input_type_ : str
@@ -184,6 +192,7 @@ class BaseTransformerEstimator(BaseEstimator):
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "callbacks": [list, None],
+        "checkpoint_dir": [str, os.PathLike, None],
     }
 
     def __init__(
@@ -218,6 +227,7 @@ class BaseTransformerEstimator(BaseEstimator):
         random_state=None,
         verbose=0,
         callbacks=None,
+        checkpoint_dir=None,
     ):
         self.input_type = input_type
         self.d_model = d_model
@@ -248,6 +258,7 @@ class BaseTransformerEstimator(BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks
+        self.checkpoint_dir = checkpoint_dir
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -432,9 +443,17 @@ class BaseTransformerEstimator(BaseEstimator):
                     patience=self.patience, warmup_steps=self.warmup_steps,
                     verbose=self.verbose, callbacks=self.callbacks,
                     schedule=schedule, monitor=monitor, extra=extra_callbacks,
+                    checkpoint_dir=self.checkpoint_dir,
                 ),
             )
             _net.fit_net(net, *train)
+        if net.interrupted_:
+            kept = "best" if self.early_stopping else "latest"
+            warnings.warn(
+                f"{type(self).__name__}: training was interrupted after "
+                f"{len(net.history)} epoch(s); the estimator is fitted with the "
+                f"{kept} weights so far.", stacklevel=3,
+            )
         # Everything needed to rebuild the module without pickle (sktfm.io).
         self._module_spec = {"objective": objective, "module_kwargs": module_kwargs,
                              "head_kwargs": dict(head_kwargs or {})}

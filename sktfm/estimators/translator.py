@@ -100,6 +100,8 @@ class Seq2SeqTranslator(BaseTransformerEstimator):
         1 shows skorch's progress bar and per-epoch table.
     callbacks : list of skorch callbacks or None, default=None
         Extra skorch callbacks.
+    checkpoint_dir : str, path or None, default=None
+        Folder for the best and last epochs' weights (safetensors) during fit.
 
     Attributes
     ----------
@@ -189,6 +191,7 @@ class Seq2SeqTranslator(BaseTransformerEstimator):
         random_state=None,
         verbose=0,
         callbacks=None,
+        checkpoint_dir=None,
     ):
         self.input_type = input_type
         self.d_model = d_model
@@ -224,6 +227,7 @@ class Seq2SeqTranslator(BaseTransformerEstimator):
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks
+        self.checkpoint_dir = checkpoint_dir
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
