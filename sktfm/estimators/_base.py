@@ -266,6 +266,13 @@ class BaseTransformerEstimator(BaseEstimator):
         tags.input_tags.three_d_array = True
         return tags
 
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if "net_" in self.__dict__:
+            # skorch maps a CUDA-fitted net to the CPU when no GPU is here;
+            # report where the model now lives.
+            self.device_ = str(self.net_.device)
+
     # ------------------------------------------------------------------ input
     def _make_tokenizer(self):
         if isinstance(self.tokenizer, Tokenizer):
@@ -358,6 +365,21 @@ class BaseTransformerEstimator(BaseEstimator):
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
             )
+
+    def save(self, path):
+        """Save the fitted estimator to the folder ``path`` (JSON + safetensors).
+
+        Load it back with :func:`sktfm.load`, which runs no pickle code.
+        ``callbacks`` are not saved.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Folder to write; created if missing.
+        """
+        from ..io import save
+
+        save(self, path)
 
     # --------------------------------------------------------------- training
     def _backbone_kwargs(self, X_model):

@@ -88,3 +88,20 @@ def test_checkpoints_hold_best_and_last_weights(tiny, tmp_path):
     for name, tensor in model.module_.state_dict().items():
         torch.testing.assert_close(last[name], tensor)
     assert not any(name.endswith((".pt", ".pkl")) for name in files)  # no pickle
+
+
+def test_model_fitted_on_cuda_unpickles_on_cpu(tiny, monkeypatch):
+    import pickle
+
+    X, y = _data()
+    model = TransformerRegressor(**tiny).fit(X, y)
+    expected = model.predict(X)
+    # Pretend the fit ran on a GPU: the pickle then asks for CUDA tensors.
+    model.net_.device = "cuda"
+    model.device_ = "cuda"
+    payload = pickle.dumps(model)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.warns(UserWarning, match="no CUDA devices are available"):
+        restored = pickle.loads(payload)
+    assert restored.device_ == "cpu" and restored.net_.device == "cpu"
+    np.testing.assert_array_equal(restored.predict(X), expected)
