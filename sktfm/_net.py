@@ -409,6 +409,12 @@ def fit_net(net, X, y=None):
     return net
 
 
+def continue_net(net, X, y=None, *, epochs):
+    """Train a fitted ``net`` for ``epochs`` more epochs, keeping its state."""
+    net.partial_fit(SequenceDataset(X, y), epochs=epochs)
+    return net
+
+
 def predict_outputs(net, X):
     """Module outputs on ``X`` (model-ready samples), float32, in batches."""
     return net.predict_proba(SequenceDataset(X))

@@ -124,7 +124,13 @@ SHARED_PARAMETERS_DOC = """\
         Folder where the weights of the best epoch (``best.safetensors``, by
         validation loss with early stopping, else training loss) and of the
         last epoch (``last.safetensors``) are written during fit, with their
-        histories as JSON."""
+        histories as JSON.
+
+    warm_start : bool, default=False
+        When True, calling ``fit`` on a fitted estimator continues training
+        its model for ``max_epochs`` more epochs (same vocabulary, scaling
+        and classes; the history goes on) instead of starting afresh.
+        ``partial_fit`` always continues, one epoch at a time."""
 
 SHARED_ATTRIBUTES_DOC = """\
     input_type_ : str
@@ -193,6 +199,7 @@ class BaseTransformerEstimator(BaseEstimator):
         "verbose": ["verbose"],
         "callbacks": [list, None],
         "checkpoint_dir": [str, os.PathLike, None],
+        "warm_start": ["boolean"],
     }
 
     def __init__(
@@ -228,6 +235,7 @@ class BaseTransformerEstimator(BaseEstimator):
         verbose=0,
         callbacks=None,
         checkpoint_dir=None,
+        warm_start=False,
     ):
         self.input_type = input_type
         self.d_model = d_model
@@ -259,6 +267,7 @@ class BaseTransformerEstimator(BaseEstimator):
         self.verbose = verbose
         self.callbacks = callbacks
         self.checkpoint_dir = checkpoint_dir
+        self.warm_start = warm_start
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -425,7 +434,8 @@ class BaseTransformerEstimator(BaseEstimator):
 
         return (take(X_model, train), take(y, train)), (take(X_model, valid), take(y, valid))
 
-    def _fit_module(self, X_model, y=None, *, objective, stratify=None, **head_kwargs):
+    def _fit_module(self, X_model, y=None, *, objective, stratify=None, epochs=None,
+                    **head_kwargs):
         """Split, build, seed and train the module for ``objective``."""
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(np.iinfo(np.int32).max))
@@ -434,11 +444,11 @@ class BaseTransformerEstimator(BaseEstimator):
             head_kwargs.update(vocab_size=self.tokenizer_.vocab_size_,
                                mask_id=MASK_ID, n_special=N_SPECIAL)
         return self._train_net(objective, self._backbone_kwargs(X_model), train, valid,
-                               seed=seed, head_kwargs=head_kwargs)
+                               seed=seed, head_kwargs=head_kwargs, epochs=epochs)
 
     def _train_net(self, objective, module_kwargs, train, valid, *, seed,
                    head_kwargs=None, schedule=_net.LinearWarmup, monitor="valid_loss",
-                   extra_callbacks=()):
+                   extra_callbacks=(), epochs=None):
         """Build the module and its skorch net under ``seed``, train, set fitted attributes.
 
         ``train`` and ``valid`` are ``(X, y)`` pairs of model-ready samples
@@ -452,7 +462,7 @@ class BaseTransformerEstimator(BaseEstimator):
                 module,
                 objective=objective,
                 valid_dataset=None if valid is None else _net.SequenceDataset(*valid),
-                max_epochs=self.max_epochs,
+                max_epochs=epochs or self.max_epochs,
                 batch_size=self.batch_size,
                 lr=self.lr,
                 weight_decay=self.weight_decay,
@@ -469,13 +479,7 @@ class BaseTransformerEstimator(BaseEstimator):
                 ),
             )
             _net.fit_net(net, *train)
-        if net.interrupted_:
-            kept = "best" if self.early_stopping else "latest"
-            warnings.warn(
-                f"{type(self).__name__}: training was interrupted after "
-                f"{len(net.history)} epoch(s); the estimator is fitted with the "
-                f"{kept} weights so far.", stacklevel=3,
-            )
+        self._warn_if_interrupted(net)
         # Everything needed to rebuild the module without pickle (sktfm.io).
         self._module_spec = {"objective": objective, "module_kwargs": module_kwargs,
                              "head_kwargs": dict(head_kwargs or {})}
@@ -484,6 +488,29 @@ class BaseTransformerEstimator(BaseEstimator):
         self.module_ = net.module_
         self.history_ = net.history
         self.n_iter_ = len(net.history)
+        return self
+
+    def _warn_if_interrupted(self, net):
+        if net.interrupted_:
+            kept = "best" if self.early_stopping else "latest"
+            warnings.warn(
+                f"{type(self).__name__}: training was interrupted after "
+                f"{len(net.history)} epoch(s); the estimator is fitted with the "
+                f"{kept} weights so far.", stacklevel=4,
+            )
+
+    def _resuming(self, partial):
+        """Whether this fit continues the fitted model rather than starting afresh."""
+        return hasattr(self, "net_") and (partial or self.warm_start)
+
+    def _continue_training(self, X_model, y=None, *, epochs):
+        """Train the fitted net for ``epochs`` more epochs on model-ready data."""
+        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        with _net.seeded(int(seed) + len(self.net_.history)):  # new shuffles each call
+            _net.continue_net(self.net_, X_model, y, epochs=epochs)
+        self._warn_if_interrupted(self.net_)
+        self.history_ = self.net_.history
+        self.n_iter_ = len(self.net_.history)
         return self
 
     def _fit_guarded(self, fit, X, y):

@@ -1,5 +1,7 @@
 """TransformerClassifier: the encoder with a classification head."""
 
+from functools import partial
+
 import numpy as np
 from scipy.special import softmax
 from sklearn.base import ClassifierMixin, _fit_context
@@ -63,22 +65,61 @@ class TransformerClassifier(ClassifierMixin, BaseTransformerEstimator):
         """
         return self._fit_guarded(self._fit, X, y)
 
-    def _fit(self, X, y):
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None):
+        """Train for one more epoch, or start with one epoch when unfitted.
+
+        Parameters
+        ----------
+        X : list of str, array-like or DataFrame
+            Training input, of the type seen at the first fit.
+        y : array-like of shape (n_samples,)
+            Class labels.
+        classes : array-like or None, default=None
+            Every label the model will see, needed on the first call when
+            this batch does not show them all; ignored afterwards.
+
+        Returns
+        -------
+        self : TransformerClassifier
+            The updated classifier.
+        """
+        return self._fit_guarded(partial(self._fit, partial=True, classes=classes), X, y)
+
+    def _fit(self, X, y, *, partial=False, classes=None):
         self._require_y(y)
         y = column_or_1d(y, warn=True)
         check_classification_targets(y)
-        X_model = self._prepare_X(X, reset=True)
+        resuming = self._resuming(partial)
+        X_model = self._prepare_X(X, reset=not resuming)
         check_consistent_length(X_model, y)
-        self.classes_, y_encoded = np.unique(y, return_inverse=True)
+        if not resuming:
+            self.classes_ = np.unique(y if classes is None else classes)
+        y_encoded = self._encode_labels(y)
         if len(self.classes_) < 2:
             raise ValueError(
                 f"{type(self).__name__} needs samples of at least 2 classes in the "
                 f"data, but the data contains only one class: {self.classes_[0]!r}."
             )
+        epochs = 1 if partial else self.max_epochs
+        if resuming:
+            return self._continue_training(X_model, y_encoded, epochs=epochs)
         return self._fit_module(
-            X_model, y_encoded.astype(np.int64), objective="classification",
-            stratify=y_encoded, n_outputs=len(self.classes_),
+            X_model, y_encoded, objective="classification", stratify=y_encoded,
+            n_outputs=len(self.classes_), epochs=epochs,
         )
+
+    def _encode_labels(self, y):
+        """Indices of ``y`` in ``classes_``; unseen labels are an error."""
+        index = np.searchsorted(self.classes_, y).clip(max=len(self.classes_) - 1)
+        unknown = self.classes_[index] != y
+        if unknown.any():
+            raise ValueError(
+                f"y contains labels not in classes_ {self.classes_.tolist()}: "
+                f"{np.unique(y[unknown]).tolist()[:5]}. Pass every label with "
+                f"`classes=` on the first partial_fit, or refit without warm_start."
+            )
+        return index.astype(np.int64)
 
     def predict_proba(self, X):
         """Class probabilities, columns ordered as ``classes_``.

@@ -1,5 +1,7 @@
 """TransformerEncoder: a Transformer as a scikit-learn feature extractor."""
 
+from functools import partial
+
 import numpy as np
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
 from sklearn.utils.multiclass import type_of_target
@@ -72,41 +74,106 @@ class TransformerEncoder(
         """
         return self._fit_guarded(self._fit, X, y)
 
-    def _fit(self, X, y):
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """Train for one more epoch, or start with one epoch when unfitted.
+
+        Training continues the objective of the first fit: self-supervised
+        when it had no ``y``, the same classification or regression task
+        otherwise.
+
+        Parameters
+        ----------
+        X : list of str, array-like or DataFrame
+            Training input, of the type seen at the first fit.
+        y : array-like or None, default=None
+            Targets, when the first fit had them.
+
+        Returns
+        -------
+        self : TransformerEncoder
+            The updated encoder.
+        """
+        return self._fit_guarded(partial(self._fit, partial=True), X, y)
+
+    def _fit(self, X, y, *, partial=False):
+        epochs = 1 if partial else self.max_epochs
+        if self._resuming(partial):
+            return self._continue(X, y, epochs=epochs)
         X_model = self._prepare_X(X, reset=True)
+        self._target_encoding = None
         if y is None:
             objective = (
                 "masked_tokens" if self.input_type_ in ("text", "tokens")
                 else "masked_features"
             )
-            self._fit_module(X_model, objective=objective)
+            self._fit_module(X_model, objective=objective, epochs=epochs)
         else:
-            self._fit_supervised(X_model, y)
-        # The head has served its purpose: keep the backbone only, so that
-        # ``module_`` is exactly the feature extractor ``transform`` runs.
+            y_model, objective, n_outputs, stratify = self._encode_targets(X_model, y)
+            self._fit_module(X_model, y_model, objective=objective, stratify=stratify,
+                             n_outputs=n_outputs, epochs=epochs)
+        # The head has served its purpose: ``module_`` is exactly the feature
+        # extractor ``transform`` runs. The model with its head is kept aside,
+        # private, so that partial_fit and warm_start can continue training.
+        self._training_module = self.net_.module_
         self.module_ = self.net_.module_ = self.net_.module_.backbone
         self._module_spec = {**self._module_spec, "objective": "backbone", "head_kwargs": {}}
         return self
 
-    def _fit_supervised(self, X_model, y):
+    def _encode_targets(self, X_model, y):
+        """Model-ready targets and the task they define; learned on the first fit."""
         y = check_array(y, ensure_2d=False, dtype=None, input_name="y")
         check_consistent_length(X_model, y)
-        if type_of_target(y).startswith("continuous"):
-            y = y.astype(np.float64).reshape(len(y), -1)
-            scale = y.std(axis=0)
-            y = (y - y.mean(axis=0)) / np.where(scale > 0, scale, 1.0)
-            self._fit_module(X_model, y.astype(np.float32), objective="regression",
-                             n_outputs=y.shape[1])
-            return
-        classes, y_encoded = np.unique(y.ravel() if y.ndim == 2 and y.shape[1] == 1 else y,
-                                       return_inverse=True)
-        if y_encoded.ndim != 1:
+        if self._target_encoding is None:
+            if type_of_target(y).startswith("continuous"):
+                y_2d = y.astype(np.float64).reshape(len(y), -1)
+                scale = y_2d.std(axis=0)
+                self._target_encoding = ("regression", y_2d.mean(axis=0),
+                                         np.where(scale > 0, scale, 1.0))
+            else:
+                if y.ndim == 2 and y.shape[1] == 1:
+                    y = y.ravel()
+                if y.ndim != 1:
+                    raise ValueError(
+                        "TransformerEncoder supports one label column for supervised "
+                        f"fit; got y of shape {y.shape}."
+                    )
+                self._target_encoding = ("classification", np.unique(y))
+        if self._target_encoding[0] == "regression":
+            _, mean, scale = self._target_encoding
+            y_2d = y.astype(np.float64).reshape(len(y), -1)
+            if y_2d.shape[1] != len(mean):
+                raise ValueError(f"y has {y_2d.shape[1]} outputs; the first fit had {len(mean)}.")
+            return ((y_2d - mean) / scale).astype(np.float32), "regression", len(mean), None
+        classes = self._target_encoding[1]
+        y = y.ravel() if y.ndim == 2 and y.shape[1] == 1 else y
+        index = np.searchsorted(classes, y).clip(max=len(classes) - 1)
+        if (classes[index] != y).any():
             raise ValueError(
-                "TransformerEncoder supports one label column for supervised fit; "
-                f"got y of shape {y.shape}."
+                f"y contains labels not seen at the first fit ({classes.tolist()[:10]})."
             )
-        self._fit_module(X_model, y_encoded.astype(np.int64), objective="classification",
-                         stratify=y_encoded, n_outputs=max(len(classes), 2))
+        index = index.astype(np.int64)
+        return index, "classification", max(len(classes), 2), index
+
+    def _continue(self, X, y, *, epochs):
+        """Continue the first fit's objective: self-supervised, or the same task."""
+        X_model = self._prepare_X(X, reset=False)
+        supervised = self._target_encoding is not None
+        if (y is not None) != supervised or not hasattr(self, "_training_module"):
+            first = "with y" if supervised else "without y"
+            raise ValueError(
+                f"This TransformerEncoder was first fitted {first} (or loaded without "
+                "its training head); continue training the same way, or refit it."
+            )
+        y_model = None if y is None else self._encode_targets(X_model, y)[0]
+        model = self._training_module
+        self.net_.module_ = model
+        self.net_.initialize_optimizer()  # optimise the whole model again
+        try:
+            self._continue_training(X_model, y_model, epochs=epochs)
+        finally:
+            self.module_ = self.net_.module_ = model.backbone
+        return self
 
     def transform(self, X):
         """Embed each sample as the pooled encoder state.

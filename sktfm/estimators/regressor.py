@@ -1,5 +1,7 @@
 """TransformerRegressor: the encoder with a regression head."""
 
+from functools import partial
+
 import numpy as np
 from sklearn.base import RegressorMixin, _fit_context
 from sklearn.utils.validation import check_array, check_consistent_length
@@ -63,22 +65,51 @@ class TransformerRegressor(RegressorMixin, BaseTransformerEstimator):
         """
         return self._fit_guarded(self._fit, X, y)
 
-    def _fit(self, X, y):
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y):
+        """Train for one more epoch, or start with one epoch when unfitted.
+
+        Parameters
+        ----------
+        X : list of str, array-like or DataFrame
+            Training input, of the type seen at the first fit.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Numeric targets, with as many outputs as at the first fit.
+
+        Returns
+        -------
+        self : TransformerRegressor
+            The updated regressor.
+        """
+        return self._fit_guarded(partial(self._fit, partial=True), X, y)
+
+    def _fit(self, X, y, *, partial=False):
         self._require_y(y)
         y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
         if y.ndim > 2:
             raise ValueError(f"y must be 1-D or 2-D, got shape {y.shape}.")
-        X_model = self._prepare_X(X, reset=True)
+        resuming = self._resuming(partial)
+        X_model = self._prepare_X(X, reset=not resuming)
         check_consistent_length(X_model, y)
-        self._y_ndim = y.ndim
-        y = y.reshape(len(y), -1)
-        self._y_mean = y.mean(axis=0)
-        scale = y.std(axis=0)
-        self._y_scale = np.where(scale > 0, scale, 1.0)
-        y_scaled = ((y - self._y_mean) / self._y_scale).astype(np.float32)
-        return self._fit_module(
-            X_model, y_scaled, objective="regression", n_outputs=y.shape[1]
-        )
+        y_2d = y.reshape(len(y), -1)
+        if resuming and y_2d.shape[1] != len(self._y_mean):
+            raise ValueError(
+                f"y has {y_2d.shape[1]} outputs, but {type(self).__name__} was "
+                f"fitted with {len(self._y_mean)}."
+            )
+        if not resuming:
+            # Standardised targets train well whatever their scale; the
+            # statistics of the first fit stay fixed when training continues.
+            self._y_ndim = y.ndim
+            self._y_mean = y_2d.mean(axis=0)
+            scale = y_2d.std(axis=0)
+            self._y_scale = np.where(scale > 0, scale, 1.0)
+        y_scaled = ((y_2d - self._y_mean) / self._y_scale).astype(np.float32)
+        epochs = 1 if partial else self.max_epochs
+        if resuming:
+            return self._continue_training(X_model, y_scaled, epochs=epochs)
+        return self._fit_module(X_model, y_scaled, objective="regression",
+                                n_outputs=y_2d.shape[1], epochs=epochs)
 
     def predict(self, X):
         """Predicted targets.

@@ -1,5 +1,6 @@
 """Seq2SeqTranslator: the encoder-decoder of "Attention Is All You Need"."""
 
+from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
@@ -102,6 +103,9 @@ class Seq2SeqTranslator(BaseTransformerEstimator):
         Extra skorch callbacks.
     checkpoint_dir : str, path or None, default=None
         Folder for the best and last epochs' weights (safetensors) during fit.
+    warm_start : bool, default=False
+        ``fit`` on a fitted translator continues training (same
+        vocabularies) instead of starting afresh.
 
     Attributes
     ----------
@@ -192,6 +196,7 @@ class Seq2SeqTranslator(BaseTransformerEstimator):
         verbose=0,
         callbacks=None,
         checkpoint_dir=None,
+        warm_start=False,
     ):
         self.input_type = input_type
         self.d_model = d_model
@@ -228,6 +233,7 @@ class Seq2SeqTranslator(BaseTransformerEstimator):
         self.verbose = verbose
         self.callbacks = callbacks
         self.checkpoint_dir = checkpoint_dir
+        self.warm_start = warm_start
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -303,12 +309,45 @@ class Seq2SeqTranslator(BaseTransformerEstimator):
         """
         return self._fit_guarded(self._fit, X, y)
 
-    def _fit(self, X, y):
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y):
+        """Train for one more epoch, or start with one epoch when unfitted.
+
+        Continued training keeps the vocabularies of the first fit (unseen
+        words map to [UNK]).
+
+        Parameters
+        ----------
+        X : list, array or Series of str, or list of lists of str
+            Source sentences.
+        y : list, array or Series of str, or list of lists of str
+            Target sentences, aligned with ``X``.
+
+        Returns
+        -------
+        self : Seq2SeqTranslator
+            The updated translator.
+        """
+        return self._fit_guarded(partial(self._fit, partial=True), X, y)
+
+    def _fit(self, X, y, *, partial=False):
         self._require_y(y)
-        self.input_type_, X = self._as_side(X, "X", reset=True)
-        _, y = self._as_side(y, "y", reset=True)
+        resuming = self._resuming(partial)
+        input_type, X = self._as_side(X, "X", reset=not resuming)
+        _, y = self._as_side(y, "y", reset=not resuming)
         if len(X) != len(y):
             raise ValueError(f"X has {len(X)} samples but y has {len(y)}; they must match.")
+        epochs = 1 if partial else self.max_epochs
+        if not resuming:
+            self.input_type_ = input_type
+            self._fit_tokenizers(X, y)
+        sources = list(self.source_tokenizer_.transform(X))
+        targets = [self._wrap_target(ids) for ids in self.target_tokenizer_.transform(y)]
+        if resuming:
+            return self._continue_training(sources, targets, epochs=epochs)
+        return self._train(sources, targets, epochs=epochs)
+
+    def _fit_tokenizers(self, X, y):
         source_tokenizer, target_tokenizer = self._tokenizer_pair()
         if self.share_vocab:
             both = list(X) + list(y)
@@ -316,9 +355,6 @@ class Seq2SeqTranslator(BaseTransformerEstimator):
         else:
             self.source_tokenizer_ = source_tokenizer.fit(X)
             self.target_tokenizer_ = target_tokenizer.fit(y)
-        sources = list(self.source_tokenizer_.transform(X))
-        targets = [self._wrap_target(ids) for ids in self.target_tokenizer_.transform(y)]
-        return self._train(sources, targets)
 
     def _wrap_target(self, ids):
         return np.concatenate([[BOS_ID], ids, [EOS_ID]]).astype(np.int64)
@@ -337,7 +373,7 @@ class Seq2SeqTranslator(BaseTransformerEstimator):
             padding_idx=PAD_ID, bos_id=BOS_ID, eos_id=EOS_ID,
         )
 
-    def _train(self, sources, targets):
+    def _train(self, sources, targets, *, epochs):
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(np.iinfo(np.int32).max))
         train, valid = self._split(sources, targets, rng, None)
@@ -351,6 +387,7 @@ class Seq2SeqTranslator(BaseTransformerEstimator):
         return self._train_net(
             "translation", self._module_kwargs(), train, valid, seed=seed,
             schedule=_net.InverseSqrtWarmup, monitor=monitor, extra_callbacks=extra,
+            epochs=epochs,
         )
 
     # --------------------------------------------------------------- inference

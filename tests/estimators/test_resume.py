@@ -1,0 +1,97 @@
+"""Continuing training: warm_start, partial_fit, and resuming after an interrupt."""
+
+import numpy as np
+import pytest
+from skorch.callbacks import Callback
+
+from sktfm import (
+    Seq2SeqTranslator,
+    TransformerClassifier,
+    TransformerEncoder,
+    TransformerRegressor,
+)
+
+
+def _tabular():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(64, 4))
+    return X, X[:, 0] - X[:, 1]
+
+
+class _InterruptAfter(Callback):
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def on_epoch_end(self, net, **kwargs):
+        if len(net.history) == self.epoch:
+            raise KeyboardInterrupt
+
+
+def test_warm_start_continues_history_and_keeps_state(tiny):
+    X, y = _tabular()
+    labels = np.where(y > 0, "up", "down")
+    model = TransformerClassifier(**{**tiny, "max_epochs": 2}, warm_start=True)
+    model.fit(X, labels)
+    first_net, first_losses = model.net_, list(model.history_[:, "train_loss"])
+    model.fit(X, labels)
+    assert model.net_ is first_net and len(model.history_) == 4
+    assert list(model.history_[:2, "train_loss"]) == first_losses
+    assert model.n_iter_ == 4
+    with pytest.raises(ValueError, match="labels not in classes_"):
+        model.fit(X, np.where(y > 0, "up", "sideways"))
+    cold = TransformerClassifier(**{**tiny, "max_epochs": 2}).fit(X, labels)
+    assert cold.fit(X, labels).n_iter_ == 2  # without warm_start, fit starts afresh
+
+
+def test_partial_fit_adds_one_epoch_and_takes_classes(tiny):
+    X, y = _tabular()
+    labels = (y > 0).astype(int) + (y > 1)
+    model = TransformerClassifier(**tiny)
+    model.partial_fit(X[:32], labels[:32] % 2, classes=[0, 1, 2])
+    assert list(model.classes_) == [0, 1, 2] and model.n_iter_ == 1
+    model.partial_fit(X[32:], labels[32:])
+    assert model.n_iter_ == 2
+    assert model.predict_proba(X).shape == (64, 3)
+    with pytest.raises(ValueError, match="X has 3 features"):
+        model.partial_fit(X[:, :3], labels)
+
+
+def test_resume_after_interrupt_continues_the_history(tiny):
+    X, y = _tabular()
+    model = TransformerRegressor(**{**tiny, "max_epochs": 6}, warm_start=True,
+                                 callbacks=[_InterruptAfter(epoch=2)])
+    with pytest.warns(UserWarning, match="interrupted after 2 epoch"):
+        model.fit(X, y)
+    model.set_params(callbacks=None)
+    model.partial_fit(X, y)
+    assert len(model.history_) == 3
+    model.fit(X, y)  # warm start: six more epochs
+    assert len(model.history_) == 9
+    assert np.isfinite(model.predict(X)).all()
+
+
+def test_encoder_continues_its_own_objective(tiny):
+    X, y = _tabular()
+    encoder = TransformerEncoder(**tiny).fit(X)
+    before = encoder.transform(X)
+    encoder.partial_fit(X)
+    assert encoder.n_iter_ == tiny["max_epochs"] + 1
+    assert encoder.module_ is encoder.net_.module_  # still the bare backbone
+    assert not np.array_equal(encoder.transform(X), before)
+    with pytest.raises(ValueError, match="first fitted without y"):
+        encoder.partial_fit(X, y)
+    supervised = TransformerEncoder(**tiny).fit(X, y)
+    supervised.partial_fit(X, y)
+    assert supervised.n_iter_ == tiny["max_epochs"] + 1
+
+
+def test_translator_partial_fit_keeps_vocabularies():
+    X = ["one two", "two one", "one one", "two two"] * 8
+    y = ["un deux", "deux un", "un un", "deux deux"] * 8
+    model = Seq2SeqTranslator(d_model=16, n_heads=2, n_encoder_layers=1,
+                              n_decoder_layers=1, dim_feedforward=32, max_epochs=2,
+                              device="cpu", random_state=0).fit(X, y)
+    vocabulary = dict(model.target_tokenizer_.vocabulary_)
+    model.partial_fit(X + ["three"], y + ["trois"])
+    assert model.n_iter_ == 3
+    assert model.target_tokenizer_.vocabulary_ == vocabulary  # unseen words -> [UNK]
