@@ -109,6 +109,9 @@ class StopOnNonFiniteLoss(Callback):
     def on_epoch_end(self, net, **kwargs):
         self._good_state = _copy_state(net.module_)
 
+    def on_train_end(self, net, **kwargs):
+        self._good_state = None  # a full copy of the weights: not for pickles
+
 
 def _copy_state(module):
     return {key: value.detach().clone() for key, value in module.state_dict().items()}
@@ -175,6 +178,26 @@ class TransformerNet(NeuralNet):
     def __init__(self, *args, precision="float32", **kwargs):
         super().__init__(*args, **kwargs)
         self.precision = precision
+
+    def __getstate__(self):
+        # Pickles carry what predicts, not the optimizer's moments (twice the
+        # model's size); continued training rebuilds the optimizer.
+        optimizer = self.__dict__.get("optimizer_")
+        self.optimizer_ = None
+        try:
+            state = super().__getstate__()
+        finally:
+            self.optimizer_ = optimizer
+        if state.get("module") is self.__dict__.get("module_"):
+            # The init argument is the trained module itself: keep one copy
+            # (in ``module_``); the class suffices for the argument.
+            state["module"] = type(self.module_)
+        return state
+
+    def partial_fit(self, X, y=None, classes=None, **fit_params):
+        if self.initialized_ and getattr(self, "optimizer_", None) is None:
+            self.initialize_optimizer()  # dropped when pickled
+        return super().partial_fit(X, y, classes=classes, **fit_params)
 
     def fit_loop(self, X, y=None, epochs=None, **fit_params):
         # skorch swallows KeyboardInterrupt to keep the model trained so far;

@@ -275,9 +275,17 @@ class BaseTransformerEstimator(BaseEstimator):
         tags.input_tags.three_d_array = True
         return tags
 
+    def __getstate__(self):
+        state = dict(super().__getstate__())  # a copy: never edit the live object
+        if "net_" in state:
+            # ``module_`` is the net's module: pickled once, inside the net.
+            state.pop("module_", None)
+        return state
+
     def __setstate__(self, state):
         super().__setstate__(state)
         if "net_" in self.__dict__:
+            self.module_ = self.net_.module_
             # skorch maps a CUDA-fitted net to the CPU when no GPU is here;
             # report where the model now lives.
             self.device_ = str(self.net_.device)

@@ -95,3 +95,20 @@ def test_translator_partial_fit_keeps_vocabularies():
     model.partial_fit(X + ["three"], y + ["trois"])
     assert model.n_iter_ == 3
     assert model.target_tokenizer_.vocabulary_ == vocabulary  # unseen words -> [UNK]
+
+
+def test_pickles_leave_out_optimizer_state_and_still_resume(tiny):
+    import pickle
+
+    X, y = _tabular()
+    # Wide enough that weights, not bookkeeping, dominate the pickle.
+    model = TransformerRegressor(**{**tiny, "d_model": 64, "dim_feedforward": 256}).fit(X, y)
+    restored = pickle.loads(pickle.dumps(model))
+    assert restored.net_.optimizer_ is None
+    assert model.net_.optimizer_ is not None  # pickling did not change the model
+    np.testing.assert_array_equal(restored.predict(X), model.predict(X))
+    n_weights = sum(p.numel() for p in model.module_.parameters())
+    # float32 weights once (AdamW's two moments would triple it), plus bookkeeping.
+    assert len(pickle.dumps(model)) < 4 * n_weights * 1.5
+    restored.partial_fit(X, y)
+    assert restored.n_iter_ == tiny["max_epochs"] + 1
