@@ -9,6 +9,7 @@ from .estimators import (
     TransformerEncoder,
     TransformerRegressor,
 )
+from .io import load, load_pipeline, save_pipeline
 from .text import TextCleaner, Tokenizer
 
 __version__ = "0.1.0"
@@ -21,4 +22,7 @@ __all__ = [
     "TransformerEncoder",
     "TransformerRegressor",
     "__version__",
+    "load",
+    "load_pipeline",
+    "save_pipeline",
 ]

@@ -24,7 +24,8 @@ def test_readme_opens_with_the_two_commands():
 
 
 @pytest.mark.parametrize("index", range(len(_readme_blocks())))
-def test_readme_code_block_runs(index, capsys):
+def test_readme_code_block_runs(index, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # blocks may write files (saved models)
     exec(compile(_readme_blocks()[index], f"README.md block {index}", "exec"), {})
     assert capsys.readouterr().out.strip()  # each block prints its result
 

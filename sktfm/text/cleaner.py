@@ -170,6 +170,20 @@ class TextCleaner(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self.strip_control = strip_control
         self.collapse_whitespace = collapse_whitespace
 
+    def save(self, path):
+        """Save this cleaner to the folder ``path`` as JSON, without pickle.
+
+        Load it back with :func:`sktfm.load`.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Folder to write; created if missing.
+        """
+        from ..io import save
+
+        save(self, path)
+
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Validate the parameters and the input; nothing is learned.

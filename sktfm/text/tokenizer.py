@@ -157,6 +157,20 @@ class Tokenizer(TransformerMixin, BaseEstimator):
         self.truncation = truncation
         self.output = output
 
+    def save(self, path):
+        """Save this fitted tokenizer to the folder ``path`` as JSON, without pickle.
+
+        Load it back with :func:`sktfm.load`.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Folder to write; created if missing.
+        """
+        from ..io import save
+
+        save(self, path)
+
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Learn the vocabulary from ``X``.
