@@ -438,14 +438,28 @@ def continue_net(net, X, y=None, *, epochs):
     return net
 
 
-def predict_outputs(net, X):
+@contextmanager
+def _batches_of(net, batch_size):
+    """Run inference in batches of ``batch_size`` (the estimator's current value)."""
+    fitted_size = net.batch_size
+    if batch_size is not None:
+        net.batch_size = batch_size
+    try:
+        yield net
+    finally:
+        net.batch_size = fitted_size
+
+
+def predict_outputs(net, X, *, batch_size=None):
     """Module outputs on ``X`` (model-ready samples), float32, in batches."""
-    return net.predict_proba(SequenceDataset(X))
+    with _batches_of(net, batch_size):
+        return net.predict_proba(SequenceDataset(X))
 
 
-def embed(net, X):
+def embed(net, X, *, batch_size=None):
     """Pooled embeddings of model-ready samples ``X``, in batches."""
-    return net.embed(SequenceDataset(X))
+    with _batches_of(net, batch_size):
+        return net.embed(SequenceDataset(X))
 
 
 def _by_length(sequences):
@@ -453,17 +467,19 @@ def _by_length(sequences):
     return np.argsort([len(seq) for seq in sequences], kind="stable")
 
 
-def generate(net, sources, **generate_kwargs):
+def generate(net, sources, *, batch_size=None, **generate_kwargs):
     """Generated target ids for each source id array, in the input order."""
     order = _by_length(sources)
-    generated = net.generate(SequenceDataset([sources[i] for i in order]),
-                             **generate_kwargs)
+    with _batches_of(net, batch_size):
+        generated = net.generate(SequenceDataset([sources[i] for i in order]),
+                                 **generate_kwargs)
     result = [None] * len(sources)
     for position, ids in zip(order, generated):
         result[position] = ids
     return result
 
 
-def cross_attention(net, sources, targets):
+def cross_attention(net, sources, targets, *, batch_size=None):
     """Cross-attention maps for (source ids, target ids) pairs, in order."""
-    return net.cross_attention(SequenceDataset(sources, targets))
+    with _batches_of(net, batch_size):
+        return net.cross_attention(SequenceDataset(sources, targets))

@@ -160,6 +160,19 @@ class SequenceDataset(Dataset):
     def __init__(self, X, y=None):
         if y is not None and len(y) != len(X):
             raise ValueError(f"X has {len(X)} samples but y has {len(y)}.")
+        if (
+            isinstance(X, np.ndarray)
+            and X.dtype.kind == "f"
+            and not np.isfinite(X).all()
+        ):
+            # NaN/inf are rejected earlier; what is left here are finite
+            # values too large for float32 (|x| > 3.4e38 once standardised),
+            # which would turn every output into NaN.
+            raise ValueError(
+                "X contains values too large for float32 (|x| > "
+                f"{np.finfo(np.float32).max:.3g} after standardisation with the "
+                "training statistics) or non-finite values; rescale the input."
+            )
         self.X = X
         self.y = y
 

@@ -348,7 +348,18 @@ class BaseTransformerEstimator(BaseEstimator):
             self._feature_mean = X.mean(axis=0)
             scale = X.std(axis=0)
             self._feature_scale = np.where(scale > 0, scale, 1.0)
-        return ((X - self._feature_mean) / self._feature_scale).astype(np.float32)
+        return self._standardized(X)
+
+    def _standardized(self, X):
+        """``X`` scaled by the training statistics, as float32 the model can bear."""
+        Z = (X - self._feature_mean) / self._feature_scale
+        largest = np.abs(Z).max(initial=0.0)
+        if not largest <= 1e17:
+            raise ValueError(
+                f"X has values {largest:.3g} standard deviations from the training "
+                "mean; the float32 model overflows past ~1e17. Rescale X."
+            )
+        return Z.astype(np.float32)
 
     def _prepare_sequence(self, X, *, reset):
         X = check_array(X, allow_nd=True, dtype=(np.float64, np.float32))
@@ -375,7 +386,7 @@ class BaseTransformerEstimator(BaseEstimator):
                 f"X has {X.shape[2]} features, but {type(self).__name__} is "
                 f"expecting {self.n_features_in_} features as input."
             )
-        return ((X - self._feature_mean) / self._feature_scale).astype(np.float32)
+        return self._standardized(X)
 
     def _require_y(self, y):
         if y is None:
@@ -539,9 +550,9 @@ class BaseTransformerEstimator(BaseEstimator):
     def _outputs(self, X):
         """Raw module outputs for ``X`` (float32), computed batch by batch."""
         X_model = self._model_input(X)
-        return _net.predict_outputs(self.net_, X_model)
+        return _net.predict_outputs(self.net_, X_model, batch_size=self.batch_size)
 
     def _embed(self, X):
         """Pooled embeddings for ``X`` (float32), computed batch by batch."""
         X_model = self._model_input(X)
-        return _net.embed(self.net_, X_model)
+        return _net.embed(self.net_, X_model, batch_size=self.batch_size)

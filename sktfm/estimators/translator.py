@@ -411,7 +411,7 @@ class Seq2SeqTranslator(BaseTransformerEstimator):
         """
         sources = self._sources(X)
         generated = _net.generate(
-            self.net_, sources, beam_size=self.beam_size,
+            self.net_, sources, batch_size=self.batch_size, beam_size=self.beam_size,
             max_output_len=self.max_output_len, length_penalty=self.length_penalty,
         )
         return self.target_tokenizer_.decode(generated)
@@ -456,7 +456,7 @@ class Seq2SeqTranslator(BaseTransformerEstimator):
             One vector per source sentence.
         """
         sources = self._sources(X)
-        return _net.embed(self.net_, sources)
+        return _net.embed(self.net_, sources, batch_size=self.batch_size)
 
     def attention_weights(self, X, y=None):
         """Cross-attention maps of the decoder over the source, for plots.
@@ -482,4 +482,4 @@ class Seq2SeqTranslator(BaseTransformerEstimator):
         if len(y) != len(sources):
             raise ValueError(f"X has {len(sources)} samples but y has {len(y)}.")
         targets = [self._wrap_target(ids) for ids in self.target_tokenizer_.transform(y)]
-        return _net.cross_attention(self.net_, sources, targets)
+        return _net.cross_attention(self.net_, sources, targets, batch_size=self.batch_size)

@@ -1,0 +1,111 @@
+"""Predictions do not depend on the inference batch size.
+
+Text batches are padded to their longest sample (dynamic padding), so the
+same text sits next to different amounts of padding at batch sizes 1, 7 and
+64. Padding must not leak into attention or pooling: embeddings agree within
+1e-5 (float32 reductions over padded widths may differ in the last bits),
+class labels and translations (greedy and beam) are identical.
+"""
+
+import numpy as np
+import pytest
+
+from sktfm import Seq2SeqTranslator, TransformerClassifier, TransformerEncoder
+from sktfm.datasets import make_number_translation, make_topic_texts
+
+BATCH_SIZES = (1, 7, 64)
+TINY = dict(d_model=16, n_heads=2, n_layers=1, dim_feedforward=32, dropout=0.0,
+            max_epochs=2, lr=1e-2, batch_size=32, vocab_size=300, device="cpu",
+            random_state=0)
+
+
+def _with_batch_size(model, batch_size):
+    """Change the inference batch size of a fitted model.
+
+    The estimator's ``batch_size`` is read at fit; the fitted skorch net
+    reads its own, so both are set.
+    """
+    model.set_params(batch_size=batch_size)
+    model.net_.set_params(batch_size=batch_size)
+    return model
+
+
+@pytest.fixture(scope="module")
+def texts():
+    X, y = make_topic_texts(200, random_state=0)
+    lengths = {len(text.split()) for text in X}
+    assert len(lengths) > 5, "the set must mix lengths so that padding varies"
+    return list(X), np.asarray(y)
+
+
+@pytest.fixture(scope="module")
+def translation():
+    X, y = make_number_translation(300, max_value=999, random_state=0)
+    return list(X), list(y)
+
+
+def test_encoder_transform_is_batch_size_invariant(texts):
+    X, _ = texts
+    model = TransformerEncoder(**TINY).fit(X)
+    out = {b: _with_batch_size(model, b).transform(X) for b in BATCH_SIZES}
+    for b in BATCH_SIZES[1:]:
+        np.testing.assert_allclose(out[b], out[1], rtol=0, atol=1e-5,
+                                   err_msg=f"batch_size={b} vs 1")
+
+
+@pytest.mark.parametrize("pooling", ["cls", "max"])
+def test_encoder_pooling_ignores_padding(texts, pooling):
+    X, _ = texts
+    model = TransformerEncoder(**TINY, pooling=pooling).fit(X[:100])
+    out = {b: _with_batch_size(model, b).transform(X) for b in (1, 64)}
+    np.testing.assert_allclose(out[64], out[1], rtol=0, atol=1e-5)
+
+
+def test_classifier_labels_are_batch_size_invariant(texts):
+    X, y = texts
+    model = TransformerClassifier(**{**TINY, "max_epochs": 5}).fit(X, y)
+    labels, proba = {}, {}
+    for b in BATCH_SIZES:
+        _with_batch_size(model, b)
+        labels[b], proba[b] = model.predict(X), model.predict_proba(X)
+    for b in BATCH_SIZES[1:]:
+        np.testing.assert_array_equal(labels[b], labels[1])
+        np.testing.assert_allclose(proba[b], proba[1], rtol=0, atol=1e-5)
+    assert len(set(labels[1])) > 1, "a trained model predicts several classes"
+
+
+@pytest.fixture(scope="module")
+def translator(translation):
+    X, y = translation
+    params = {key: value for key, value in TINY.items() if key != "n_layers"}
+    params.update(n_encoder_layers=1, n_decoder_layers=1, max_len=32,
+                  warmup_steps=0, max_epochs=8, max_output_len=24)
+    return Seq2SeqTranslator(**params).fit(X, y)
+
+
+@pytest.mark.parametrize("beam_size", [1, 3])
+def test_translator_is_batch_size_invariant(translator, translation, beam_size):
+    X, _ = translation
+    model = translator.set_params(beam_size=beam_size)
+    X_test = X[:200]
+    out = {b: _with_batch_size(model, b).predict(X_test) for b in BATCH_SIZES}
+    for b in BATCH_SIZES[1:]:
+        assert out[b].tolist() == out[1].tolist(), f"batch_size={b} vs 1"
+    assert len(set(out[1])) > 20, "a trained model gives varied translations"
+    states = {b: _with_batch_size(model, b).transform(X_test) for b in (1, 64)}
+    np.testing.assert_allclose(states[64], states[1], rtol=0, atol=1e-5)
+
+
+def test_estimator_batch_size_alone_sets_inference_batches(texts):
+    X, _ = texts
+    model = TransformerEncoder(**{**TINY, "max_epochs": 1}).fit(X[:50])
+    seen = []
+    collate = model.net_.iterator_valid__collate_fn
+
+    def spy(batch):
+        seen.append(len(batch))
+        return collate(batch)
+
+    model.net_.iterator_valid__collate_fn = spy
+    model.set_params(batch_size=7).transform(X[:50])
+    assert max(seen) == 7, seen
