@@ -513,7 +513,13 @@ def _restore_net(estimator, weights, device):
         device=device,
         precision=_net.resolve_precision(estimator.precision, device),
         verbose=estimator.verbose,
-        callbacks=[],
+        # Continued training (partial_fit) keeps clipping and the NaN guard;
+        # no validation split was saved, so no early stopping.
+        callbacks=_net.make_callbacks(
+            grad_clip=estimator.grad_clip, early_stopping=False,
+            patience=estimator.patience, warmup_steps=0, verbose=estimator.verbose,
+            callbacks=None,
+        ),
     )
     net.initialize()
     net.module_ = module
