@@ -502,9 +502,12 @@ def _restore_net(estimator, weights, device):
                               **spec["head_kwargs"])
     _load_weights(module, weights)
     module = module.to(device).eval()
+    # A TransformerEncoder keeps its backbone only; its net trains (and so
+    # computes losses) for the objective recorded at fit.
+    training_spec = getattr(estimator, "_training_spec", spec)
     net = _net.make_net(
         module,
-        objective=spec["objective"],
+        objective=training_spec["objective"],
         max_epochs=estimator.max_epochs,
         batch_size=estimator.batch_size,
         lr=estimator.lr,

@@ -375,11 +375,15 @@ def test_loaded_classifier_continues_training(tmp_path):
     assert len(loaded.history_) == len(clf.history_) + 1 == loaded.n_iter_
 
 
-def test_loaded_encoder_has_no_pretraining_head(tmp_path):
+def test_loaded_encoder_continues_with_a_new_head(tmp_path):
     encoder = TransformerEncoder(**TINY).fit(TEXTS)
     loaded = _round_trip(encoder, tmp_path)
-    with pytest.raises(ValueError, match="refit"):
+    before = loaded.transform(TEXTS)
+    with pytest.warns(UserWarning, match="new head on the trained backbone"):
         loaded.partial_fit(TEXTS)
+    assert loaded.n_iter_ == encoder.n_iter_ + 1
+    assert loaded.module_ is loaded.net_.module_  # still the bare backbone
+    assert not np.array_equal(loaded.transform(TEXTS), before)  # the backbone trained
 
 
 def test_history_drops_values_json_cannot_hold(tmp_path):

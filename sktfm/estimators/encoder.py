@@ -1,5 +1,6 @@
 """TransformerEncoder: a Transformer as a scikit-learn feature extractor."""
 
+import warnings
 from functools import partial
 
 import numpy as np
@@ -7,6 +8,7 @@ from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_array, check_consistent_length
 
+from .. import _net
 from ._base import SHARED_ATTRIBUTES_DOC, SHARED_PARAMETERS_DOC, BaseTransformerEstimator
 
 
@@ -116,6 +118,7 @@ class TransformerEncoder(
         # extractor ``transform`` runs. The model with its head is kept aside,
         # private, so that partial_fit and warm_start can continue training.
         self._training_module = self.net_.module_
+        self._training_spec = self._module_spec
         self.module_ = self.net_.module_ = self.net_.module_.backbone
         self._module_spec = {**self._module_spec, "objective": "backbone", "head_kwargs": {}}
         return self
@@ -159,14 +162,14 @@ class TransformerEncoder(
         """Continue the first fit's objective: self-supervised, or the same task."""
         X_model = self._prepare_X(X, reset=False)
         supervised = self._target_encoding is not None
-        if (y is not None) != supervised or not hasattr(self, "_training_module"):
+        if (y is not None) != supervised:
             first = "with y" if supervised else "without y"
             raise ValueError(
-                f"This TransformerEncoder was first fitted {first} (or loaded without "
-                "its training head); continue training the same way, or refit it."
+                f"This TransformerEncoder was first fitted {first}; continue "
+                "training the same way, or refit it."
             )
         y_model = None if y is None else self._encode_targets(X_model, y)[0]
-        model = self._training_module
+        model = self._training_model()
         self.net_.module_ = model
         self.net_.initialize_optimizer()  # optimise the whole model again
         try:
@@ -174,6 +177,25 @@ class TransformerEncoder(
         finally:
             self.module_ = self.net_.module_ = model.backbone
         return self
+
+    def _training_model(self):
+        """The backbone with its training head, rebuilt if it was not kept.
+
+        A model loaded with :func:`sktfm.load` has its backbone only: the head
+        is rebuilt from the recorded spec and starts afresh, with a warning.
+        """
+        if getattr(self, "_training_module", None) is None:
+            warnings.warn(
+                "This TransformerEncoder has no training head (it was loaded from "
+                "disk): training continues with a new head on the trained backbone.",
+                stacklevel=4,
+            )
+            spec = self._training_spec
+            model = _net.make_module(spec["objective"], spec["module_kwargs"],
+                                     **spec["head_kwargs"]).to(self.device_)
+            model.backbone = self.module_
+            self._training_module = model
+        return self._training_module
 
     def transform(self, X):
         """Embed each sample as the pooled encoder state.
