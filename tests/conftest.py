@@ -5,6 +5,7 @@ import os
 import numpy as np
 import pytest
 import torch
+from skorch.callbacks import Callback
 
 if os.environ.get("PYTEST_XDIST_WORKER"):
     # One thread per worker: `pytest -n 2` on 2 cores, not 2 x 2 threads.
@@ -48,3 +49,28 @@ def topic_texts():
     from sktfm.datasets import make_topic_texts
 
     return make_topic_texts(240, random_state=0)
+
+
+@pytest.fixture
+def tabular_xy():
+    """64 rows of 4 standard-normal features and a linear target."""
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(64, 4))
+    return X, X[:, 0] - X[:, 1]
+
+
+class InterruptAfter(Callback):
+    """Raises KeyboardInterrupt (a user's Ctrl-C) at the end of epoch ``epoch``."""
+
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def on_epoch_end(self, net, **kwargs):
+        if len(net.history) == self.epoch:
+            raise KeyboardInterrupt
+
+
+@pytest.fixture
+def interrupt_after():
+    """The :class:`InterruptAfter` callback class."""
+    return InterruptAfter

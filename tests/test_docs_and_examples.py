@@ -1,7 +1,6 @@
 """The README's code blocks and the examples run as users would run them."""
 
 import re
-import runpy
 import subprocess
 import sys
 from pathlib import Path

@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-from skorch.callbacks import Callback
 
 from sktfm import (
     Seq2SeqTranslator,
@@ -12,23 +11,8 @@ from sktfm import (
 )
 
 
-def _tabular():
-    rng = np.random.RandomState(0)
-    X = rng.normal(size=(64, 4))
-    return X, X[:, 0] - X[:, 1]
-
-
-class _InterruptAfter(Callback):
-    def __init__(self, epoch):
-        self.epoch = epoch
-
-    def on_epoch_end(self, net, **kwargs):
-        if len(net.history) == self.epoch:
-            raise KeyboardInterrupt
-
-
-def test_warm_start_continues_history_and_keeps_state(tiny):
-    X, y = _tabular()
+def test_warm_start_continues_history_and_keeps_state(tiny, tabular_xy):
+    X, y = tabular_xy
     labels = np.where(y > 0, "up", "down")
     model = TransformerClassifier(**{**tiny, "max_epochs": 2}, warm_start=True)
     model.fit(X, labels)
@@ -43,8 +27,8 @@ def test_warm_start_continues_history_and_keeps_state(tiny):
     assert cold.fit(X, labels).n_iter_ == 2  # without warm_start, fit starts afresh
 
 
-def test_partial_fit_adds_one_epoch_and_takes_classes(tiny):
-    X, y = _tabular()
+def test_partial_fit_adds_one_epoch_and_takes_classes(tiny, tabular_xy):
+    X, y = tabular_xy
     labels = (y > 0).astype(int) + (y > 1)
     model = TransformerClassifier(**tiny)
     model.partial_fit(X[:32], labels[:32] % 2, classes=[0, 1, 2])
@@ -56,10 +40,10 @@ def test_partial_fit_adds_one_epoch_and_takes_classes(tiny):
         model.partial_fit(X[:, :3], labels)
 
 
-def test_resume_after_interrupt_continues_the_history(tiny):
-    X, y = _tabular()
+def test_resume_after_interrupt_continues_the_history(tiny, tabular_xy, interrupt_after):
+    X, y = tabular_xy
     model = TransformerRegressor(**{**tiny, "max_epochs": 6}, warm_start=True,
-                                 callbacks=[_InterruptAfter(epoch=2)])
+                                 callbacks=[interrupt_after(epoch=2)])
     with pytest.warns(UserWarning, match="interrupted after 2 epoch"):
         model.fit(X, y)
     model.set_params(callbacks=None)
@@ -70,8 +54,8 @@ def test_resume_after_interrupt_continues_the_history(tiny):
     assert np.isfinite(model.predict(X)).all()
 
 
-def test_encoder_continues_its_own_objective(tiny):
-    X, y = _tabular()
+def test_encoder_continues_its_own_objective(tiny, tabular_xy):
+    X, y = tabular_xy
     encoder = TransformerEncoder(**tiny).fit(X)
     before = encoder.transform(X)
     encoder.partial_fit(X)
@@ -97,10 +81,10 @@ def test_translator_partial_fit_keeps_vocabularies():
     assert model.target_tokenizer_.vocabulary_ == vocabulary  # unseen words -> [UNK]
 
 
-def test_pickles_leave_out_optimizer_state_and_still_resume(tiny):
+def test_pickles_leave_out_optimizer_state_and_still_resume(tiny, tabular_xy):
     import pickle
 
-    X, y = _tabular()
+    X, y = tabular_xy
     # Wide enough that weights, not bookkeeping, dominate the pickle.
     model = TransformerRegressor(**{**tiny, "d_model": 64, "dim_feedforward": 256}).fit(X, y)
     restored = pickle.loads(pickle.dumps(model))

@@ -10,12 +10,6 @@ from sktfm import TransformerClassifier, TransformerRegressor
 from sktfm._net import NonFiniteLoss
 
 
-def _data():
-    rng = np.random.RandomState(0)
-    X = rng.normal(size=(64, 4))
-    return X, X[:, 0] - X[:, 1]
-
-
 class _PoisonWeights(Callback):
     """Turns one weight into NaN at the first batch of ``epoch`` (1-based)."""
 
@@ -33,17 +27,8 @@ class _PoisonWeights(Callback):
                 next(net.module_.parameters()).fill_(float("nan"))
 
 
-class _InterruptAfter(Callback):
-    def __init__(self, epoch):
-        self.epoch = epoch
-
-    def on_epoch_end(self, net, **kwargs):
-        if len(net.history) == self.epoch:
-            raise KeyboardInterrupt
-
-
-def test_non_finite_loss_stops_with_epoch_and_batch(tiny):
-    X, y = _data()
+def test_non_finite_loss_stops_with_epoch_and_batch(tiny, tabular_xy):
+    X, y = tabular_xy
     model = TransformerRegressor(**{**tiny, "max_epochs": 4}).fit(X, y)
     expected = model.predict(X)
     model.set_params(callbacks=[_PoisonWeights(epoch=2)])
@@ -54,8 +39,8 @@ def test_non_finite_loss_stops_with_epoch_and_batch(tiny):
     assert all(torch.isfinite(p).all() for p in model.module_.parameters())
 
 
-def test_non_finite_loss_restores_last_good_weights_in_the_net(tiny):
-    X, y = _data()
+def test_non_finite_loss_restores_last_good_weights_in_the_net(tiny, tabular_xy):
+    X, y = tabular_xy
     poison = _PoisonWeights(epoch=3)
     model = TransformerRegressor(**{**tiny, "max_epochs": 5}, callbacks=[poison])
     with pytest.raises(NonFiniteLoss, match="epoch 3"):
@@ -66,19 +51,19 @@ def test_non_finite_loss_restores_last_good_weights_in_the_net(tiny):
         torch.testing.assert_close(restored[name], tensor)
 
 
-def test_keyboard_interrupt_keeps_a_usable_estimator(tiny):
-    X, y = _data()
+def test_keyboard_interrupt_keeps_a_usable_estimator(tiny, tabular_xy, interrupt_after):
+    X, y = tabular_xy
     labels = (y > 0).astype(int)
     model = TransformerClassifier(**{**tiny, "max_epochs": 10},
-                                  callbacks=[_InterruptAfter(epoch=2)])
+                                  callbacks=[interrupt_after(epoch=2)])
     with pytest.warns(UserWarning, match="interrupted after 2 epoch"):
         model.fit(X, labels)
     assert len(model.history_) == 2
     assert model.predict(X).shape == (64,)
 
 
-def test_checkpoints_hold_best_and_last_weights(tiny, tmp_path):
-    X, y = _data()
+def test_checkpoints_hold_best_and_last_weights(tiny, tmp_path, tabular_xy):
+    X, y = tabular_xy
     model = TransformerRegressor(**{**tiny, "max_epochs": 3},
                                  checkpoint_dir=tmp_path / "ckpt").fit(X, y)
     files = {path.name for path in (tmp_path / "ckpt").iterdir()}
@@ -90,10 +75,10 @@ def test_checkpoints_hold_best_and_last_weights(tiny, tmp_path):
     assert not any(name.endswith((".pt", ".pkl")) for name in files)  # no pickle
 
 
-def test_model_fitted_on_cuda_unpickles_on_cpu(tiny, monkeypatch):
+def test_model_fitted_on_cuda_unpickles_on_cpu(tiny, monkeypatch, tabular_xy):
     import pickle
 
-    X, y = _data()
+    X, y = tabular_xy
     model = TransformerRegressor(**tiny).fit(X, y)
     expected = model.predict(X)
     # Pretend the fit ran on a GPU: the pickle then asks for CUDA tensors.

@@ -6,7 +6,6 @@ import joblib
 import numpy as np
 import pytest
 import sacrebleu
-from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV
 
