@@ -161,6 +161,31 @@ SHARED_ATTRIBUTES_DOC = """\
     device_ : str
         The device the model was trained on."""
 
+def mean_and_scale(values):
+    """Per-column mean and standard deviation of a 2-D array; zero spreads become 1.
+
+    Used to standardise features and targets: a constant column is centred,
+    never divided by zero.
+    """
+    scale = values.std(axis=0)
+    return values.mean(axis=0), np.where(scale > 0, scale, 1.0)
+
+
+def label_indices(classes, y, *, hint):
+    """Positions of the labels ``y`` in the sorted ``classes``, as int64.
+
+    Raises a ValueError naming the unseen labels and ending with ``hint``.
+    """
+    index = np.searchsorted(classes, y).clip(max=len(classes) - 1)
+    unknown = classes[index] != y
+    if unknown.any():
+        raise ValueError(
+            f"y contains labels not in classes_ {classes.tolist()[:10]}: "
+            f"{np.unique(y[unknown]).tolist()[:5]}. {hint}"
+        )
+    return index.astype(np.int64)
+
+
 _INPUT_KIND = {"text": "tokens", "tokens": "tokens", "tabular": "features",
                "sequence": "sequence"}
 
@@ -345,9 +370,7 @@ class BaseTransformerEstimator(BaseEstimator):
         if reset:
             # Standardised features train far better than raw scales; the
             # statistics are data-side state, like a StandardScaler's.
-            self._feature_mean = X.mean(axis=0)
-            scale = X.std(axis=0)
-            self._feature_scale = np.where(scale > 0, scale, 1.0)
+            self._feature_mean, self._feature_scale = mean_and_scale(X)
         return self._standardized(X)
 
     def _standardized(self, X):
@@ -378,9 +401,7 @@ class BaseTransformerEstimator(BaseEstimator):
         if reset:
             self.n_features_in_ = X.shape[2]
             flat = X.reshape(-1, X.shape[2])
-            self._feature_mean = flat.mean(axis=0)
-            scale = flat.std(axis=0)
-            self._feature_scale = np.where(scale > 0, scale, 1.0)
+            self._feature_mean, self._feature_scale = mean_and_scale(flat)
         elif X.shape[2] != self.n_features_in_:
             raise ValueError(
                 f"X has {X.shape[2]} features, but {type(self).__name__} is "

@@ -8,7 +8,12 @@ from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_consistent_length, column_or_1d
 
-from ._base import SHARED_ATTRIBUTES_DOC, SHARED_PARAMETERS_DOC, BaseTransformerEstimator
+from ._base import (
+    SHARED_ATTRIBUTES_DOC,
+    SHARED_PARAMETERS_DOC,
+    BaseTransformerEstimator,
+    label_indices,
+)
 
 
 class TransformerClassifier(ClassifierMixin, BaseTransformerEstimator):
@@ -111,15 +116,10 @@ class TransformerClassifier(ClassifierMixin, BaseTransformerEstimator):
 
     def _encode_labels(self, y):
         """Indices of ``y`` in ``classes_``; unseen labels are an error."""
-        index = np.searchsorted(self.classes_, y).clip(max=len(self.classes_) - 1)
-        unknown = self.classes_[index] != y
-        if unknown.any():
-            raise ValueError(
-                f"y contains labels not in classes_ {self.classes_.tolist()}: "
-                f"{np.unique(y[unknown]).tolist()[:5]}. Pass every label with "
-                f"`classes=` on the first partial_fit, or refit without warm_start."
-            )
-        return index.astype(np.int64)
+        return label_indices(
+            self.classes_, y, hint="Pass every label with `classes=` on the first "
+            "partial_fit, or refit without warm_start.",
+        )
 
     def predict_proba(self, X):
         """Class probabilities, columns ordered as ``classes_``.

@@ -9,7 +9,13 @@ from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_array, check_consistent_length
 
 from .. import _net
-from ._base import SHARED_ATTRIBUTES_DOC, SHARED_PARAMETERS_DOC, BaseTransformerEstimator
+from ._base import (
+    SHARED_ATTRIBUTES_DOC,
+    SHARED_PARAMETERS_DOC,
+    BaseTransformerEstimator,
+    label_indices,
+    mean_and_scale,
+)
 
 
 class TransformerEncoder(
@@ -130,9 +136,7 @@ class TransformerEncoder(
         if self._target_encoding is None:
             if type_of_target(y).startswith("continuous"):
                 y_2d = y.astype(np.float64).reshape(len(y), -1)
-                scale = y_2d.std(axis=0)
-                self._target_encoding = ("regression", y_2d.mean(axis=0),
-                                         np.where(scale > 0, scale, 1.0))
+                self._target_encoding = ("regression", *mean_and_scale(y_2d))
             else:
                 if y.ndim == 2 and y.shape[1] == 1:
                     y = y.ravel()
@@ -150,12 +154,7 @@ class TransformerEncoder(
             return ((y_2d - mean) / scale).astype(np.float32), "regression", len(mean), None
         classes = self._target_encoding[1]
         y = y.ravel() if y.ndim == 2 and y.shape[1] == 1 else y
-        index = np.searchsorted(classes, y).clip(max=len(classes) - 1)
-        if (classes[index] != y).any():
-            raise ValueError(
-                f"y contains labels not seen at the first fit ({classes.tolist()[:10]})."
-            )
-        index = index.astype(np.int64)
+        index = label_indices(classes, y, hint="Continue with the labels of the first fit.")
         return index, "classification", max(len(classes), 2), index
 
     def _continue(self, X, y, *, epochs):

@@ -6,7 +6,12 @@ import numpy as np
 from sklearn.base import RegressorMixin, _fit_context
 from sklearn.utils.validation import check_array, check_consistent_length
 
-from ._base import SHARED_ATTRIBUTES_DOC, SHARED_PARAMETERS_DOC, BaseTransformerEstimator
+from ._base import (
+    SHARED_ATTRIBUTES_DOC,
+    SHARED_PARAMETERS_DOC,
+    BaseTransformerEstimator,
+    mean_and_scale,
+)
 
 
 class TransformerRegressor(RegressorMixin, BaseTransformerEstimator):
@@ -101,9 +106,7 @@ class TransformerRegressor(RegressorMixin, BaseTransformerEstimator):
             # Standardised targets train well whatever their scale; the
             # statistics of the first fit stay fixed when training continues.
             self._y_ndim = y.ndim
-            self._y_mean = y_2d.mean(axis=0)
-            scale = y_2d.std(axis=0)
-            self._y_scale = np.where(scale > 0, scale, 1.0)
+            self._y_mean, self._y_scale = mean_and_scale(y_2d)
         y_scaled = ((y_2d - self._y_mean) / self._y_scale).astype(np.float32)
         epochs = 1 if partial else self.max_epochs
         if resuming:
