@@ -5,7 +5,12 @@ everything that touches devices, precision, random number generators and
 inference modes lives here, so the estimators hold no tensor code.
 """
 
+import multiprocessing
+import sys
+import warnings
+import zlib
 from contextlib import contextmanager
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -34,10 +39,57 @@ PRECISIONS = ("auto", "float32", "bfloat16")
 
 
 def resolve_device(device):
-    """Map ``"auto"`` to ``"cuda"`` when a GPU is visible, else ``"cpu"``."""
+    """Map ``"auto"`` to ``"cuda"`` when a GPU is visible, else ``"cpu"``.
+
+    In a parallel worker (a Dask worker, or a process that joblib or
+    multiprocessing started, as ``GridSearchCV(n_jobs=...)`` does) a bare
+    ``"cuda"`` becomes ``"cuda:i"`` for a GPU chosen by the worker's number, so
+    parallel jobs spread over the visible GPUs instead of piling onto the first.
+    """
     if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and torch.cuda.is_available():
+        worker = parallel_worker()
+        n_gpus = torch.cuda.device_count()
+        if worker is not None and n_gpus > 1:
+            return f"cuda:{worker.index % n_gpus}"
+        if worker is not None and worker.kind == "process":
+            warnings.warn(
+                "Parallel jobs are training on the one visible GPU and share its "
+                "memory and compute. With one GPU, search with n_jobs=1 (the GPU "
+                "already runs each fit in parallel); with several, make them "
+                "visible (CUDA_VISIBLE_DEVICES) or use one Dask worker per GPU.",
+                stacklevel=2,
+            )
     return str(torch.device(device))
+
+
+class ParallelWorker(NamedTuple):
+    kind: str  # "dask" or "process"
+    index: int
+
+
+def parallel_worker():
+    """Which parallel worker runs this code, or None in the main process.
+
+    Dask workers are numbered by their name when it is a number
+    (``LocalCluster`` names them 0, 1, ...), else by a hash of it; processes
+    started by joblib (loky) or multiprocessing by their creation number.
+    Threads are not told apart: they share one process and its device.
+    """
+    if "distributed" in sys.modules:
+        from distributed import get_worker
+
+        try:
+            name = get_worker().name
+        except ValueError:  # not inside a Dask worker
+            pass
+        else:
+            if isinstance(name, int) or str(name).isdigit():
+                return ParallelWorker("dask", int(name))
+            return ParallelWorker("dask", zlib.crc32(str(name).encode()))
+    identity = multiprocessing.current_process()._identity
+    return ParallelWorker("process", identity[-1] - 1) if identity else None
 
 
 def resolve_precision(precision, device):
@@ -426,15 +478,44 @@ def make_net(module, *, objective, valid_dataset=None, max_epochs, batch_size, l
     )
 
 
-def fit_net(net, X, y=None):
-    """Fit ``net`` on model-ready samples and targets; returns the net."""
-    net.fit(SequenceDataset(X, y), y=None)
-    return net
+STRATEGIES = ("ddp",)
 
 
-def continue_net(net, X, y=None, *, epochs):
+def fit_net(net, X, y=None, *, strategy=None, n_processes=None, seed=0):
+    """Fit ``net`` on model-ready samples and targets; returns the net.
+
+    ``strategy="ddp"`` trains across ``n_processes`` processes (see
+    :mod:`sktfm._distributed`); ``seed`` then seeds the shuffling and dropout
+    of every process.
+    """
+    dataset = SequenceDataset(X, y)
+    if strategy is None:
+        net.fit(dataset, y=None)
+        return net
+    return _train_data_parallel(net, dataset, n_processes=n_processes, seed=seed)
+
+
+def continue_net(net, X, y=None, *, epochs, strategy=None, n_processes=None, seed=0):
     """Train a fitted ``net`` for ``epochs`` more epochs, keeping its state."""
-    net.partial_fit(SequenceDataset(X, y), epochs=epochs)
+    dataset = SequenceDataset(X, y)
+    if strategy is None:
+        net.partial_fit(dataset, epochs=epochs)
+        return net
+    return _train_data_parallel(net, dataset, n_processes=n_processes, seed=seed,
+                                epochs=epochs)
+
+
+def _train_data_parallel(net, dataset, *, n_processes, seed, epochs=None):
+    from . import _distributed
+
+    if _distributed.launched_world() is not None:  # torchrun started this process
+        return _distributed.train_launched(net, dataset, seed=seed, epochs=epochs)
+    n_processes = n_processes or _distributed.default_n_processes(net.device)
+    if n_processes == 1:  # one replica is the plain training loop
+        net.partial_fit(dataset, epochs=epochs)
+        return net
+    net, _ = _distributed.train_spawned(net, dataset, n_processes=n_processes,
+                                        seed=seed, epochs=epochs)
     return net
 
 

@@ -130,7 +130,19 @@ SHARED_PARAMETERS_DOC = """\
         When True, calling ``fit`` on a fitted estimator continues training
         its model for ``max_epochs`` more epochs (same vocabulary, scaling
         and classes; the history goes on) instead of starting afresh.
-        ``partial_fit`` always continues, one epoch at a time."""
+        ``partial_fit`` always continues, one epoch at a time.
+
+    strategy : {"ddp"} or None, default=None
+        None trains in the calling process. ``"ddp"`` trains data-parallel
+        with ``torch.distributed``: ``n_processes`` processes (gloo on CPU,
+        NCCL on CUDA, one GPU each) each take ``batch_size / n_processes``
+        samples of every batch and all-reduce their gradients; the fitted
+        model comes back to the calling process. Under ``torchrun`` every
+        launched process trains as one rank instead.
+
+    n_processes : int or None, default=None
+        Processes for ``strategy="ddp"``: None means one per visible GPU on
+        CUDA, one per usable CPU core otherwise. Ignored without a strategy."""
 
 SHARED_ATTRIBUTES_DOC = """\
     input_type_ : str
@@ -225,6 +237,8 @@ class BaseTransformerEstimator(BaseEstimator):
         "callbacks": [list, None],
         "checkpoint_dir": [str, os.PathLike, None],
         "warm_start": ["boolean"],
+        "strategy": [StrOptions(set(_net.STRATEGIES)), None],
+        "n_processes": [Interval(Integral, 1, None, closed="left"), None],
     }
 
     def __init__(
@@ -261,6 +275,8 @@ class BaseTransformerEstimator(BaseEstimator):
         callbacks=None,
         checkpoint_dir=None,
         warm_start=False,
+        strategy=None,
+        n_processes=None,
     ):
         self.input_type = input_type
         self.d_model = d_model
@@ -293,6 +309,8 @@ class BaseTransformerEstimator(BaseEstimator):
         self.callbacks = callbacks
         self.checkpoint_dir = checkpoint_dir
         self.warm_start = warm_start
+        self.strategy = strategy
+        self.n_processes = n_processes
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -518,7 +536,7 @@ class BaseTransformerEstimator(BaseEstimator):
                     checkpoint_dir=self.checkpoint_dir,
                 ),
             )
-            _net.fit_net(net, *train)
+            _net.fit_net(net, *train, **self._strategy_options(seed))
         self._warn_if_interrupted(net)
         # Everything needed to rebuild the module without pickle (sktfm.io).
         self._module_spec = {"objective": objective, "module_kwargs": module_kwargs,
@@ -529,6 +547,12 @@ class BaseTransformerEstimator(BaseEstimator):
         self.history_ = net.history
         self.n_iter_ = len(net.history)
         return self
+
+    def _strategy_options(self, seed):
+        """How the training layer spreads a fit over processes."""
+        if self.strategy is None:
+            return {}
+        return {"strategy": self.strategy, "n_processes": self.n_processes, "seed": seed}
 
     def _warn_if_interrupted(self, net):
         if net.interrupted_:
@@ -546,8 +570,10 @@ class BaseTransformerEstimator(BaseEstimator):
     def _continue_training(self, X_model, y=None, *, epochs):
         """Train the fitted net for ``epochs`` more epochs on model-ready data."""
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        with _net.seeded(int(seed) + len(self.net_.history)):  # new shuffles each call
-            _net.continue_net(self.net_, X_model, y, epochs=epochs)
+        seed = int(seed) + len(self.net_.history)  # new shuffles each call
+        with _net.seeded(seed):
+            _net.continue_net(self.net_, X_model, y, epochs=epochs,
+                              **self._strategy_options(seed))
         self._warn_if_interrupted(self.net_)
         self.history_ = self.net_.history
         self.n_iter_ = len(self.net_.history)

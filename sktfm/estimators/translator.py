@@ -106,6 +106,12 @@ class Seq2SeqTranslator(BaseTransformerEstimator):
     warm_start : bool, default=False
         ``fit`` on a fitted translator continues training (same
         vocabularies) instead of starting afresh.
+    strategy : {"ddp"} or None, default=None
+        ``"ddp"`` trains data-parallel over ``n_processes`` processes with
+        ``torch.distributed`` (see :class:`~sktfm.TransformerClassifier`).
+    n_processes : int or None, default=None
+        Processes for ``strategy="ddp"``: one per visible GPU on CUDA, one
+        per usable CPU core otherwise.
 
     Attributes
     ----------
@@ -197,6 +203,8 @@ class Seq2SeqTranslator(BaseTransformerEstimator):
         callbacks=None,
         checkpoint_dir=None,
         warm_start=False,
+        strategy=None,
+        n_processes=None,
     ):
         self.input_type = input_type
         self.d_model = d_model
@@ -234,6 +242,8 @@ class Seq2SeqTranslator(BaseTransformerEstimator):
         self.callbacks = callbacks
         self.checkpoint_dir = checkpoint_dir
         self.warm_start = warm_start
+        self.strategy = strategy
+        self.n_processes = n_processes
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
