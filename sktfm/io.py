@@ -97,8 +97,8 @@ def _is_sktfm(obj):
 
 def _versions():
     import safetensors
-    import skorch
     import sklearn
+    import skorch
     import tokenizers
     import torch
 

@@ -13,7 +13,8 @@ from .embedding import (
     TokenEmbedding,
 )
 from .encoder import Encoder
-from .pooling import Pooling, _MODES as _POOLINGS
+from .pooling import _MODES as _POOLINGS
+from .pooling import Pooling
 
 __all__ = ["TransformerBackbone"]
 

@@ -4,7 +4,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from sktfm.nn import MaskedFeatureModel, MaskedTokenModel, TaskModel, TransformerBackbone
+from sktfm.nn import (
+    MaskedFeatureModel,
+    MaskedTokenModel,
+    TaskModel,
+    TransformerBackbone,
+)
 
 B, T, N_FEAT = 4, 6, 5
 N_SPECIAL, MASK_ID = 4, 2
