@@ -36,6 +36,8 @@ from skorch.history import History
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DistributedSampler
 
+from ._allocator import tune_glibc_allocator
+
 # Callbacks that write files or print: only rank 0 keeps them.
 _RANK_ZERO_ONLY = (Checkpoint, PrintLog, ProgressBar)
 
@@ -185,6 +187,7 @@ def _run_rank(rank, world_size, init_method, payload, seed, epochs, threads, fol
     try:
         net, dataset, optimizer_state = pickle.loads(payload)
         torch.set_num_threads(threads)
+        tune_glibc_allocator()  # see sktfm._allocator: inherited settings can halve speed
         backend = "nccl" if str(net.device).startswith("cuda") else "gloo"
         dist.init_process_group(backend, init_method=init_method, rank=rank,
                                 world_size=world_size)

@@ -4,6 +4,10 @@ A ``LocalCluster`` of two single-threaded worker processes stands in for a
 real cluster: the same code runs against a remote scheduler's ``Client``.
 """
 
+import os
+import subprocess
+import sys
+
 import dask.array as da
 import dask.dataframe as dd
 import joblib
@@ -21,7 +25,7 @@ from sklearn.pipeline import make_pipeline
 
 from sktfm import TextCleaner, TransformerClassifier, TransformerEncoder
 from sktfm._net import ParallelWorker, parallel_worker
-from sktfm.dask import TorchThreads, predict_partitions
+from sktfm.dask import TorchWorker, predict_partitions, tune_glibc_allocator
 
 # One cluster for the module: keep its tests on one pytest-xdist worker.
 pytestmark = pytest.mark.xdist_group("dask")
@@ -31,7 +35,7 @@ pytestmark = pytest.mark.xdist_group("dask")
 def client():
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                       dashboard_address=None) as cluster, Client(cluster) as client:
-        client.register_plugin(TorchThreads())
+        client.register_plugin(TorchWorker())
         yield client
 
 
@@ -67,16 +71,55 @@ def _assert_same_search(local, on_dask):
 
 
 def test_plugin_sets_torch_threads_on_every_worker(client):
-    client.register_plugin(TorchThreads(2))
+    client.register_plugin(TorchWorker(2))
     assert set(client.run(torch.get_num_threads).values()) == {2}
-    client.register_plugin(TorchThreads())  # the default: one per Dask thread
+    client.register_plugin(TorchWorker())  # the default: one per Dask thread
     assert set(client.run(torch.get_num_threads).values()) == {1}
+
+
+def test_plugin_tunes_the_allocator_on_every_worker(client):
+    assert set(client.run(tune_glibc_allocator).values()) == {True}
+
+
+ALLOCATOR_PROBE = """
+import ctypes, os, re, tempfile
+from sktfm.dask import tune_glibc_allocator
+libc = ctypes.CDLL("libc.so.6")
+libc.malloc.restype = libc.fopen.restype = ctypes.c_void_p
+
+def mapped_blocks():
+    path = tempfile.mktemp()
+    stream = ctypes.c_void_p(libc.fopen(path.encode(), b"w"))
+    libc.malloc_info(0, stream)
+    libc.fclose(stream)
+    with open(path) as report:
+        text = report.read()
+    os.remove(path)
+    return int(re.search(r'<total type="mmap" count="(\\d+)"', text).group(1))
+
+before = mapped_blocks()
+libc.malloc(1 << 20)
+untuned = mapped_blocks() - before
+assert tune_glibc_allocator()
+before = mapped_blocks()
+libc.malloc(1 << 20)
+print(untuned, mapped_blocks() - before)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's allocator")
+def test_tuned_allocator_serves_tensor_sized_blocks_from_the_heap():
+    # Under Dask's worker setting, a 1 MiB block is mapped afresh; tuned, it is not.
+    env = {**os.environ, "MALLOC_TRIM_THRESHOLD_": "65536"}
+    result = subprocess.run([sys.executable, "-c", ALLOCATOR_PROBE], env=env, check=True,
+                            capture_output=True, text=True)
+    assert result.stdout.split() == ["1", "0"]
 
 
 @pytest.mark.parametrize("n_threads", [0, 1.5, True])
 def test_plugin_rejects_bad_thread_counts(n_threads):
     with pytest.raises(ValueError, match="n_threads"):
-        TorchThreads(n_threads)
+        TorchWorker(n_threads)
 
 
 def test_grid_search_on_dask_equals_single_process(client, one_torch_thread, digits, tiny):
