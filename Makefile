@@ -34,7 +34,7 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed-test
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-examples: $(VENV)/.installed
+examples: $(VENV)/.installed-test
 	for example in examples/*.py; do $(PY) $$example || exit 1; done
 
 benchmark: $(VENV)/.installed

@@ -25,7 +25,9 @@ def test_readme_opens_with_the_two_commands():
 @pytest.mark.parametrize("index", range(len(_readme_blocks())))
 def test_readme_code_block_runs(index, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # blocks may write files (saved models)
-    exec(compile(_readme_blocks()[index], f"README.md block {index}", "exec"), {})
+    # Run as a script: blocks that start processes sit under a __main__ guard.
+    exec(compile(_readme_blocks()[index], f"README.md block {index}", "exec"),
+         {"__name__": "__main__"})
     assert capsys.readouterr().out.strip()  # each block prints its result
 
 
