@@ -28,6 +28,7 @@ from torch import nn
 
 from .data import SequenceDataset, collate, collate_pairs
 from .nn import (
+    BertBackbone,
     MaskedFeatureModel,
     MaskedTokenModel,
     Seq2Seq,
@@ -392,11 +393,24 @@ OBJECTIVES = ("classification", "regression", "masked_tokens", "masked_features"
 
 
 def make_module(objective, module_kwargs, *, n_outputs=None, vocab_size=None,
-                mask_id=None, n_special=None):
-    """Build the torch module trained for ``objective``."""
+                mask_id=None, n_special=None, pretrained=None):
+    """Build the torch module trained for ``objective``.
+
+    ``module_kwargs`` with ``architecture="bert"`` build a
+    :class:`~sktfm.nn.BertBackbone`; ``pretrained`` (a folder) then fills it
+    with the checkpoint's weights.
+    """
     if objective == "translation":
         return Seq2Seq(**module_kwargs)
-    backbone = TransformerBackbone(**module_kwargs)
+    kwargs = dict(module_kwargs)
+    if kwargs.pop("architecture", None) == "bert":
+        backbone = BertBackbone(**kwargs)
+        if pretrained is not None:
+            from . import _pretrained
+
+            _pretrained.load_weights(backbone, pretrained)
+    else:
+        backbone = TransformerBackbone(**kwargs)
     if objective == "backbone":  # a fitted TransformerEncoder keeps only this
         return backbone
     if objective in ("classification", "regression"):
@@ -534,13 +548,28 @@ def _batches_of(net, batch_size):
 def predict_outputs(net, X, *, batch_size=None):
     """Module outputs on ``X`` (model-ready samples), float32, in batches."""
     with _batches_of(net, batch_size):
-        return net.predict_proba(SequenceDataset(X))
+        return _in_length_order(X, lambda ordered: net.predict_proba(SequenceDataset(ordered)))
 
 
 def embed(net, X, *, batch_size=None):
     """Pooled embeddings of model-ready samples ``X``, in batches."""
     with _batches_of(net, batch_size):
-        return net.embed(SequenceDataset(X))
+        return _in_length_order(X, lambda ordered: net.embed(SequenceDataset(ordered)))
+
+
+def _in_length_order(X, compute):
+    """``compute`` on variable-length samples sorted by length, rows back in input order.
+
+    Batches of similar lengths carry little padding, which is most of the
+    work saved on texts of mixed length. Fixed-size samples pass through.
+    """
+    if not isinstance(X, list):
+        return compute(X)
+    order = _by_length(X)
+    outputs = compute([X[i] for i in order])
+    restored = np.empty_like(outputs)
+    restored[order] = outputs
+    return restored
 
 
 def _by_length(sequences):

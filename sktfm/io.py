@@ -72,12 +72,12 @@ def _classes():
         TransformerEncoder,
         TransformerRegressor,
     )
-    from .text import TextCleaner, Tokenizer
+    from .text import PretrainedTokenizer, TextCleaner, Tokenizer
 
     return {
         cls.__name__: cls
         for cls in (Seq2SeqTranslator, TransformerClassifier, TransformerEncoder,
-                    TransformerRegressor, TextCleaner, Tokenizer)
+                    TransformerRegressor, TextCleaner, Tokenizer, PretrainedTokenizer)
     }
 
 

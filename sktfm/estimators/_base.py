@@ -18,9 +18,9 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from .. import _net
+from .. import _net, _pretrained
 from ..data import INPUT_TYPES, infer_input_type, resolve_input_type, text_column
-from ..text import MASK_ID, N_SPECIAL, PAD_ID, Tokenizer
+from ..text import MASK_ID, N_SPECIAL, PAD_ID, PretrainedTokenizer, Tokenizer
 
 SHARED_PARAMETERS_DOC = """\
     input_type : {"auto", "text", "tokens", "tabular", "sequence"}, default="auto"
@@ -72,7 +72,8 @@ SHARED_PARAMETERS_DOC = """\
         ``ValueError`` instead.
 
     max_epochs : int, default=10
-        Passes over the training data.
+        Passes over the training data. 0 is allowed with ``pretrained`` and
+        means "load only": the checkpoint is used as it is.
 
     batch_size : int, default=64
         Samples per mini-batch, for training and for inference.
@@ -142,7 +143,18 @@ SHARED_PARAMETERS_DOC = """\
 
     n_processes : int or None, default=None
         Processes for ``strategy="ddp"``: None means one per visible GPU on
-        CUDA, one per usable CPU core otherwise. Ignored without a strategy."""
+        CUDA, one per usable CPU core otherwise. Ignored without a strategy.
+
+    pretrained : str, path or None, default=None
+        A BERT-family folder (``config.json``, ``model.safetensors``,
+        ``tokenizer.json``) to start from, for text input: ``fit`` builds the
+        encoder from its config, loads its weights and uses its tokenizer
+        (WordPiece), so ``d_model``, ``n_heads``, ``n_layers``,
+        ``dim_feedforward``, ``activation``, ``norm_first``, ``positional``,
+        ``tokenizer`` and ``vocab_size`` come from the checkpoint; ``max_len``
+        is where texts are cut (at most the checkpoint's positions).
+        ``max_epochs=0`` loads only; otherwise ``fit`` fine-tunes (with ``y``
+        the task head, without it masked-token modelling)."""
 
 SHARED_ATTRIBUTES_DOC = """\
     input_type_ : str
@@ -220,7 +232,7 @@ class BaseTransformerEstimator(BaseEstimator):
         "tokenizer": [StrOptions({"word", "char", "bpe"}), Tokenizer],
         "vocab_size": [Interval(Integral, N_SPECIAL + 1, None, closed="left")],
         "truncation": ["boolean"],
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "max_epochs": [Interval(Integral, 0, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
@@ -239,6 +251,7 @@ class BaseTransformerEstimator(BaseEstimator):
         "warm_start": ["boolean"],
         "strategy": [StrOptions(set(_net.STRATEGIES)), None],
         "n_processes": [Interval(Integral, 1, None, closed="left"), None],
+        "pretrained": [str, os.PathLike, None],
     }
 
     def __init__(
@@ -277,6 +290,7 @@ class BaseTransformerEstimator(BaseEstimator):
         warm_start=False,
         strategy=None,
         n_processes=None,
+        pretrained=None,
     ):
         self.input_type = input_type
         self.d_model = d_model
@@ -311,6 +325,7 @@ class BaseTransformerEstimator(BaseEstimator):
         self.warm_start = warm_start
         self.strategy = strategy
         self.n_processes = n_processes
+        self.pretrained = pretrained
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -335,6 +350,9 @@ class BaseTransformerEstimator(BaseEstimator):
 
     # ------------------------------------------------------------------ input
     def _make_tokenizer(self):
+        if self._pretrained_path() is not None:
+            return PretrainedTokenizer(self.pretrained, max_len=self.max_len,
+                                       truncation=self.truncation)
         if isinstance(self.tokenizer, Tokenizer):
             tokenizer = clone(self.tokenizer)
         else:
@@ -342,6 +360,17 @@ class BaseTransformerEstimator(BaseEstimator):
         return tokenizer.set_params(
             max_len=self.max_len, truncation=self.truncation, output="ids"
         )
+
+    def _pretrained_path(self):
+        return getattr(self, "pretrained", None)
+
+    def _check_pretrained_options(self):
+        """``max_epochs=0`` only makes sense when there is something to load."""
+        path = self._pretrained_path()
+        if self.max_epochs == 0 and path is None:
+            raise ValueError("max_epochs=0 (load only) needs pretrained=<folder>.")
+        if path is not None:
+            _pretrained.check_folder(path)
 
     def _check_input_type(self, X):
         """Fail early when predict-time input is of another kind than at fit."""
@@ -363,7 +392,13 @@ class BaseTransformerEstimator(BaseEstimator):
         feature scaling, feature count) are learned; otherwise checked.
         """
         if reset:
+            self._check_pretrained_options()
             self.input_type_ = resolve_input_type(X, self.input_type)
+            if self._pretrained_path() is not None and self.input_type_ not in ("text",
+                                                                                 "tokens"):
+                raise ValueError(
+                    f"pretrained models read text; X looks like {self.input_type_} input."
+                )
         else:
             self._check_input_type(X)
         kind = self.input_type_
@@ -450,6 +485,15 @@ class BaseTransformerEstimator(BaseEstimator):
 
     # --------------------------------------------------------------- training
     def _backbone_kwargs(self, X_model):
+        if self._pretrained_path() is not None:
+            kwargs = _pretrained.backbone_kwargs(self.pretrained)
+            if self.max_len > kwargs["max_positions"]:
+                raise ValueError(
+                    f"max_len={self.max_len} exceeds the {kwargs['max_positions']} "
+                    "positions of the pretrained model; lower max_len."
+                )
+            return dict(architecture="bert", **{**kwargs, "dropout": self.dropout},
+                        pooling=self.pooling)
         kind = _INPUT_KIND[self.input_type_]
         sizes = {}
         if kind == "tokens":
@@ -500,7 +544,8 @@ class BaseTransformerEstimator(BaseEstimator):
         train, valid = self._split(X_model, y, rng, stratify)
         if objective == "masked_tokens":
             head_kwargs.update(vocab_size=self.tokenizer_.vocab_size_,
-                               mask_id=MASK_ID, n_special=N_SPECIAL)
+                               mask_id=getattr(self.tokenizer_, "mask_id_", MASK_ID),
+                               n_special=getattr(self.tokenizer_, "n_special_", N_SPECIAL))
         return self._train_net(objective, self._backbone_kwargs(X_model), train, valid,
                                seed=seed, head_kwargs=head_kwargs, epochs=epochs)
 
@@ -515,7 +560,8 @@ class BaseTransformerEstimator(BaseEstimator):
         """
         device = _net.resolve_device(self.device)
         with _net.seeded(seed):
-            module = _net.make_module(objective, module_kwargs, **(head_kwargs or {}))
+            module = _net.make_module(objective, module_kwargs, **(head_kwargs or {}),
+                                      pretrained=self._pretrained_path())
             net = _net.make_net(
                 module,
                 objective=objective,

@@ -150,8 +150,10 @@ class Seq2SeqTranslator(BaseTransformerEstimator):
         **{
             name: rule
             for name, rule in BaseTransformerEstimator._parameter_constraints.items()
-            if name not in ("n_layers", "pooling", "tokenizer", "early_stopping")
+            if name not in ("n_layers", "pooling", "tokenizer", "early_stopping",
+                            "pretrained")
         },
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "input_type": [StrOptions({"auto", "text", "tokens"})],
         "n_encoder_layers": [Interval(Integral, 1, None, closed="left")],
         "n_decoder_layers": [Interval(Integral, 1, None, closed="left")],

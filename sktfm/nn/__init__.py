@@ -23,6 +23,7 @@ torch.Size([2, 7, 16])
 
 from .attention import KVCache, MultiHeadAttention, attention_mask
 from .backbone import TransformerBackbone
+from .bert import BertBackbone, BertEmbedding
 from .decoder import Decoder, DecoderLayer
 from .embedding import (
     FeatureTokenizer,
@@ -38,6 +39,8 @@ from .pooling import Pooling
 from .seq2seq import Seq2Seq
 
 __all__ = [
+    "BertBackbone",
+    "BertEmbedding",
     "MultiHeadAttention",
     "KVCache",
     "attention_mask",

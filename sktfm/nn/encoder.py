@@ -35,6 +35,8 @@ class EncoderLayer(nn.Module):
         Feed-forward non-linearity.
     norm_first : bool, default=True
         Pre-norm if True, post-norm (paper) if False.
+    layer_norm_eps : float, default=1e-5
+        LayerNorm epsilon (BERT checkpoints use 1e-12).
 
     Examples
     --------
@@ -54,6 +56,7 @@ class EncoderLayer(nn.Module):
         dropout: float = 0.1,
         activation: str = "gelu",
         norm_first: bool = True,
+        layer_norm_eps: float = 1e-5,
     ):
         super().__init__()
         self.norm_first = norm_first
@@ -61,8 +64,8 @@ class EncoderLayer(nn.Module):
         self.feedforward = FeedForward(
             d_model, dim_feedforward, dropout=dropout, activation=activation
         )
-        self.norm1 = nn.LayerNorm(d_model)
-        self.norm2 = nn.LayerNorm(d_model)
+        self.norm1 = nn.LayerNorm(d_model, eps=layer_norm_eps)
+        self.norm2 = nn.LayerNorm(d_model, eps=layer_norm_eps)
         self.dropout1 = nn.Dropout(dropout)
         self.dropout2 = nn.Dropout(dropout)
 
@@ -100,7 +103,7 @@ class Encoder(nn.Module):
     ----------
     n_layers : int
         Number of layers (6 in the paper).
-    d_model, n_heads, dim_feedforward, dropout, activation, norm_first
+    d_model, n_heads, dim_feedforward, dropout, activation, norm_first, layer_norm_eps
         Passed to each :class:`EncoderLayer`.
 
     Notes
@@ -130,6 +133,7 @@ class Encoder(nn.Module):
         dropout: float = 0.1,
         activation: str = "gelu",
         norm_first: bool = True,
+        layer_norm_eps: float = 1e-5,
     ):
         super().__init__()
         if n_layers < 1:
@@ -142,10 +146,11 @@ class Encoder(nn.Module):
                 dropout=dropout,
                 activation=activation,
                 norm_first=norm_first,
+                layer_norm_eps=layer_norm_eps,
             )
             for _ in range(n_layers)
         )
-        self.norm = nn.LayerNorm(d_model) if norm_first else nn.Identity()
+        self.norm = nn.LayerNorm(d_model, eps=layer_norm_eps) if norm_first else nn.Identity()
 
     def forward(
         self,

@@ -142,11 +142,17 @@ class MaskedTokenModel(nn.Module):
         """Corrupt ``x`` (B, T) and return ``(logits (N, vocab_size), targets (N,))``."""
         selected = self._select(x)  # (B, T)
         states, _ = self.backbone.encode(self._corrupt(x, selected))  # (B, T + 1, C)
-        token_states = states[:, 1:]  # drop [CLS] so positions line up with x
+        # Drop the [CLS] a backbone prepends so that positions line up with x.
+        token_states = states[:, 1:] if backbone_prepends_cls(self.backbone) else states
         return self.head(token_states[selected]), x[selected]  # (N, V), (N,)
 
     def embed(self, x: Tensor) -> Tensor:
         return self.backbone(x)  # (B, C)
+
+
+def backbone_prepends_cls(backbone) -> bool:
+    """Whether ``backbone.encode`` returns one more position than its input."""
+    return getattr(backbone, "prepends_cls", True)
 
 
 def _hide_mask(shape: tuple[int, int], mask_prob: float, device: torch.device) -> Tensor:

@@ -4,6 +4,7 @@
 """
 
 from .cleaner import TextCleaner
+from .pretrained import PretrainedTokenizer
 from .tokenizer import (
     BOS_ID,
     CLS_ID,
@@ -26,6 +27,7 @@ __all__ = [
     "PAD_ID",
     "SEP_ID",
     "SPECIAL_TOKENS",
+    "PretrainedTokenizer",
     "UNK_ID",
     "TextCleaner",
     "Tokenizer",
