@@ -26,7 +26,7 @@ from skorch.callbacks import (
 from skorch.helper import predefined_split
 from torch import nn
 
-from .data import SequenceDataset, collate, collate_pairs
+from .data import SequenceDataset, collate, collate_pairs, training_loader
 from .nn import (
     BertBackbone,
     MaskedFeatureModel,
@@ -481,6 +481,7 @@ def make_net(module, *, objective, valid_dataset=None, max_epochs, batch_size, l
         max_epochs=max_epochs,
         batch_size=batch_size,
         train_split=None if valid_dataset is None else predefined_split(valid_dataset),
+        iterator_train=training_loader,
         iterator_train__shuffle=True,
         iterator_train__collate_fn=collate_fn,
         iterator_valid__collate_fn=collate_fn,

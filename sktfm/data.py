@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import torch
 from scipy import sparse
-from torch.utils.data import Dataset
+from torch.utils.data import DataLoader, Dataset, Sampler
 
 INPUT_TYPES = ("text", "tokens", "tabular", "sequence")
 
@@ -182,14 +182,79 @@ class SequenceDataset(Dataset):
     def __getitem__(self, index):
         return self.X[index], (None if self.y is None else self.y[index])
 
+    def lengths(self):
+        """Tokens per sample (source plus target for pairs), or None for fixed sizes."""
+        if not isinstance(self.X, list):
+            return None
+        lengths = np.fromiter(map(len, self.X), dtype=np.int64, count=len(self.X))
+        if isinstance(self.y, list):  # translation pairs
+            lengths += np.fromiter(map(len, self.y), dtype=np.int64, count=len(self.y))
+        return lengths
+
+
+class BucketBatchSampler(Sampler):
+    """Shuffled mini-batches of samples of similar length.
+
+    Each epoch the indices are shuffled, cut into pools of
+    ``batch_size * pool_batches`` samples, each pool is sorted by length and
+    cut into batches, and the batches are served in random order. Batches then
+    carry little padding, while every epoch still visits every sample once in
+    a fresh random grouping. Randomness comes from torch's global generator
+    (seeded by the estimators).
+
+    Parameters
+    ----------
+    lengths : array-like of int
+        Length of each sample.
+    batch_size : int
+        Samples per batch (the last batch of a pool may be smaller).
+    pool_batches : int, default=50
+        Batches per sorted pool: larger pools pad less, smaller ones shuffle more.
+    """
+
+    def __init__(self, lengths, batch_size, pool_batches=50):
+        self.lengths = np.asarray(lengths)
+        self.batch_size = batch_size
+        self.pool_batches = pool_batches
+
+    def _pools(self, order):
+        size = self.batch_size * self.pool_batches
+        return [order[start:start + size] for start in range(0, len(order), size)]
+
+    def __iter__(self):
+        order = torch.randperm(len(self.lengths)).numpy()
+        batches = []
+        for pool in self._pools(order):
+            pool = pool[np.argsort(self.lengths[pool], kind="stable")]
+            batches += [pool[i:i + self.batch_size] for i in range(0, len(pool), self.batch_size)]
+        for index in torch.randperm(len(batches)).tolist():
+            yield batches[index].tolist()
+
+    def __len__(self):
+        return sum(-(-len(pool) // self.batch_size)
+                   for pool in self._pools(np.arange(len(self.lengths))))
+
+
+def training_loader(dataset, *, batch_size, shuffle=False, **kwargs):
+    """skorch's training iterator: length-bucketed batches for variable-length data.
+
+    Fixed-size data, unshuffled loading and an explicit ``sampler`` (as in
+    data-parallel training) get a plain ``DataLoader``.
+    """
+    lengths = dataset.lengths() if hasattr(dataset, "lengths") else None
+    if not shuffle or lengths is None or "sampler" in kwargs:
+        return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, **kwargs)
+    return DataLoader(dataset, batch_sampler=BucketBatchSampler(lengths, batch_size), **kwargs)
+
 
 def pad_sequences(sequences, padding_value=0):
     """Right-pad 1-D integer arrays to the longest one: ``(B, T_max)`` int64."""
-    width = max((len(seq) for seq in sequences), default=0)
-    batch = torch.full((len(sequences), width), padding_value, dtype=torch.long)
-    for row, seq in enumerate(sequences):
-        batch[row, : len(seq)] = torch.as_tensor(seq, dtype=torch.long)
-    return batch
+    lengths = np.fromiter(map(len, sequences), dtype=np.int64, count=len(sequences))
+    width = int(lengths.max(initial=0))
+    batch = np.full((len(sequences), width), padding_value, dtype=np.int64)
+    if width:  # one vectorised scatter, no per-row copies
+        batch[np.arange(width) < lengths[:, None]] = np.concatenate(sequences)
+    return torch.from_numpy(batch)
 
 
 def collate(batch):
