@@ -36,7 +36,8 @@ from .nn import (
     TransformerBackbone,
 )
 
-PRECISIONS = ("auto", "float32", "bfloat16")
+PRECISIONS = ("auto", "float32", "bfloat16", "fp32", "bf16")
+_PRECISION_ALIASES = {"fp32": "float32", "bf16": "bfloat16"}
 
 
 def resolve_device(device):
@@ -98,7 +99,7 @@ def resolve_precision(precision, device):
     if precision == "auto":
         cuda = device.startswith("cuda") and torch.cuda.is_available()
         return "bfloat16" if cuda and torch.cuda.is_bf16_supported() else "float32"
-    return precision
+    return _PRECISION_ALIASES.get(precision, precision)
 
 
 @contextmanager

@@ -107,9 +107,10 @@ SHARED_PARAMETERS_DOC = """\
     device : str, default="auto"
         Torch device; ``"auto"`` picks CUDA when available, else CPU.
 
-    precision : {"auto", "float32", "bfloat16"}, default="auto"
-        Autocast precision; ``"auto"`` is bfloat16 on a capable GPU and
-        float32 on CPU.
+    precision : {"auto", "float32", "bfloat16", "fp32", "bf16"}, default="auto"
+        Autocast precision (``"fp32"`` and ``"bf16"`` are short names);
+        ``"auto"`` is bfloat16 on a capable GPU and float32 on CPU. bfloat16
+        also speeds up CPUs with AVX-512 BF16 or AMX.
 
     random_state : int, RandomState instance or None, default=None
         Seeds weight init, masking, dropout, shuffling and the validation

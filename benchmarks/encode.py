@@ -1,0 +1,217 @@
+"""Benchmark: encoder inference, sktfm vs torch's fast path vs Hugging Face BertModel.
+
+Reference size: d_model 256, 4 heads, 4 layers, feed-forward 1024, vocab 8000,
+batch 64, N_SEQUENCES sequences; (a) every sequence 128 tokens, (b) lengths
+uniform in 8-128. Systems, timed in one process on the same lengths:
+
+- sktfm ``TransformerEncoder.transform`` (pre-norm, sorts by length itself);
+- ``torch.nn.TransformerEncoder`` in eval + inference mode (its fast path;
+  nested tensors for padded batches), in input order and bucketed;
+- Hugging Face ``BertModel`` with SDPA attention, random weights from a config
+  (``transformers`` is a benchmark-only dependency), in input order and
+  bucketed.
+
+Repetitions alternate between systems after a warm-up; medians and spreads
+are reported. (a) is also given in GFLOP/s against a float32 matmul ceiling
+measured here, and sktfm runs once more with ``precision="bf16"`` (output
+checked against float32). Appends a dated table to benchmarks/RESULTS.md.
+
+    python benchmarks/encode.py
+"""
+
+import datetime
+import os
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from sktfm import TransformerEncoder
+
+ROOT = Path(__file__).resolve().parents[1]
+D, HEADS, LAYERS, FF, VOCAB, BATCH = 256, 4, 4, 1024, 8000, 64
+N_SEQUENCES = 512
+REPEATS = 3
+
+
+def matmul_ceiling(dtype=torch.float32, size=1024, repeats=20):
+    """Median GFLOP/s of a square matmul: what this machine's GEMM reaches."""
+    a, b = torch.randn(size, size, dtype=dtype), torch.randn(size, size, dtype=dtype)
+    for _ in range(3):
+        a @ b
+    rates = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        a @ b
+        rates.append(2 * size**3 / (time.perf_counter() - start) / 1e9)
+    return float(np.median(rates))
+
+
+def encoder_flops(lengths):
+    """Multiply-adds x 2 of the encoder layers over sequences of ``lengths``."""
+    lengths = np.asarray(lengths, dtype=np.float64)
+    per_token = LAYERS * (8 * D * D + 4 * D * FF)
+    return float((lengths * per_token + LAYERS * 4 * D * lengths**2).sum())
+
+
+def batches(ids, bucketed):
+    order = np.argsort([len(x) for x in ids], kind="stable") if bucketed else np.arange(len(ids))
+    for start in range(0, len(ids), BATCH):
+        chunk = [ids[i] for i in order[start:start + BATCH]]
+        width = max(len(x) for x in chunk)
+        padded = torch.zeros(len(chunk), width, dtype=torch.long)
+        for row, x in enumerate(chunk):
+            padded[row, : len(x)] = torch.as_tensor(x)
+        yield padded
+
+
+class TorchFastPath(nn.Module):
+    """Embedding + ``nn.TransformerEncoder`` + mean pooling.
+
+    Post-norm: torch's nested-tensor path (padding skipped) requires it. The
+    work per token is the same as pre-norm's.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.embedding = nn.Embedding(VOCAB, D, padding_idx=0)
+        layer = nn.TransformerEncoderLayer(D, HEADS, FF, dropout=0.1, activation="gelu",
+                                           batch_first=True, norm_first=False)
+        self.encoder = nn.TransformerEncoder(layer, LAYERS, norm=nn.LayerNorm(D),
+                                             enable_nested_tensor=True)
+
+    def forward(self, ids):
+        padding = ids == 0
+        states = self.encoder(self.embedding(ids), src_key_padding_mask=padding)
+        if states.is_nested:
+            states = states.to_padded_tensor(0.0, ids.shape + (D,))
+        keep = (~padding).unsqueeze(-1).to(states.dtype)
+        return (states * keep).sum(1) / keep.sum(1).clamp(min=1)
+
+
+def hf_bert():
+    from transformers import BertConfig, BertModel
+
+    config = BertConfig(vocab_size=VOCAB, hidden_size=D, num_hidden_layers=LAYERS,
+                        num_attention_heads=HEADS, intermediate_size=FF,
+                        max_position_embeddings=512, attn_implementation="sdpa")
+    model = BertModel(config, add_pooling_layer=False).eval()
+
+    def run(ids):
+        mask = (ids != 0).long()
+        states = model(input_ids=ids, attention_mask=mask).last_hidden_state
+        keep = mask.unsqueeze(-1).to(states.dtype)
+        return (states * keep).sum(1) / keep.sum(1)
+
+    return run
+
+
+def time_modules(systems, repeats=REPEATS):
+    """Median seconds per system over interleaved repetitions (after one warm-up)."""
+    times = {name: [] for name in systems}
+    for repeat in range(repeats + 1):
+        for name, run in systems.items():
+            start = time.perf_counter()
+            with torch.inference_mode():
+                run()
+            if repeat:  # the first pass warms up
+                times[name].append(time.perf_counter() - start)
+    return {name: (float(np.median(t)), float(np.ptp(t))) for name, t in times.items()}
+
+
+def main():
+    rng = np.random.RandomState(0)
+    words = np.array([f"w{i}" for i in range(VOCAB)], dtype=object)
+    fixed = [rng.randint(7, VOCAB, size=128) for _ in range(N_SEQUENCES)]
+    variable = [rng.randint(7, VOCAB, size=rng.randint(8, 129)) for _ in range(N_SEQUENCES)]
+
+    fit_tokens = [list(words[rng.randint(0, VOCAB, size=128)]) for _ in range(64)]
+    fit_tokens.append(list(words))  # the whole vocabulary, once
+    options = dict(input_type="tokens", d_model=D, n_heads=HEADS, n_layers=LAYERS,
+                   dim_feedforward=FF, vocab_size=VOCAB + 7, max_len=128, batch_size=BATCH,
+                   max_epochs=1, device="cpu", random_state=0)
+    ours = TransformerEncoder(**options).fit(fit_tokens)
+    ours_bf16 = TransformerEncoder(**options, precision="bf16").fit(fit_tokens)
+    vocab = ours.tokenizer_.vocabulary_
+
+    def as_tokens(ids):
+        # Words whose sktfm ids are the same numbers, so every system reads the same data.
+        inverse = {token_id: token for token, token_id in vocab.items()}
+        return [[inverse.get(int(i), "w0") for i in x] for x in ids]
+
+    torch_model = TorchFastPath().eval()
+    bert = hf_bert()
+    results = {}
+    for case, ids in (("fixed 128", fixed), ("variable 8-128", variable)):
+        tokens = as_tokens(ids)
+        systems = {
+            "sktfm TransformerEncoder.transform": lambda t=tokens: ours.transform(t),
+            "torch nn.TransformerEncoder fast path": lambda: [torch_model(b) for b in
+                                                             batches(ids, False)],
+            "torch fast path, bucketed": lambda: [torch_model(b) for b in batches(ids, True)],
+            "HF BertModel (sdpa)": lambda: [bert(b) for b in batches(ids, False)],
+            "HF BertModel (sdpa), bucketed": lambda: [bert(b) for b in batches(ids, True)],
+            "sktfm, precision=bf16": lambda t=tokens: ours_bf16.transform(t),
+        }
+        results[case] = time_modules(systems)
+        a = ours.transform(tokens[:64])
+        b = ours_bf16.transform(tokens[:64])
+        results[case + " bf16 error"] = float(np.abs(a - b).max() / np.abs(a).max())
+        for name, (median, spread) in results[case].items():
+            print(f"{case}: {name}: {median:.2f} s (spread {spread:.2f})")
+
+    ceiling = matmul_ceiling()
+    ceiling_bf16 = matmul_ceiling(torch.bfloat16)
+    flops = encoder_flops([129] * N_SEQUENCES)  # sktfm's [CLS] makes 129 positions
+    fixed_sktfm = results["fixed 128"]["sktfm TransformerEncoder.transform"][0]
+    achieved = flops / fixed_sktfm / 1e9
+
+    machine = (f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, "
+               f"{torch.get_num_threads()} torch threads, torch {torch.__version__}, "
+               f"cpu capability {torch.backends.cpu.get_cpu_capability()}")
+    lines = [
+        f"## Encoder inference: sktfm vs torch fast path vs HF BertModel ({datetime.date.today()})",
+        "",
+        f"Machine: {machine}. `benchmarks/encode.py`: d_model {D}, {HEADS} heads, {LAYERS} layers, "
+        f"feed-forward {FF}, vocab {VOCAB}, batch {BATCH}, {N_SEQUENCES} sequences; median of "
+        f"{REPEATS} interleaved repetitions after a warm-up (spread in brackets).",
+        "",
+        "| system | fixed 128: s | vs sktfm | variable 8-128: s | vs sktfm |",
+        "|---|---|---|---|---|",
+    ]
+    base_fixed = results["fixed 128"]["sktfm TransformerEncoder.transform"][0]
+    base_var = results["variable 8-128"]["sktfm TransformerEncoder.transform"][0]
+    for name in results["fixed 128"]:
+        f_med, f_spread = results["fixed 128"][name]
+        v_med, v_spread = results["variable 8-128"][name]
+        lines.append(f"| {name} | {f_med:.2f} ({f_spread:.2f}) | {f_med / base_fixed:.2f}x | "
+                     f"{v_med:.2f} ({v_spread:.2f}) | {v_med / base_var:.2f}x |")
+    best_fixed = min(v[0] for k, v in results["fixed 128"].items()
+                     if not k.startswith("sktfm"))
+    best_var = min(v[0] for k, v in results["variable 8-128"].items()
+                   if not k.startswith("sktfm"))
+    hf_var = results["variable 8-128"]["HF BertModel (sdpa)"][0]
+    lines += [
+        "",
+        "(\"vs sktfm\": time relative to sktfm's float32 transform; above 1 is slower.)",
+        "",
+        f"- Fixed length: sktfm {best_fixed / base_fixed:.2f}x the best alternative; "
+        f"{achieved:.0f} GFLOP/s = {achieved / ceiling:.0%} of the float32 matmul ceiling "
+        f"({ceiling:.0f} GFLOP/s; bf16 ceiling {ceiling_bf16:.0f}).",
+        f"- bf16: {base_fixed / results['fixed 128']['sktfm, precision=bf16'][0]:.2f}x sktfm's "
+        f"float32 at fixed length, relative max error "
+        f"{results['fixed 128 bf16 error']:.1e}.",
+        f"- Variable lengths: sktfm {hf_var / base_var:.2f}x HF BertModel used unbucketed, "
+        f"{best_var / base_var:.2f}x the best alternative.",
+        "",
+    ]
+    print("\n".join(lines))
+    with open(ROOT / "benchmarks" / "RESULTS.md", "a") as out:
+        out.write("\n" + "\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
