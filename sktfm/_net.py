@@ -550,28 +550,41 @@ def _batches_of(net, batch_size):
 def predict_outputs(net, X, *, batch_size=None):
     """Module outputs on ``X`` (model-ready samples), float32, in batches."""
     with _batches_of(net, batch_size):
-        return _in_length_order(X, lambda ordered: net.predict_proba(SequenceDataset(ordered)))
+        return _in_length_order(X, lambda part: net.predict_proba(SequenceDataset(part)),
+                                chunk=net.batch_size * _BATCHES_PER_CHUNK)
 
 
 def embed(net, X, *, batch_size=None):
     """Pooled embeddings of model-ready samples ``X``, in batches."""
     with _batches_of(net, batch_size):
-        return _in_length_order(X, lambda ordered: net.embed(SequenceDataset(ordered)))
+        return _in_length_order(X, lambda part: net.embed(SequenceDataset(part)),
+                                chunk=net.batch_size * _BATCHES_PER_CHUNK)
 
 
-def _in_length_order(X, compute):
-    """``compute`` on variable-length samples sorted by length, rows back in input order.
+_BATCHES_PER_CHUNK = 64
 
-    Batches of similar lengths carry little padding, which is most of the
-    work saved on texts of mixed length. Fixed-size samples pass through.
+
+def _in_length_order(X, compute, *, chunk):
+    """``compute`` over ``X`` chunk by chunk, rows written straight into the output.
+
+    Variable-length samples go in order of length, so that batches carry
+    little padding (most of the work saved on texts of mixed length); each
+    chunk's rows land at their input positions. Memory beyond the output
+    stays bounded by one chunk, however many samples there are.
     """
-    if not isinstance(X, list):
+    n = len(X)
+    if n == 0:
         return compute(X)
-    order = _by_length(X)
-    outputs = compute([X[i] for i in order])
-    restored = np.empty_like(outputs)
-    restored[order] = outputs
-    return restored
+    variable = isinstance(X, list)
+    order = _by_length(X) if variable else np.arange(n)
+    out = None
+    for start in range(0, n, chunk):
+        rows = order[start:start + chunk]
+        part = compute([X[i] for i in rows] if variable else X[start:start + chunk])
+        if out is None:
+            out = np.empty((n, *part.shape[1:]), dtype=part.dtype)
+        out[rows] = part
+    return out
 
 
 def _by_length(sequences):
