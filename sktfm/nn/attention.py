@@ -244,11 +244,8 @@ class MultiHeadAttention(nn.Module):
         B, Tq, C = query.shape
 
         # 1) Project and split into heads; a cache supplies or extends K and V.
-        if cache is None and key is query and value is query:
-            q, k, v = self._self_projections(query)  # (B, H, T, D) each
-        else:
-            q = self._split_heads(self.q_proj(query))  # (B, H, Tq, D)
-            k, v = self._keys_values(key, value, cache, B)  # (B, H, Tk, D) each
+        q = self._split_heads(self.q_proj(query))  # (B, H, Tq, D)
+        k, v = self._keys_values(key, value, cache, B)  # (B, H, Tk, D) each
         Tk = k.shape[2]
 
         # 2) Build the "may attend" mask; a row with no allowed key is "dead".
@@ -284,15 +281,6 @@ class MultiHeadAttention(nn.Module):
             if weights is not None:
                 weights = weights.masked_fill(~alive, 0.0)
         return out, weights
-
-    def _self_projections(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        """Q, K and V of ``x`` from one matmul: one wide GEMM beats three narrow ones."""
-        weight = torch.cat([self.q_proj.weight, self.k_proj.weight, self.v_proj.weight])
-        bias = None
-        if self.q_proj.bias is not None:
-            bias = torch.cat([self.q_proj.bias, self.k_proj.bias, self.v_proj.bias])
-        q, k, v = F.linear(x, weight, bias).chunk(3, dim=-1)  # (B, T, C) each
-        return self._split_heads(q), self._split_heads(k), self._split_heads(v)
 
     def _keys_values(
         self, key: Tensor, value: Tensor, cache: Optional[KVCache], batch_size: int
