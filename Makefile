@@ -13,7 +13,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 PYTEST_ARGS ?= -n 2 --dist loadgroup
 
-.PHONY: demo test examples benchmark clean
+.PHONY: demo test examples benchmark bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,12 @@ examples: $(VENV)/.installed-test
 
 benchmark: $(VENV)/.installed
 	$(PY) benchmarks/tabular_digits.py
+
+# The performance suite: each script times sktfm and its alternatives in one
+# process and appends a dated table to benchmarks/RESULTS.md.
+BENCH_SCRIPTS := encode train decode tokenization memory pretrained scale
+bench: $(VENV)/.installed-test
+	for script in $(BENCH_SCRIPTS); do $(PY) benchmarks/$$script.py || exit 1; done
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -125,3 +125,17 @@ def test_outputs_follow_input_order_across_chunks(texts):
     for i in (0, 57, 199):
         np.testing.assert_allclose(encoder.transform([X[i]])[0], encoder.transform(X)[i],
                                    atol=1e-5)
+
+
+def test_bf16_precision_stays_within_bf16_tolerance_of_float32(texts):
+    """``precision="bf16"`` (autocast) changes speed, not what the model says."""
+    X, y = texts
+    plain = TransformerEncoder(**TINY).fit(X)
+    bf16 = TransformerEncoder(**TINY).fit(X)
+    bf16.net_.precision = "bfloat16"  # the same weights, inference under autocast
+    a, b = plain.transform(X), bf16.transform(X)
+    assert b.dtype == np.float32
+    assert np.abs(a - b).max() <= 0.05 * np.abs(a).max()  # bf16 keeps ~3 significant digits
+    classifier = TransformerClassifier(**TINY, precision="bf16").fit(X, y)
+    assert classifier.net_.precision == "bfloat16"
+    assert np.mean(classifier.predict(X) == TransformerClassifier(**TINY).fit(X, y).predict(X)) > 0.9
