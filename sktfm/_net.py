@@ -9,6 +9,7 @@ import multiprocessing
 import sys
 import warnings
 import zlib
+from collections.abc import Mapping
 from contextlib import contextmanager
 from typing import NamedTuple
 
@@ -24,6 +25,7 @@ from skorch.callbacks import (
     ProgressBar,
 )
 from skorch.helper import predefined_split
+from skorch.utils import to_tensor
 from torch import nn
 
 from .data import SequenceDataset, collate, collate_pairs, training_loader
@@ -225,23 +227,42 @@ class TransformerNet(NeuralNet):
     ----------
     precision : {"float32", "bfloat16"}, default="float32"
         Autocast dtype for forward passes.
+    compiled : bool, default=False
+        Run forward passes (training and prediction) through
+        ``torch.compile`` of the module. ``module_`` itself stays the plain
+        module, so weights, pickles and saved folders are unchanged.
     **kwargs
         Passed to :class:`skorch.NeuralNet`.
     """
 
-    def __init__(self, *args, precision="float32", **kwargs):
+    def __init__(self, *args, precision="float32", compiled=False, **kwargs):
         super().__init__(*args, **kwargs)
         self.precision = precision
+        self.compiled = compiled
+
+    def _forward_module(self):
+        """``module_``, or its compiled twin (built once, sharing the weights)."""
+        module = self.module_
+        if not getattr(self, "compiled", False) or "ddp_module_" in self.__dict__:
+            return module
+        twin = self.__dict__.get("compiled_module_")
+        if twin is None or twin._orig_mod is not module:
+            # Set past skorch's guard on module attributes: not a module of its own.
+            twin = self.__dict__["compiled_module_"] = torch.compile(module, dynamic=True)
+        return twin
 
     def __getstate__(self):
         # Pickles carry what predicts, not the optimizer's moments (twice the
         # model's size); continued training rebuilds the optimizer.
         optimizer = self.__dict__.get("optimizer_")
+        compiled = self.__dict__.pop("compiled_module_", None)  # rebuilt on demand
         self.optimizer_ = None
         try:
             state = super().__getstate__()
         finally:
             self.optimizer_ = optimizer
+            if compiled is not None:
+                self.__dict__["compiled_module_"] = compiled
         if state.get("module") is self.__dict__.get("module_"):
             # The init argument is the trained module itself: keep one copy
             # (in ``module_``); the class suffices for the argument.
@@ -268,8 +289,14 @@ class TransformerNet(NeuralNet):
                               enabled=self.precision == "bfloat16")
 
     def infer(self, x, **fit_params):
+        x = to_tensor(x, device=self.device)
+        module = self._forward_module()
         with self._autocast():
-            return _to_float32(super().infer(x, **fit_params))
+            if isinstance(x, Mapping):
+                output = module(**self._merge_x_and_fit_params(x, fit_params))
+            else:
+                output = module(x, **fit_params)
+        return _to_float32(output)
 
     def evaluation_step(self, batch, training=False):
         if training:
@@ -292,7 +319,7 @@ class TransformerNet(NeuralNet):
         """Pooled embeddings of ``X`` (a dataset), float32 ``(n_samples, d_model)``."""
         self.check_is_fitted()
         module = self.module_
-        encode = module.embed if hasattr(module, "embed") else module
+        encode = module.embed if hasattr(module, "embed") else self._forward_module()
         self._set_training(False)
         chunks = []
         with torch.inference_mode():
@@ -463,7 +490,7 @@ def make_callbacks(*, grad_clip, early_stopping, patience, warmup_steps, verbose
 
 def make_net(module, *, objective, valid_dataset=None, max_epochs, batch_size, lr,
              weight_decay, label_smoothing=0.0, device, precision, verbose,
-             callbacks):
+             callbacks, compiled=False):
     """Wrap ``module`` in the skorch net that trains it for ``objective``."""
     criterion, criterion_kwargs = _criterion(objective, label_smoothing)
     if objective == "translation":
@@ -490,6 +517,7 @@ def make_net(module, *, objective, valid_dataset=None, max_epochs, batch_size, l
         callbacks=callbacks,
         device=device,
         precision=precision,
+        compiled=compiled,
         verbose=verbose,
     )
 

@@ -515,6 +515,7 @@ def _restore_net(estimator, weights, device):
         label_smoothing=estimator.label_smoothing,
         device=device,
         precision=_net.resolve_precision(estimator.precision, device),
+        compiled=getattr(estimator, "compile", False),
         verbose=estimator.verbose,
         # Continued training (partial_fit) keeps clipping and the NaN guard;
         # no validation split was saved, so no early stopping.

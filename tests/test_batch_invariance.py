@@ -139,3 +139,19 @@ def test_bf16_precision_stays_within_bf16_tolerance_of_float32(texts):
     classifier = TransformerClassifier(**TINY, precision="bf16").fit(X, y)
     assert classifier.net_.precision == "bfloat16"
     assert np.mean(classifier.predict(X) == TransformerClassifier(**TINY).fit(X, y).predict(X)) > 0.9
+
+
+def test_compiled_model_gives_the_plain_results(texts):
+    """``compile=True`` runs the same model through torch.compile: same fit, same outputs."""
+    X, y = texts
+    X, y = X[:64], y[:64]
+    options = dict(TINY, max_epochs=1)
+    plain = TransformerClassifier(**options).fit(X, y)
+    compiled = TransformerClassifier(**options, compile=True).fit(X, y)
+    np.testing.assert_allclose(compiled.predict_proba(X), plain.predict_proba(X), atol=1e-4)
+    assert "compiled_module_" in compiled.net_.__dict__  # the compiled path did run
+    import pickle
+
+    restored = pickle.loads(pickle.dumps(compiled))
+    assert "compiled_module_" not in restored.net_.__dict__
+    np.testing.assert_allclose(restored.predict_proba(X), plain.predict_proba(X), atol=1e-4)

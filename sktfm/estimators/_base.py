@@ -155,7 +155,14 @@ SHARED_PARAMETERS_DOC = """\
         ``tokenizer`` and ``vocab_size`` come from the checkpoint; ``max_len``
         is where texts are cut (at most the checkpoint's positions).
         ``max_epochs=0`` loads only; otherwise ``fit`` fine-tunes (with ``y``
-        the task head, without it masked-token modelling)."""
+        the task head, without it masked-token modelling).
+
+    compile : bool, default=False
+        Run the model's forward passes (training and prediction) through
+        ``torch.compile`` (dynamic shapes). The first batches pay for the
+        compilation (tens of seconds on CPU); weights, pickles and saved
+        folders are those of the plain model. Data-parallel training runs
+        uncompiled."""
 
 SHARED_ATTRIBUTES_DOC = """\
     input_type_ : str
@@ -253,6 +260,7 @@ class BaseTransformerEstimator(BaseEstimator):
         "strategy": [StrOptions(set(_net.STRATEGIES)), None],
         "n_processes": [Interval(Integral, 1, None, closed="left"), None],
         "pretrained": [str, os.PathLike, None],
+        "compile": ["boolean"],
     }
 
     def __init__(
@@ -292,6 +300,7 @@ class BaseTransformerEstimator(BaseEstimator):
         strategy=None,
         n_processes=None,
         pretrained=None,
+        compile=False,
     ):
         self.input_type = input_type
         self.d_model = d_model
@@ -327,6 +336,7 @@ class BaseTransformerEstimator(BaseEstimator):
         self.strategy = strategy
         self.n_processes = n_processes
         self.pretrained = pretrained
+        self.compile = compile
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -574,6 +584,7 @@ class BaseTransformerEstimator(BaseEstimator):
                 label_smoothing=self.label_smoothing,
                 device=device,
                 precision=_net.resolve_precision(self.precision, device),
+                compiled=self.compile,
                 verbose=self.verbose,
                 callbacks=_net.make_callbacks(
                     grad_clip=self.grad_clip, early_stopping=bool(self.early_stopping),

@@ -112,6 +112,9 @@ class Seq2SeqTranslator(BaseTransformerEstimator):
     n_processes : int or None, default=None
         Processes for ``strategy="ddp"``: one per visible GPU on CUDA, one
         per usable CPU core otherwise.
+    compile : bool, default=False
+        Run teacher-forced forward passes through ``torch.compile``
+        (generation runs the plain model).
 
     Attributes
     ----------
@@ -207,6 +210,7 @@ class Seq2SeqTranslator(BaseTransformerEstimator):
         warm_start=False,
         strategy=None,
         n_processes=None,
+        compile=False,
     ):
         self.input_type = input_type
         self.d_model = d_model
@@ -246,6 +250,7 @@ class Seq2SeqTranslator(BaseTransformerEstimator):
         self.warm_start = warm_start
         self.strategy = strategy
         self.n_processes = n_processes
+        self.compile = compile
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
