@@ -165,7 +165,11 @@ def _train_rank(net, dataset, *, rank, world_size, local_rank, seed, epochs,
             net.__class__ = net_class
             net.callbacks_ = callbacks
             net.__dict__.pop("ddp_module_")
-            net.__dict__.update(saved)
+            for key, value in saved.items():  # put back, or remove what was not there
+                if value is None:
+                    net.__dict__.pop(key, None)
+                else:
+                    net.__dict__[key] = value
     return net
 
 

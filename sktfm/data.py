@@ -242,7 +242,7 @@ def training_loader(dataset, *, batch_size, shuffle=False, **kwargs):
     data-parallel training) get a plain ``DataLoader``.
     """
     lengths = dataset.lengths() if hasattr(dataset, "lengths") else None
-    if not shuffle or lengths is None or "sampler" in kwargs:
+    if not shuffle or lengths is None or kwargs.get("sampler") is not None:
         return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, **kwargs)
     return DataLoader(dataset, batch_sampler=BucketBatchSampler(lengths, batch_size), **kwargs)
 

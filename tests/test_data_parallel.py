@@ -178,3 +178,28 @@ def test_joblib_processes_are_numbered():
     found = Parallel(n_jobs=2)(delayed(_net.parallel_worker)() for _ in range(4))
     assert all(worker.kind == "process" for worker in found)
     assert _net.parallel_worker() is None
+
+
+def test_training_in_place_leaves_the_net_as_it_was(topic_texts, tiny, tmp_path):
+    """Under a launcher the caller's own net trains; afterwards it trains as before."""
+    import torch.distributed as dist
+
+    X, y = topic_texts
+    model = TransformerClassifier(**tiny).fit(X, y)
+    net = model.net_
+    keys = ("batch_size", "iterator_train__shuffle", "iterator_train__sampler")
+
+    def settings():
+        return {key: (key in net.__dict__, net.__dict__.get(key)) for key in keys}
+
+    before = settings()
+    dist.init_process_group("gloo", init_method=f"file://{tmp_path / 'store'}", rank=0,
+                            world_size=1)
+    try:
+        dataset = SequenceDataset(model._model_input(X), model._encode_labels(y))
+        _distributed.train_launched(net, dataset, seed=0, epochs=1)
+    finally:
+        dist.destroy_process_group()
+    assert settings() == before  # no sampler left behind to switch bucketing off
+    assert type(net) is _net.TransformerNet and "ddp_module_" not in net.__dict__
+    assert len(net.history) == tiny["max_epochs"] + 1
