@@ -126,6 +126,11 @@ class KVCache:
         self.static = static
         self.k: Optional[Tensor] = None  # (B, H, Tk, D)
         self.v: Optional[Tensor] = None  # (B, H, Tk, D)
+        # Self-attention appends into buffers with spare room (doubling), so a
+        # step writes one position instead of copying the whole prefix;
+        # ``k``/``v`` are views of their filled part.
+        self._k_buffer: Optional[Tensor] = None
+        self._v_buffer: Optional[Tensor] = None
 
     def __len__(self) -> int:
         """Number of cached key positions ``Tk`` (0 while empty)."""
@@ -142,9 +147,22 @@ class KVCache:
                 f"keys of shape {tuple(k.shape)}; after changing the batch, call "
                 "`cache.reorder(index)` or start a new cache."
             )
-        self.k = torch.cat([self.k, k], dim=2)  # (B, H, Tk + T, D)
-        self.v = torch.cat([self.v, v], dim=2)  # (B, H, Tk + T, D)
+        length, new = self.k.shape[2], k.shape[2]
+        if self._k_buffer is None or self._k_buffer.shape[2] < length + new:
+            capacity = max(2 * length, length + new, 16)
+            self._k_buffer = self._grown(self.k, capacity)
+            self._v_buffer = self._grown(self.v, capacity)
+        self._k_buffer[:, :, length:length + new] = k
+        self._v_buffer[:, :, length:length + new] = v
+        self.k = self._k_buffer[:, :, : length + new]  # (B, H, Tk + T, D)
+        self.v = self._v_buffer[:, :, : length + new]  # (B, H, Tk + T, D)
         return self.k, self.v
+
+    @staticmethod
+    def _grown(cached: Tensor, capacity: int) -> Tensor:
+        buffer = cached.new_empty(*cached.shape[:2], capacity, cached.shape[3])
+        buffer[:, :, : cached.shape[2]] = cached
+        return buffer
 
     def reorder(self, index: Tensor) -> None:
         """Pick batch rows in place with ``index_select`` (beam search reordering).
@@ -155,6 +173,7 @@ class KVCache:
         if self.k is not None:
             self.k = self.k.index_select(0, index)  # (B', H, Tk, D)
             self.v = self.v.index_select(0, index)  # (B', H, Tk, D)
+            self._k_buffer = self._v_buffer = None  # the next append makes new room
 
     def __repr__(self) -> str:
         shape = None if self.k is None else tuple(self.k.shape)
@@ -249,6 +268,10 @@ class MultiHeadAttention(nn.Module):
         Tk = k.shape[2]
 
         # 2) Build the "may attend" mask; a row with no allowed key is "dead".
+        if causal and key_padding_mask is None and Tq == 1:
+            # One new query (incremental decoding) comes after every key it is
+            # given: it may see them all, so there is nothing to mask.
+            causal = False
         mask = attention_mask(
             key_padding_mask, causal=causal, q_len=Tq, k_len=Tk, device=query.device
         )
