@@ -278,10 +278,15 @@ class MultiHeadAttention(nn.Module):
         alive = None
         if mask is not None:
             alive = mask.any(dim=-1, keepdim=True)  # (B or 1, 1, Tq, 1)
-            # NOTE[DIFF]: a query that may attend nothing would softmax over all
-            # -inf and give NaN. Let it attend everywhere (keeps the kernels
-            # finite), then zero its weights and output below.
-            mask = mask | ~alive
+            if query.device.type == "cpu" and bool(alive.all()):
+                # No dead row (the usual case): nothing to repair. Only asked on
+                # the CPU, where the answer costs no device synchronisation.
+                alive = None
+            else:
+                # NOTE[DIFF]: a query that may attend nothing would softmax over
+                # all -inf and give NaN. Let it attend everywhere (keeps the
+                # kernels finite), then zero its weights and output below.
+                mask = mask | ~alive
 
         # 3) Scaled dot-product attention, fused or manual.
         dropout_p = self.dropout if self.training else 0.0
