@@ -11,12 +11,12 @@ minutes on a 2-core CPU.
 import time
 
 import torch
-from skorch.callbacks import LRScheduler
 from sklearn.datasets import load_digits
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from skorch.callbacks import LRScheduler
 
 from sktfm import TransformerClassifier
 

@@ -3,7 +3,13 @@
 import numpy as np
 import torch
 
-from sktfm.data import BucketBatchSampler, SequenceDataset, collate, pad_sequences, training_loader
+from sktfm.data import (
+    BucketBatchSampler,
+    SequenceDataset,
+    collate,
+    pad_sequences,
+    training_loader,
+)
 
 
 def _ragged(n, seed=0, high=60):
