@@ -17,14 +17,13 @@ import datetime
 import os
 import platform
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
+from _results import append_section
 
 from sktfm.nn import Seq2Seq
 
-ROOT = Path(__file__).resolve().parents[1]
 VOCAB, D, HEADS, LAYERS, FF = 8000, 256, 4, 3, 1024
 BATCH, SOURCE_LEN, NEW_TOKENS = 32, 32, 64
 REPEATS = 3
@@ -107,8 +106,7 @@ def main():
         "",
     ]
     print("\n".join(lines))
-    with open(ROOT / "benchmarks" / "RESULTS.md", "a") as out:
-        out.write("\n" + "\n".join(lines))
+    append_section(lines)
 
 
 if __name__ == "__main__":

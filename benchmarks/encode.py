@@ -23,15 +23,14 @@ import datetime
 import os
 import platform
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
+from _results import append_section
 from torch import nn
 
 from sktfm import TransformerEncoder
 
-ROOT = Path(__file__).resolve().parents[1]
 D, HEADS, LAYERS, FF, VOCAB, BATCH = 256, 4, 4, 1024, 8000, 64
 N_SEQUENCES = 512
 REPEATS = 3
@@ -209,8 +208,7 @@ def main():
         "",
     ]
     print("\n".join(lines))
-    with open(ROOT / "benchmarks" / "RESULTS.md", "a") as out:
-        out.write("\n" + "\n".join(lines))
+    append_section(lines)
 
 
 if __name__ == "__main__":

@@ -17,11 +17,10 @@ import resource
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
+from _results import append_section
 
-ROOT = Path(__file__).resolve().parents[1]
 N_STRINGS = 1_000_000
 TARGET_GB = 1.5
 
@@ -85,8 +84,7 @@ def main():
         "",
     ]
     print("\n".join(lines))
-    with open(ROOT / "benchmarks" / "RESULTS.md", "a") as out:
-        out.write("\n" + "\n".join(lines))
+    append_section(lines)
 
 
 if __name__ == "__main__":

@@ -17,15 +17,14 @@ import datetime
 import os
 import platform
 import time
-from pathlib import Path
 
 import numpy as np
+from _results import append_section
 
 from sktfm import Tokenizer
 from sktfm.datasets import make_topic_texts
 from sktfm.text import PretrainedTokenizer
 
-ROOT = Path(__file__).resolve().parents[1]
 N = 200_000
 REPEATS = 3
 
@@ -83,8 +82,7 @@ def main():
         "",
     ]
     print("\n".join(lines))
-    with open(ROOT / "benchmarks" / "RESULTS.md", "a") as out:
-        out.write("\n" + "\n".join(lines))
+    append_section(lines)
 
 
 if __name__ == "__main__":

@@ -19,16 +19,15 @@ import datetime
 import os
 import platform
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
+from _results import append_section
 from torch.utils.data import DataLoader
 
 from sktfm import TransformerClassifier, _net
 from sktfm.data import SequenceDataset, collate
 
-ROOT = Path(__file__).resolve().parents[1]
 N, BATCH, VOCAB = 4096, 64, 4000
 MODEL = dict(d_model=128, n_heads=4, n_layers=2, dim_feedforward=512)
 REPEATS = 2
@@ -120,8 +119,7 @@ def main():
         "",
     ]
     print("\n".join(lines))
-    with open(ROOT / "benchmarks" / "RESULTS.md", "a") as out:
-        out.write("\n" + "\n".join(lines))
+    append_section(lines)
 
 
 if __name__ == "__main__":
