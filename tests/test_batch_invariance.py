@@ -10,7 +10,12 @@ class labels and translations (greedy and beam) are identical.
 import numpy as np
 import pytest
 
-from sktfm import Seq2SeqTranslator, TransformerClassifier, TransformerEncoder
+from sktfm import (
+    Seq2SeqTranslator,
+    TransformerClassifier,
+    TransformerEncoder,
+    TransformerRegressor,
+)
 from sktfm.datasets import make_number_translation, make_topic_texts
 
 BATCH_SIZES = (1, 7, 64)
@@ -51,6 +56,23 @@ def test_encoder_transform_is_batch_size_invariant(texts):
     for b in BATCH_SIZES[1:]:
         np.testing.assert_allclose(out[b], out[1], rtol=0, atol=1e-5,
                                    err_msg=f"batch_size={b} vs 1")
+
+
+@pytest.mark.parametrize("estimator", [TransformerEncoder, TransformerClassifier,
+                                       TransformerRegressor])
+def test_tabular_rows_predicted_alone_match_the_batch(estimator):
+    # The intent of scikit-learn's check_methods_subset_invariance, at a float32
+    # tolerance (see test_sklearn_checks.py for why not bit for bit).
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(30, 4))
+    y = rng.randint(0, 3, 30) if estimator is TransformerClassifier else rng.normal(size=30)
+    model = estimator(**TINY).fit(X, y)
+    method = {TransformerEncoder: "transform", TransformerClassifier: "predict_proba",
+              TransformerRegressor: "predict"}[estimator]
+    together = getattr(model, method)(X)
+    alone = np.concatenate([getattr(model, method)(X[i:i + 1]) for i in range(len(X))])
+    np.testing.assert_allclose(alone, together, rtol=1e-5, atol=1e-6)
+    assert np.ptp(together) > 1e-3  # the outputs vary, so the comparison has teeth
 
 
 @pytest.mark.parametrize("pooling", ["cls", "max"])

@@ -40,10 +40,12 @@ CHECK_CONFIG_TRANSLATOR = dict(
     dim_feedforward=32, max_epochs=2, device="cpu",
 )
 
-ESTIMATORS = [
+TEXT_ESTIMATORS = [
     TextCleaner(),
     Tokenizer(output="padded", max_len=8),
     Tokenizer(kind="char", output="padded", max_len=16),
+]
+SEQUENCE_ESTIMATORS = [
     TransformerEncoder(**CHECK_CONFIG),
     TransformerClassifier(**CHECK_CONFIG),
     TransformerRegressor(**CHECK_CONFIG),
@@ -71,16 +73,41 @@ _TEXT_CLEANER_XFAILS = dict.fromkeys(
     _STRING_OUTPUT,
 )
 
+# check_methods_subset_invariance predicts one row at a time and compares with
+# the whole batch at rtol=1e-7, i.e. bit for bit in float32. On some CPUs
+# (seen on AVX2, not on AVX-512) MKL's float32 GEMM picks a different kernel,
+# and so a different summation order, for a 1-row than for a 30-row product:
+# any BLAS-backed float32 model then differs in the last bits (measured 4e-6
+# relative). The property users rely on, the same prediction however the rows
+# are batched, is tested at rtol=1e-5 in
+# test_batch_invariance.py::test_tabular_rows_predicted_alone_match_the_batch.
+# Not strict: where the kernels agree the check passes.
+_BLAS_ROW_NOISE = dict(
+    check_methods_subset_invariance=(
+        "float32 GEMM rounding depends on the number of rows on some CPUs; "
+        "tested at rtol=1e-5 in test_batch_invariance.py"
+    )
+)
+
 
 def expected_failed_checks(estimator):
     """Checks that cannot apply, each with its reason."""
     if isinstance(estimator, TextCleaner):
         return _TEXT_CLEANER_XFAILS
+    if isinstance(estimator, (TransformerEncoder, TransformerClassifier, TransformerRegressor)):
+        return _BLAS_ROW_NOISE
     return {}
 
 
 @parametrize_with_checks(
-    ESTIMATORS, expected_failed_checks=expected_failed_checks, xfail_strict=True
+    TEXT_ESTIMATORS, expected_failed_checks=expected_failed_checks, xfail_strict=True
+)
+def test_text_estimators_sklearn_compatible(estimator, check):
+    check(estimator)
+
+
+@parametrize_with_checks(
+    SEQUENCE_ESTIMATORS, expected_failed_checks=expected_failed_checks, xfail_strict=False
 )
 def test_sklearn_compatible(estimator, check):
     check(estimator)

@@ -32,7 +32,7 @@ from .embedding import (
     SinusoidalPositionalEncoding,
     TokenEmbedding,
 )
-from .encoder import Encoder, EncoderLayer
+from .encoder import Encoder, EncoderLayer, Packing
 from .feedforward import FeedForward
 from .heads import MaskedFeatureModel, MaskedTokenModel, TaskModel
 from .pooling import Pooling
@@ -47,6 +47,7 @@ __all__ = [
     "FeedForward",
     "EncoderLayer",
     "Encoder",
+    "Packing",
     "DecoderLayer",
     "Decoder",
     "TokenEmbedding",

@@ -2,12 +2,52 @@
 
 from typing import Optional, Union
 
+import torch
 from torch import Tensor, nn
 
 from .attention import MultiHeadAttention
 from .feedforward import FeedForward
 
-__all__ = ["EncoderLayer", "Encoder"]
+__all__ = ["EncoderLayer", "Encoder", "Packing"]
+
+
+class Packing:
+    """Where the real tokens of a padded batch sit, to run position-wise layers on them only.
+
+    Every sublayer but attention (LayerNorm, feed-forward, residual sums) treats
+    each position alone, so it can run on the ``N`` real tokens of a batch,
+    packed into one (N, C) matrix, and skip the padding: on texts of mixed
+    length that is most of the work saved. Attention needs the (B, T, C)
+    layout back; :meth:`unpack` restores it with zeros at the padding.
+
+    Parameters
+    ----------
+    key_padding_mask : bool Tensor of shape (B, T)
+        ``True`` marks padding.
+
+    Examples
+    --------
+    >>> padding = torch.tensor([[False, False, True], [False, True, True]])
+    >>> packing = Packing(padding)
+    >>> x = torch.arange(6.0).view(2, 3, 1)  # (B, T, C)
+    >>> packing.pack(x).flatten().tolist()  # (N, C), N = 3 real tokens
+    [0.0, 1.0, 3.0]
+    >>> packing.unpack(packing.pack(x)).flatten().tolist()  # padding back as zeros
+    [0.0, 1.0, 0.0, 3.0, 0.0, 0.0]
+    """
+
+    def __init__(self, key_padding_mask: Tensor):
+        self.batch_size, self.length = key_padding_mask.shape
+        self.index = (~key_padding_mask).flatten().nonzero().squeeze(1)  # (N,)
+
+    def pack(self, x: Tensor) -> Tensor:
+        """(B, T, C) -> (N, C): the real tokens, in row-major order."""
+        return x.flatten(0, 1).index_select(0, self.index)
+
+    def unpack(self, x: Tensor) -> Tensor:
+        """(N, C) -> (B, T, C), zeros at the padding."""
+        padded = x.new_zeros(self.batch_size * self.length, x.shape[-1])
+        return padded.index_copy(0, self.index, x).view(self.batch_size, self.length, -1)
 
 
 class EncoderLayer(nn.Module):
@@ -70,11 +110,19 @@ class EncoderLayer(nn.Module):
         self.dropout2 = nn.Dropout(dropout)
 
     def _attend(
-        self, x: Tensor, key_padding_mask: Optional[Tensor], need_weights: bool
+        self,
+        x: Tensor,
+        key_padding_mask: Optional[Tensor],
+        need_weights: bool,
+        packing: Optional[Packing],
     ) -> tuple[Tensor, Optional[Tensor]]:
+        if packing is not None:
+            x = packing.unpack(x)  # (N, C) -> (B, T, C)
         out, weights = self.self_attn(
             x, key_padding_mask=key_padding_mask, need_weights=need_weights
         )
+        if packing is not None:
+            out = packing.pack(out)  # (B, T, C) -> (N, C)
         return self.dropout1(out), weights
 
     def forward(
@@ -83,14 +131,19 @@ class EncoderLayer(nn.Module):
         *,
         key_padding_mask: Optional[Tensor] = None,
         need_weights: bool = False,
+        packing: Optional[Packing] = None,
     ) -> tuple[Tensor, Optional[Tensor]]:
-        """Map ``x`` (B, T, C) to ``(x, weights)``; weights (B, H, T, T) or None."""
+        """Map ``x`` (B, T, C) to ``(x, weights)``; weights (B, H, T, T) or None.
+
+        With a ``packing``, ``x`` is the packed real tokens (N, C) and so is the
+        result: only attention sees the padded layout.
+        """
         if self.norm_first:
-            attn, weights = self._attend(self.norm1(x), key_padding_mask, need_weights)
+            attn, weights = self._attend(self.norm1(x), key_padding_mask, need_weights, packing)
             x = x + attn
             x = x + self.dropout2(self.feedforward(self.norm2(x)))
         else:
-            attn, weights = self._attend(x, key_padding_mask, need_weights)
+            attn, weights = self._attend(x, key_padding_mask, need_weights, packing)
             x = self.norm1(x + attn)
             x = self.norm2(x + self.dropout2(self.feedforward(x)))
         return x, weights
@@ -159,11 +212,23 @@ class Encoder(nn.Module):
         key_padding_mask: Optional[Tensor] = None,
         need_weights: bool = False,
     ) -> Union[Tensor, tuple[Tensor, list[Tensor]]]:
-        """Encode ``x`` (B, T, C); return x, or ``(x, weights)`` when ``need_weights``."""
+        """Encode ``x`` (B, T, C); return x, or ``(x, weights)`` when ``need_weights``.
+
+        Padding positions (``key_padding_mask`` True) come out as zeros: the
+        position-wise sublayers run on the real tokens only (:class:`Packing`).
+        """
+        packing = None
+        if key_padding_mask is not None and not need_weights and bool(key_padding_mask.any()):
+            packing = Packing(key_padding_mask)
+            x = packing.pack(x)  # (N, C)
         all_weights = []
         for layer in self.layers:
-            x, weights = layer(x, key_padding_mask=key_padding_mask, need_weights=need_weights)
+            x, weights = layer(
+                x, key_padding_mask=key_padding_mask, need_weights=need_weights, packing=packing
+            )
             if need_weights:
                 all_weights.append(weights)  # (B, H, T, T)
         x = self.norm(x)
+        if packing is not None:
+            return packing.unpack(x)  # (B, T, C)
         return (x, all_weights) if need_weights else x

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from sktfm.nn import Encoder, EncoderLayer, FeedForward
+from sktfm.nn import Encoder, EncoderLayer, FeedForward, Packing
 
 B, T, C, H, FF = 3, 6, 16, 2, 32
 
@@ -84,7 +84,36 @@ def test_padded_values_do_not_leak(norm_first):
         if need_weights:
             out, out_other = out[0], out_other[0]
         torch.testing.assert_close(out[~padding], out_other[~padding], rtol=1e-5, atol=1e-6)
-        assert not torch.allclose(out[padding], out_other[padding])  # the check has teeth
+        if need_weights:
+            assert not torch.allclose(out[padding], out_other[padding])  # the check has teeth
+        else:
+            # Packed path: padding never enters a position-wise layer and comes out as zeros.
+            assert torch.all(out[padding] == 0)
+
+
+@pytest.mark.parametrize("norm_first", [True, False], ids=["pre-norm", "post-norm"])
+def test_packed_path_matches_padded_path(norm_first):
+    # need_weights=True runs every layer on the padded (B, T, C) batch; without it
+    # position-wise layers run on the packed real tokens. Same real-token outputs.
+    enc = Encoder(2, C, H, FF, norm_first=norm_first).eval()
+    padding = _padding([T, 4, 2])
+    x = torch.randn(B, T, C)
+    packed = enc(x, key_padding_mask=padding)
+    padded, _ = enc(x, key_padding_mask=padding, need_weights=True)
+    torch.testing.assert_close(packed[~padding], padded[~padding], rtol=1e-5, atol=1e-6)
+
+
+def test_packing_round_trip_and_gradients():
+    padding = _padding([T, 4, 2])
+    packing = Packing(padding)
+    x = torch.randn(B, T, C, requires_grad=True)
+    packed = packing.pack(x)
+    assert packed.shape == (int((~padding).sum()), C)
+    restored = packing.unpack(packed)
+    assert torch.equal(restored[~padding], x[~padding])
+    assert torch.all(restored[padding] == 0)
+    restored.sum().backward()
+    assert torch.equal(x.grad, (~padding)[..., None].expand(B, T, C).float())
 
 
 @pytest.mark.parametrize("norm_first", [True, False], ids=["pre-norm", "post-norm"])
