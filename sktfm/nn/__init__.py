@@ -35,6 +35,7 @@ from .embedding import (
 from .encoder import Encoder, EncoderLayer, Packing
 from .feedforward import FeedForward
 from .heads import MaskedFeatureModel, MaskedTokenModel, TaskModel
+from .linear import Linear
 from .pooling import Pooling
 from .seq2seq import Seq2Seq
 
@@ -45,6 +46,7 @@ __all__ = [
     "KVCache",
     "attention_mask",
     "FeedForward",
+    "Linear",
     "EncoderLayer",
     "Encoder",
     "Packing",

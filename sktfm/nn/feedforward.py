@@ -2,6 +2,8 @@
 
 from torch import Tensor, nn
 
+from .linear import Linear
+
 __all__ = ["FeedForward"]
 
 _ACTIVATIONS = {"gelu": nn.GELU, "relu": nn.ReLU}
@@ -40,10 +42,10 @@ class FeedForward(nn.Module):
             raise ValueError(f"{activation=} is not supported; use one of {sorted(_ACTIVATIONS)}.")
         if dim_feedforward < 1:
             raise ValueError(f"{dim_feedforward=} must be a positive integer.")
-        self.linear1 = nn.Linear(d_model, dim_feedforward)
+        self.linear1 = Linear(d_model, dim_feedforward)
         self.activation = _ACTIVATIONS[activation]()
         self.dropout = nn.Dropout(dropout)
-        self.linear2 = nn.Linear(dim_feedforward, d_model)
+        self.linear2 = Linear(dim_feedforward, d_model)
 
     def forward(self, x: Tensor) -> Tensor:
         # (B, T, C) -> (B, T, dim_feedforward) -> (B, T, C)

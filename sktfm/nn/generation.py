@@ -32,12 +32,26 @@ def _output_limits(model, src: Tensor, max_output_len: Optional[int]) -> Tensor:
     return limits.clamp(min=1, max=model.max_len)
 
 
-def _next_log_probs(model, tokens: Tensor, memory: Tensor, memory_padding_mask, cache) -> Tensor:
-    """Log-probabilities (N, V) of the token after ``tokens`` (N, t); BOS and padding -inf."""
+def _next_logits(model, tokens: Tensor, memory: Tensor, memory_padding_mask, cache) -> Tensor:
+    """Unnormalised scores (N, V) of the token after ``tokens`` (N, t)."""
     new = tokens if cache is None else tokens[:, -1:]  # with a cache: the newest token only
-    log_probs = model.decode(new, memory, memory_padding_mask, cache=cache)[:, -1]  # (N, V)
-    banned = torch.tensor([model.bos_id, model.padding_idx], device=log_probs.device)
-    return log_probs.index_fill(1, banned, float("-inf"))
+    return model.next_token_logits(new, memory, memory_padding_mask, cache=cache)  # (N, V)
+
+
+def _ban_unwritable(model, scores: Tensor) -> Tensor:
+    """``scores`` (N, V) with BOS and padding at -inf: they are never generated."""
+    banned = torch.tensor([model.bos_id, model.padding_idx], device=scores.device)
+    return scores.index_fill(1, banned, float("-inf"))
+
+
+def _encode(model, src: Tensor) -> tuple[Tensor, Optional[Tensor]]:
+    """Memory (B, S, C) and its padding mask, None when no source has padding.
+
+    Without padding, cross-attention runs unmasked: no mask to build or apply
+    at every step.
+    """
+    memory, padding = model.encode(src)  # (B, S, C), (B, S)
+    return memory, (padding if bool(padding.any()) else None)
 
 
 def greedy_search(
@@ -64,14 +78,16 @@ def greedy_search(
     B = src.shape[0]
     if B == 0:
         return []
-    memory, memory_padding_mask = model.encode(src)  # (B, S, C), (B, S)
+    memory, memory_padding_mask = _encode(model, src)  # (B, S, C), (B, S) or None
     limits = _output_limits(model, src, max_output_len)  # (B,)
     cache = model.decoder.new_cache() if use_cache else None
     tokens = src.new_full((B, 1), model.bos_id)  # (B, 1)
     finished = torch.zeros(B, dtype=torch.bool, device=src.device)
     for step in range(int(limits.max())):
-        log_probs = _next_log_probs(model, tokens, memory, memory_padding_mask, cache)
-        next_ids = log_probs.argmax(dim=-1).masked_fill(finished, model.padding_idx)  # (B,)
+        logits = _next_logits(model, tokens, memory, memory_padding_mask, cache)  # (B, V)
+        # The argmax of the logits is that of the log-probabilities: no softmax needed.
+        next_ids = _ban_unwritable(model, logits).argmax(dim=-1)  # (B,)
+        next_ids = next_ids.masked_fill(finished, model.padding_idx)
         tokens = torch.cat([tokens, next_ids[:, None]], dim=1)  # (B, step + 2)
         finished |= (next_ids == model.eos_id) | (step + 1 >= limits)
         if bool(finished.all()):
@@ -141,9 +157,11 @@ class _BeamSearch:
     ):
         B, K = src.shape[0], beam_size
         self.model, self.K, self.limits = model, K, limits
-        memory, padding = model.encode(src)  # (B, S, C), (B, S)
+        memory, padding = _encode(model, src)  # (B, S, C), (B, S) or None
         self.memory = memory.repeat_interleave(K, dim=0)  # (B * K, S, C)
-        self.memory_padding_mask = padding.repeat_interleave(K, dim=0)  # (B * K, S)
+        self.memory_padding_mask = (
+            None if padding is None else padding.repeat_interleave(K, dim=0)  # (B * K, S)
+        )
         self.tokens = src.new_full((B * K, 1), model.bos_id)  # (B * K, 1)
         self.scores = torch.full((B, K), float("-inf"), device=src.device)  # summed log-probs
         self.scores[:, 0] = 0.0  # one live beam at first, or the K beams would be copies
@@ -153,9 +171,8 @@ class _BeamSearch:
 
     def step(self, step: int, cache) -> None:
         """Extend every beam by one token, collect finished hypotheses, reorder."""
-        log_probs = _next_log_probs(
-            self.model, self.tokens, self.memory, self.memory_padding_mask, cache
-        )  # (B * K, V)
+        logits = _next_logits(self.model, self.tokens, self.memory, self.memory_padding_mask, cache)
+        log_probs = _ban_unwritable(self.model, logits.log_softmax(dim=-1))  # (B * K, V)
         cand_scores, cand_beams, cand_ids, keep = _select(
             self.scores, log_probs, self.model.eos_id
         )  # (B, 2K) x 3, (B, K)

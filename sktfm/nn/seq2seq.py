@@ -10,6 +10,7 @@ from .decoder import Decoder, LayerCache
 from .embedding import TokenEmbedding
 from .encoder import Encoder
 from .generation import beam_search, greedy_search
+from .linear import Linear
 from .pooling import Pooling
 
 __all__ = ["Seq2Seq"]
@@ -130,7 +131,7 @@ class Seq2Seq(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.encoder = Encoder(n_encoder_layers, d_model, n_heads, dim_feedforward, **layer_kw)
         self.decoder = Decoder(n_decoder_layers, d_model, n_heads, dim_feedforward, **layer_kw)
-        self.output = nn.Linear(d_model, tgt_vocab_size)
+        self.output = Linear(d_model, tgt_vocab_size)  # few-row fast path: see Linear
         if tie_embeddings:
             self.output.weight = self.tgt_embedding.embedding.weight  # (V, C), one Parameter
         self.pooling = Pooling("mean")
@@ -180,6 +181,29 @@ class Seq2Seq(nn.Module):
         gets positions offset by the cached length; target padding is then not
         masked (incremental decoding feeds none that matters).
         """
+        x, weights = self._decoder_states(tgt_in, memory, memory_padding_mask, cache, need_weights)
+        log_probs = self.output(x).log_softmax(dim=-1)  # (B, T, V)
+        return (log_probs, weights) if need_weights else log_probs
+
+    def next_token_logits(
+        self,
+        tgt_in: Tensor,
+        memory: Tensor,
+        memory_padding_mask: Optional[Tensor],
+        *,
+        cache: Optional[list[LayerCache]] = None,
+    ) -> Tensor:
+        """Unnormalised scores (B, V) of the token after the last position of ``tgt_in``.
+
+        What generation needs from :meth:`decode`, at less cost: only the last
+        position goes through the vocabulary projection, and no softmax (greedy
+        search takes the argmax of the logits). Arguments as in :meth:`decode`.
+        """
+        x, _ = self._decoder_states(tgt_in, memory, memory_padding_mask, cache, False)
+        return self.output(x[:, -1])  # (B, V)
+
+    def _decoder_states(self, tgt_in, memory, memory_padding_mask, cache, need_weights):
+        """Decoder output (B, T, C) and cross-attention weights (or None)."""
         offset = 0 if cache is None else Decoder.cache_length(cache)
         self._check_ids(tgt_in, "tgt_in", offset)
         padding = None if cache is not None else tgt_in == self.padding_idx  # (B, T)
@@ -193,9 +217,7 @@ class Seq2Seq(nn.Module):
             cache=cache,
             need_weights=need_weights,
         )
-        x, weights = out if need_weights else (out, None)
-        log_probs = self.output(x).log_softmax(dim=-1)  # (B, T, V)
-        return (log_probs, weights) if need_weights else log_probs
+        return out if need_weights else (out, None)
 
     def forward(self, src: Tensor, tgt_in: Tensor) -> Tensor:
         """Teacher forcing: log-probs (B, T, V) for ``tgt_in`` (B, T) given ``src`` (B, S)."""

@@ -145,3 +145,16 @@ def test_invalid_arguments():
         model.encode(torch.randint(7, V_SRC, (1, 19)))  # max_len + 2 = 18 positions
     assert model.encode(torch.randint(7, V_SRC, (1, 18)))[0].shape == (1, 18, 16)
 
+
+
+def test_next_token_logits_are_the_last_positions_unnormalised_log_probs():
+    model = _model().eval()
+    src, tgt_in = _src(), _tgt_in()
+    tgt_in[2, 3:] = 9  # the last position is a real token in every row
+    with torch.inference_mode():
+        memory, padding = model.encode(src)
+        log_probs = model.decode(tgt_in, memory, padding)[:, -1]  # (B, V)
+        logits = model.next_token_logits(tgt_in, memory, padding)  # (B, V)
+    assert logits.shape == log_probs.shape
+    torch.testing.assert_close(logits.log_softmax(dim=-1), log_probs, rtol=1e-5, atol=1e-5)
+    assert torch.equal(logits.argmax(dim=-1), log_probs.argmax(dim=-1))
