@@ -97,11 +97,28 @@ def parallel_worker():
 
 
 def resolve_precision(precision, device):
-    """Pick the autocast dtype: bfloat16 on capable GPUs for ``"auto"``."""
+    """Pick the autocast dtype: bfloat16 on capable GPUs for ``"auto"``.
+
+    An explicit bfloat16 on a CPU without native bfloat16 instructions runs
+    (emulated) but slower than float32: say so.
+    """
     if precision == "auto":
         cuda = device.startswith("cuda") and torch.cuda.is_available()
         return "bfloat16" if cuda and torch.cuda.is_bf16_supported() else "float32"
-    return _PRECISION_ALIASES.get(precision, precision)
+    precision = _PRECISION_ALIASES.get(precision, precision)
+    if precision == "bfloat16" and device.startswith("cpu") and not cpu_has_native_bf16():
+        warnings.warn(
+            "precision='bfloat16' on a CPU without native bfloat16 instructions (AVX512-BF16 "
+            "or AMX) is emulated and slower than float32; use precision='float32' here.",
+            UserWarning,
+            stacklevel=3,
+        )
+    return precision
+
+
+def cpu_has_native_bf16():
+    """Whether this CPU computes bfloat16 natively (oneDNN's own check)."""
+    return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
 
 @contextmanager

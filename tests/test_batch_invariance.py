@@ -149,6 +149,7 @@ def test_outputs_follow_input_order_across_chunks(texts):
                                    atol=1e-5)
 
 
+@pytest.mark.filterwarnings("ignore:precision='bfloat16' on a CPU without native")
 def test_bf16_precision_stays_within_bf16_tolerance_of_float32(texts):
     """``precision="bf16"`` (autocast) changes speed, not what the model says."""
     X, y = texts

@@ -1,5 +1,7 @@
 """Training behaviour users rely on: objectives learn, fits repeat, options work."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -182,12 +184,29 @@ def test_architecture_options(tiny, pooling, positional):
     assert np.isfinite(model.transform(X)).all()
 
 
+@pytest.mark.filterwarnings("ignore:precision='bfloat16' on a CPU without native")
 def test_bfloat16_precision_runs_and_returns_float32(tiny):
     X = np.random.RandomState(0).normal(size=(30, 3))
     model = TransformerClassifier(**tiny, precision="bfloat16").fit(X, np.arange(30) % 2)
     assert model.predict_proba(X).dtype == np.float64
     assert np.isfinite(model.predict_proba(X)).all()
     assert TransformerEncoder(**tiny, precision="bfloat16").fit(X).transform(X).dtype == np.float32
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_bfloat16_on_a_cpu_without_native_support_warns(tiny, monkeypatch, native):
+    from sktfm import _net
+
+    monkeypatch.setattr(_net, "cpu_has_native_bf16", lambda: native)
+    X = np.random.RandomState(0).normal(size=(20, 3))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        TransformerEncoder(**{**tiny, "max_epochs": 1}, precision="bf16").fit(X)
+    slow = [w for w in caught if "without native bfloat16" in str(w.message)]
+    assert bool(slow) is not native
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # float32 and "auto" never warn
+        TransformerEncoder(**{**tiny, "max_epochs": 1}, precision="auto").fit(X)
 
 
 def test_dataframe_feature_names_are_kept(tiny):
