@@ -26,7 +26,7 @@ from sktfm.nn import Seq2Seq
 
 VOCAB, D, HEADS, LAYERS, FF = 8000, 256, 4, 3, 1024
 BATCH, SOURCE_LEN, NEW_TOKENS = 32, 32, 64
-REPEATS = 3
+REPEATS = 5
 
 
 def sktfm_model():

@@ -13,8 +13,10 @@ uniform in 8-128. Systems, timed in one process on the same lengths:
 
 Repetitions alternate between systems after a warm-up; medians and spreads
 are reported. (a) is also given in GFLOP/s against a float32 matmul ceiling
-measured here, and sktfm runs once more with ``precision="bf16"`` (output
-checked against float32). Appends a dated table to benchmarks/RESULTS.md.
+measured here, and, where the CPU computes bfloat16 natively, sktfm runs once
+more with ``precision="bf16"`` (output checked against float32; emulated
+bfloat16 is slower than float32 and is skipped). Appends a dated table to
+benchmarks/RESULTS.md.
 
     python benchmarks/encode.py
 """
@@ -29,7 +31,7 @@ import torch
 from _results import append_section
 from torch import nn
 
-from sktfm import TransformerEncoder
+from sktfm import TransformerEncoder, _net
 
 D, HEADS, LAYERS, FF, VOCAB, BATCH = 256, 4, 4, 1024, 8000, 64
 N_SEQUENCES = 512
@@ -133,7 +135,9 @@ def main():
                    dim_feedforward=FF, vocab_size=VOCAB + 7, max_len=128, batch_size=BATCH,
                    max_epochs=1, device="cpu", random_state=0)
     ours = TransformerEncoder(**options).fit(fit_tokens)
-    ours_bf16 = TransformerEncoder(**options, precision="bf16").fit(fit_tokens)
+    native_bf16 = _net.cpu_has_native_bf16()
+    ours_bf16 = TransformerEncoder(**options, precision="bf16").fit(fit_tokens) if native_bf16 \
+        else None
     vocab = ours.tokenizer_.vocabulary_
 
     def as_tokens(ids):
@@ -153,17 +157,18 @@ def main():
             "torch fast path, bucketed": lambda: [torch_model(b) for b in batches(ids, True)],
             "HF BertModel (sdpa)": lambda: [bert(b) for b in batches(ids, False)],
             "HF BertModel (sdpa), bucketed": lambda: [bert(b) for b in batches(ids, True)],
-            "sktfm, precision=bf16": lambda t=tokens: ours_bf16.transform(t),
         }
+        if native_bf16:
+            systems["sktfm, precision=bf16"] = lambda t=tokens: ours_bf16.transform(t)
+            a = ours.transform(tokens[:64])
+            b = ours_bf16.transform(tokens[:64])
+            results[case + " bf16 error"] = float(np.abs(a - b).max() / np.abs(a).max())
         results[case] = time_modules(systems)
-        a = ours.transform(tokens[:64])
-        b = ours_bf16.transform(tokens[:64])
-        results[case + " bf16 error"] = float(np.abs(a - b).max() / np.abs(a).max())
         for name, (median, spread) in results[case].items():
             print(f"{case}: {name}: {median:.2f} s (spread {spread:.2f})")
 
     ceiling = matmul_ceiling()
-    ceiling_bf16 = matmul_ceiling(torch.bfloat16)
+    ceiling_bf16 = matmul_ceiling(torch.bfloat16) if native_bf16 else None
     flops = encoder_flops([129] * N_SEQUENCES)  # sktfm's [CLS] makes 129 positions
     fixed_sktfm = results["fixed 128"]["sktfm TransformerEncoder.transform"][0]
     achieved = flops / fixed_sktfm / 1e9
@@ -199,10 +204,13 @@ def main():
         "",
         f"- Fixed length: sktfm {best_fixed / base_fixed:.2f}x the best alternative; "
         f"{achieved:.0f} GFLOP/s = {achieved / ceiling:.0%} of the float32 matmul ceiling "
-        f"({ceiling:.0f} GFLOP/s; bf16 ceiling {ceiling_bf16:.0f}).",
-        f"- bf16: {base_fixed / results['fixed 128']['sktfm, precision=bf16'][0]:.2f}x sktfm's "
-        f"float32 at fixed length, relative max error "
-        f"{results['fixed 128 bf16 error']:.1e}.",
+        f"({ceiling:.0f} GFLOP/s"
+        + (f"; bf16 ceiling {ceiling_bf16:.0f})." if native_bf16 else ")."),
+        (f"- bf16: {base_fixed / results['fixed 128']['sktfm, precision=bf16'][0]:.2f}x "
+         f"sktfm's float32 at fixed length, relative max error "
+         f"{results['fixed 128 bf16 error']:.1e}." if native_bf16 else
+         "- bf16: not timed, this CPU has no native bfloat16 (emulated bfloat16 is slower "
+         "than float32; sktfm warns when asked for it here)."),
         f"- Variable lengths: sktfm {hf_var / base_var:.2f}x HF BertModel used unbucketed, "
         f"{best_var / base_var:.2f}x the best alternative.",
         "",
