@@ -278,9 +278,14 @@ class MultiHeadAttention(nn.Module):
         alive = None
         if mask is not None:
             alive = mask.any(dim=-1, keepdim=True)  # (B or 1, 1, Tq, 1)
-            if query.device.type == "cpu" and bool(alive.all()):
+            if (
+                query.device.type == "cpu"
+                and not torch.compiler.is_compiling()
+                and bool(alive.all())
+            ):
                 # No dead row (the usual case): nothing to repair. Only asked on
-                # the CPU, where the answer costs no device synchronisation.
+                # the CPU, where the answer costs no device synchronisation, and
+                # not under torch.compile, whose graph the question would break.
                 alive = None
             else:
                 # NOTE[DIFF]: a query that may attend nothing would softmax over

@@ -218,7 +218,14 @@ class Encoder(nn.Module):
         position-wise sublayers run on the real tokens only (:class:`Packing`).
         """
         packing = None
-        if key_padding_mask is not None and not need_weights and bool(key_padding_mask.any()):
+        # Packing sizes tensors by the data (N real tokens): torch.compile would
+        # break its graph there, so compiled forwards keep the padded layout.
+        if (
+            key_padding_mask is not None
+            and not need_weights
+            and not torch.compiler.is_compiling()
+            and bool(key_padding_mask.any())
+        ):
             packing = Packing(key_padding_mask)
             x = packing.pack(x)  # (N, C)
         all_weights = []
