@@ -4,7 +4,9 @@ Reference size: d_model 256, 4 heads, 4 layers, feed-forward 1024, vocab 8000,
 batch 64, N_SEQUENCES sequences; (a) every sequence 128 tokens, (b) lengths
 uniform in 8-128. Systems, timed in one process on the same lengths:
 
-- sktfm ``TransformerEncoder.transform`` (pre-norm, sorts by length itself);
+- sktfm ``TransformerEncoder.transform`` (pre-norm, sorts by length itself),
+  also with its forward through ``torch.compile`` (``compile=True``; the
+  warm-up pass absorbs compilation);
 - ``torch.nn.TransformerEncoder`` in eval + inference mode (its fast path;
   nested tensors for padded batches), in input order and bucketed;
 - Hugging Face ``BertModel`` with SDPA attention, random weights from a config
@@ -135,6 +137,8 @@ def main():
                    dim_feedforward=FF, vocab_size=VOCAB + 7, max_len=128, batch_size=BATCH,
                    max_epochs=1, device="cpu", random_state=0)
     ours = TransformerEncoder(**options).fit(fit_tokens)
+    ours_compiled = TransformerEncoder(**options).fit(fit_tokens)
+    ours_compiled.net_.compiled = True  # the same weights, forward through torch.compile
     native_bf16 = _net.cpu_has_native_bf16()
     ours_bf16 = TransformerEncoder(**options, precision="bf16").fit(fit_tokens) if native_bf16 \
         else None
@@ -157,6 +161,7 @@ def main():
             "torch fast path, bucketed": lambda: [torch_model(b) for b in batches(ids, True)],
             "HF BertModel (sdpa)": lambda: [bert(b) for b in batches(ids, False)],
             "HF BertModel (sdpa), bucketed": lambda: [bert(b) for b in batches(ids, True)],
+            "sktfm, compile=True": lambda t=tokens: ours_compiled.transform(t),
         }
         if native_bf16:
             systems["sktfm, precision=bf16"] = lambda t=tokens: ours_bf16.transform(t)

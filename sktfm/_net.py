@@ -272,14 +272,13 @@ class TransformerNet(NeuralNet):
         # Pickles carry what predicts, not the optimizer's moments (twice the
         # model's size); continued training rebuilds the optimizer.
         optimizer = self.__dict__.get("optimizer_")
-        compiled = self.__dict__.pop("compiled_module_", None)  # rebuilt on demand
+        compiled = {key: self.__dict__.pop(key) for key in _COMPILED if key in self.__dict__}
         self.optimizer_ = None
         try:
             state = super().__getstate__()
         finally:
             self.optimizer_ = optimizer
-            if compiled is not None:
-                self.__dict__["compiled_module_"] = compiled
+            self.__dict__.update(compiled)  # rebuilt on demand after unpickling
         if state.get("module") is self.__dict__.get("module_"):
             # The init argument is the trained module itself: keep one copy
             # (in ``module_``); the class suffices for the argument.
@@ -332,11 +331,23 @@ class TransformerNet(NeuralNet):
             loss = self.get_loss(y_pred, yi, X=Xi, training=False)
         return {"loss": loss, "y_pred": y_pred}
 
+    def _embed_function(self):
+        """``module_.embed`` (or the forward without one), compiled when ``compiled``."""
+        module = self.module_
+        if not hasattr(module, "embed"):
+            return self._forward_module()
+        if not getattr(self, "compiled", False) or "ddp_module_" in self.__dict__:
+            return module.embed
+        cached = self.__dict__.get("compiled_embed_")
+        if cached is None or cached[0] is not module:
+            cached = self.__dict__["compiled_embed_"] = (
+                module, torch.compile(module.embed, dynamic=True))
+        return cached[1]
+
     def embed(self, X):
         """Pooled embeddings of ``X`` (a dataset), float32 ``(n_samples, d_model)``."""
         self.check_is_fitted()
-        module = self.module_
-        encode = module.embed if hasattr(module, "embed") else self._forward_module()
+        encode = self._embed_function()
         self._set_training(False)
         chunks = []
         with torch.inference_mode():
@@ -345,6 +356,10 @@ class TransformerNet(NeuralNet):
                 with self._autocast():
                     chunks.append(encode(**Xi).float().cpu().numpy())
         return np.concatenate(chunks, axis=0)
+
+
+# Compiled twins of the module's functions: rebuilt on demand, never pickled.
+_COMPILED = ("compiled_module_", "compiled_embed_")
 
 
 class MaskedModelingNet(TransformerNet):

@@ -184,3 +184,20 @@ def test_compiled_model_gives_the_plain_results(texts):
     restored = pickle.loads(pickle.dumps(compiled))
     assert "compiled_module_" not in restored.net_.__dict__
     np.testing.assert_allclose(restored.predict_proba(X), plain.predict_proba(X), atol=1e-4)
+
+
+def test_compiled_encoder_transform_runs_compiled_with_the_plain_results(texts):
+    X, _ = texts
+    X = X[:64]
+    model = TransformerEncoder(**dict(TINY, max_epochs=1)).fit(X)
+    plain = model.transform(X)
+    model.net_.compiled = True  # the same weights, embeddings through torch.compile
+    np.testing.assert_allclose(model.transform(X), plain, atol=1e-4)
+    compiled_twins = {"compiled_module_", "compiled_embed_"}
+    assert compiled_twins & set(model.net_.__dict__)  # the compiled path did run
+    import pickle
+
+    restored = pickle.loads(pickle.dumps(model))
+    assert not compiled_twins & set(restored.net_.__dict__)
+    np.testing.assert_allclose(restored.transform(X), plain, atol=1e-4)
+
