@@ -259,14 +259,19 @@ class TransformerNet(NeuralNet):
 
     def _forward_module(self):
         """``module_``, or its compiled twin (built once, sharing the weights)."""
+        return self._compiled_twin("compiled_module_", self.module_)
+
+    def _compiled_twin(self, key, function):
+        """``function`` (``module_`` or one of its methods), through torch.compile
+        when ``compiled``; the twin is kept under ``key`` until ``module_`` changes."""
         module = self.module_
         if not getattr(self, "compiled", False) or "ddp_module_" in self.__dict__:
-            return module
-        twin = self.__dict__.get("compiled_module_")
-        if twin is None or twin._orig_mod is not module:
+            return function
+        cached = self.__dict__.get(key)
+        if cached is None or cached[0] is not module:
             # Set past skorch's guard on module attributes: not a module of its own.
-            twin = self.__dict__["compiled_module_"] = torch.compile(module, dynamic=True)
-        return twin
+            cached = self.__dict__[key] = (module, torch.compile(function, dynamic=True))
+        return cached[1]
 
     def __getstate__(self):
         # Pickles carry what predicts, not the optimizer's moments (twice the
@@ -333,16 +338,9 @@ class TransformerNet(NeuralNet):
 
     def _embed_function(self):
         """``module_.embed`` (or the forward without one), compiled when ``compiled``."""
-        module = self.module_
-        if not hasattr(module, "embed"):
+        if not hasattr(self.module_, "embed"):
             return self._forward_module()
-        if not getattr(self, "compiled", False) or "ddp_module_" in self.__dict__:
-            return module.embed
-        cached = self.__dict__.get("compiled_embed_")
-        if cached is None or cached[0] is not module:
-            cached = self.__dict__["compiled_embed_"] = (
-                module, torch.compile(module.embed, dynamic=True))
-        return cached[1]
+        return self._compiled_twin("compiled_embed_", self.module_.embed)
 
     def embed(self, X):
         """Pooled embeddings of ``X`` (a dataset), float32 ``(n_samples, d_model)``."""
