@@ -6,6 +6,7 @@ RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 
 
 def append_section(lines):
-    """Append a dated section (a list of Markdown lines) to RESULTS.md, newest last."""
+    """Print a dated section (a list of Markdown lines) and append it to RESULTS.md."""
+    print("\n".join(lines))
     with open(RESULTS, "a") as out:
         out.write("\n" + "\n".join(lines))

@@ -105,7 +105,6 @@ def main():
         "(target >= 1.3x).",
         "",
     ]
-    print("\n".join(lines))
     append_section(lines)
 
 

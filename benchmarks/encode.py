@@ -220,7 +220,6 @@ def main():
         f"{best_var / base_var:.2f}x the best alternative.",
         "",
     ]
-    print("\n".join(lines))
     append_section(lines)
 
 

@@ -83,7 +83,6 @@ def main():
         "(`tests/test_batch_invariance.py`).",
         "",
     ]
-    print("\n".join(lines))
     append_section(lines)
 
 

@@ -81,7 +81,6 @@ def main():
         f"Same ids from sktfm and the bare Hugging Face call: {agree}.",
         "",
     ]
-    print("\n".join(lines))
     append_section(lines)
 
 
