@@ -218,16 +218,14 @@ class Encoder(nn.Module):
         position-wise sublayers run on the real tokens only (:class:`Packing`).
         """
         packing = None
-        # Packing sizes tensors by the data (N real tokens): torch.compile would
-        # break its graph there, so compiled forwards keep the padded layout.
-        if (
-            key_padding_mask is not None
-            and not need_weights
-            and not torch.compiler.is_compiling()
-            and bool(key_padding_mask.any())
-        ):
-            packing = Packing(key_padding_mask)
-            x = packing.pack(x)  # (N, C)
+        # Asking whether there is padding reads the data: torch.compile would
+        # break its graph there, so compiled forwards keep the mask as given.
+        if key_padding_mask is not None and not torch.compiler.is_compiling():
+            if not bool(key_padding_mask.any()):
+                key_padding_mask = None  # no padding: unmasked attention is faster
+            elif not need_weights:
+                packing = Packing(key_padding_mask)
+                x = packing.pack(x)  # (N, C)
         all_weights = []
         for layer in self.layers:
             x, weights = layer(

@@ -23,6 +23,18 @@ def test_feedforward_shape_and_formula(activation):
     torch.testing.assert_close(out, expected)
 
 
+@pytest.mark.parametrize("rows", [1024, 2500])
+def test_feedforward_in_blocks_matches_one_product(rows):
+    # Inference on many rows runs the network a block of rows at a time (the
+    # hidden activations stay in cache); rows that do not fill the last block too.
+    ff = FeedForward(C, 2048, dropout=0.0).eval()  # blocks of 512 rows
+    x = torch.randn(rows, C)
+    with torch.no_grad():
+        blocked = ff(x.view(-1, 4, C))  # (B, T, C)
+    expected = ff(x)  # with gradients: one product over all rows
+    torch.testing.assert_close(blocked.reshape(rows, C), expected.detach())
+
+
 def test_feedforward_rejects_unknown_activation():
     with pytest.raises(ValueError, match="activation='tanh'"):
         FeedForward(C, FF, activation="tanh")
@@ -101,6 +113,20 @@ def test_packed_path_matches_padded_path(norm_first):
     packed = enc(x, key_padding_mask=padding)
     padded, _ = enc(x, key_padding_mask=padding, need_weights=True)
     torch.testing.assert_close(packed[~padding], padded[~padding], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("need_weights", [False, True])
+def test_all_false_padding_mask_equals_no_mask(need_weights):
+    # A batch without padding drops its mask (unmasked attention is faster).
+    enc = Encoder(2, C, H, FF).eval()
+    x = torch.randn(B, T, C)
+    no_padding = torch.zeros(B, T, dtype=torch.bool)
+    masked = enc(x, key_padding_mask=no_padding, need_weights=need_weights)
+    unmasked = enc(x, need_weights=need_weights)
+    if need_weights:
+        torch.testing.assert_close(masked[1], unmasked[1])
+        masked, unmasked = masked[0], unmasked[0]
+    torch.testing.assert_close(masked, unmasked)
 
 
 def test_packing_round_trip_and_gradients():
