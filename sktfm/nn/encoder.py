@@ -3,12 +3,19 @@
 from typing import Optional, Union
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .attention import MultiHeadAttention
 from .feedforward import FeedForward
 
 __all__ = ["EncoderLayer", "Encoder", "Packing"]
+
+# CPU inference encodes blocks of about this many tokens per feed-forward
+# hidden unit (2^21 / dim_feedforward tokens, at least _MIN_BLOCK_TOKENS):
+# every activation of a block is a few MiB (see Encoder._forward_in_blocks).
+_BLOCK_HIDDEN = 1 << 21
+_MIN_BLOCK_TOKENS = 1024
 
 
 class Packing:
@@ -216,7 +223,57 @@ class Encoder(nn.Module):
 
         Padding positions (``key_padding_mask`` True) come out as zeros: the
         position-wise sublayers run on the real tokens only (:class:`Packing`).
+        CPU inference without weights encodes a block of sequences at a time
+        (see Notes of :meth:`_forward_in_blocks`).
         """
+        if (
+            not need_weights
+            and x.is_cpu
+            and not torch.is_grad_enabled()
+            and not torch.compiler.is_compiling()
+        ):
+            block_tokens = max(_MIN_BLOCK_TOKENS, _BLOCK_HIDDEN // self._dim_feedforward)
+            per_block = max(1, block_tokens // x.shape[1])
+            if x.shape[0] > per_block:
+                return self._forward_in_blocks(x, key_padding_mask, per_block)
+        return self._forward(x, key_padding_mask, need_weights)
+
+    @property
+    def _dim_feedforward(self) -> int:
+        return self.layers[0].feedforward.linear1.out_features
+
+    def _forward_in_blocks(
+        self, x: Tensor, key_padding_mask: Optional[Tensor], per_block: int
+    ) -> Tensor:
+        """Encode ``per_block`` sequences at a time; each block drops its trailing padding.
+
+        Notes
+        -----
+        Sequences do not interact, so the stack can run on a few of them at a
+        time. A whole batch's activations are tens of MiB each, which glibc's
+        ``malloc`` maps afresh from the kernel and faults in page by page at
+        every allocation; a block's are a few MiB, recycled from the heap and
+        warm in cache. Measured with MKL on AVX2 (2 threads, a VM) at d_model
+        256, batch 64 x 129 positions: 1.2-1.3x faster than the whole batch
+        at once, and as fast where ``malloc`` is told never to map. A block
+        also sheds the padding columns none of its sequences reaches.
+        """
+        T = x.shape[1]
+        masks = key_padding_mask.split(per_block) if key_padding_mask is not None else None
+        outputs = []
+        for i, block in enumerate(x.split(per_block)):  # (b, T, C)
+            mask = None if masks is None else masks[i]  # (b, T)
+            if mask is not None:
+                real = (~mask).any(0).nonzero()  # columns holding a real token
+                width = int(real[-1]) + 1 if len(real) else T
+                block, mask = block[:, :width], mask[:, :width]
+            out = self._forward(block, mask, need_weights=False)  # (b, width, C)
+            outputs.append(F.pad(out, (0, 0, 0, T - out.shape[1])))  # zeros at the cut padding
+        return torch.cat(outputs)  # (B, T, C)
+
+    def _forward(
+        self, x: Tensor, key_padding_mask: Optional[Tensor], need_weights: bool
+    ) -> Union[Tensor, tuple[Tensor, list[Tensor]]]:
         packing = None
         # Asking whether there is padding reads the data: torch.compile would
         # break its graph there, so compiled forwards keep the mask as given.

@@ -129,6 +129,27 @@ def test_all_false_padding_mask_equals_no_mask(need_weights):
     torch.testing.assert_close(masked, unmasked)
 
 
+@pytest.mark.parametrize("with_padding", [False, True], ids=["no-padding", "padding"])
+def test_inference_in_blocks_matches_whole_batch(with_padding):
+    # CPU inference encodes a few sequences at a time (blocks of >= 1024 tokens)
+    # and cuts each block's trailing padding; the whole batch runs at once with
+    # gradients on. Same states, zeros at every padding position.
+    enc = Encoder(2, C, H, FF).eval()
+    batch, length = 40, 64  # 1024 // 64 = 16 sequences a block: 3 blocks
+    lengths = torch.full((batch,), length)
+    if with_padding:
+        lengths = torch.randint(1, length + 1, (batch,))
+        lengths[:16] = lengths[:16].clamp(max=20)  # the first block is cut to 20 columns or fewer
+    padding = torch.arange(length)[None, :] >= lengths[:, None]
+    x = torch.randn(batch, length, C)
+    whole = enc(x, key_padding_mask=padding)  # gradients on: one pass
+    with torch.no_grad():
+        blocks = enc(x, key_padding_mask=padding)
+    assert blocks.shape == (batch, length, C)
+    torch.testing.assert_close(blocks, whole.detach(), rtol=1e-5, atol=1e-5)
+    assert torch.all(blocks[padding] == 0)
+
+
 def test_packing_round_trip_and_gradients():
     padding = _padding([T, 4, 2])
     packing = Packing(padding)
