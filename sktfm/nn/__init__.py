@@ -25,6 +25,7 @@ from .attention import KVCache, MultiHeadAttention, attention_mask
 from .backbone import TransformerBackbone
 from .bert import BertBackbone, BertEmbedding
 from .decoder import Decoder, DecoderLayer
+from .dropout import Dropout, dropout
 from .embedding import (
     FeatureTokenizer,
     LearnedPositionalEncoding,
@@ -45,6 +46,8 @@ __all__ = [
     "MultiHeadAttention",
     "KVCache",
     "attention_mask",
+    "Dropout",
+    "dropout",
     "FeedForward",
     "Linear",
     "EncoderLayer",

@@ -28,6 +28,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .dropout import dropout
+
 __all__ = ["KVCache", "MultiHeadAttention", "attention_mask"]
 
 
@@ -296,7 +298,9 @@ class MultiHeadAttention(nn.Module):
         # 3) Scaled dot-product attention, fused or manual.
         dropout_p = self.dropout if self.training else 0.0
         weights = None
-        if need_weights:
+        if need_weights or (dropout_p > 0 and query.is_cpu and not torch.compiler.is_compiling()):
+            # The fused CPU kernels have no dropout (torch then runs its own
+            # unfused math path): the manual path, with sktfm's cheaper mask.
             ctx, weights = self._manual_attention(q, k, v, mask, dropout_p)
         elif causal and key_padding_mask is None and Tq == Tk:
             # Square causal mask: let the kernel build it (enables flash attention).
@@ -341,7 +345,7 @@ class MultiHeadAttention(nn.Module):
             # -inf (not a large negative) so masked keys get exactly zero weight.
             scores = scores.masked_fill(~mask, float("-inf"))
         weights = scores.softmax(dim=-1)  # (B, H, Tq, Tk)
-        attn = F.dropout(weights, p=dropout_p) if dropout_p > 0 else weights
+        attn = dropout(weights, dropout_p) if dropout_p > 0 else weights
         return attn @ v, weights  # (B, H, Tq, D), (B, H, Tq, Tk)
 
     def extra_repr(self) -> str:

@@ -5,6 +5,7 @@ from typing import Optional, Union
 import torch
 from torch import Tensor, nn
 
+from .dropout import Dropout
 from .embedding import (
     FeatureTokenizer,
     LearnedPositionalEncoding,
@@ -112,7 +113,7 @@ class TransformerBackbone(nn.Module):
         if input_kind != "features":
             self.cls = nn.Parameter(torch.randn(d_model) * 0.02)
             self.positional = _POSITIONALS[positional](d_model, max_len + 1)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         self.encoder = Encoder(
             n_layers,
             d_model,

@@ -14,6 +14,7 @@ from typing import Mapping, Optional
 import torch
 from torch import Tensor, nn
 
+from .dropout import Dropout
 from .encoder import Encoder
 from .pooling import Pooling
 
@@ -53,7 +54,7 @@ class BertEmbedding(nn.Module):
         self.position = nn.Embedding(max_positions, d_model)
         self.token_type = nn.Embedding(type_vocab_size, d_model)
         self.norm = nn.LayerNorm(d_model, eps=layer_norm_eps)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         for table in (self.word, self.position, self.token_type):
             nn.init.normal_(table.weight, std=0.02)  # BERT's initializer_range
 

@@ -11,6 +11,7 @@ from typing import Optional, Union
 from torch import Tensor, nn
 
 from .attention import KVCache, MultiHeadAttention
+from .dropout import Dropout
 from .feedforward import FeedForward
 
 __all__ = ["DecoderLayer", "Decoder"]
@@ -76,9 +77,9 @@ class DecoderLayer(nn.Module):
         self.norm1 = nn.LayerNorm(d_model)
         self.norm2 = nn.LayerNorm(d_model)
         self.norm3 = nn.LayerNorm(d_model)
-        self.dropout1 = nn.Dropout(dropout)
-        self.dropout2 = nn.Dropout(dropout)
-        self.dropout3 = nn.Dropout(dropout)
+        self.dropout1 = Dropout(dropout)
+        self.dropout2 = Dropout(dropout)
+        self.dropout3 = Dropout(dropout)
 
     @staticmethod
     def new_cache() -> LayerCache:

@@ -3,6 +3,7 @@
 import torch
 from torch import Tensor, nn
 
+from .dropout import Dropout
 from .linear import Linear
 
 __all__ = ["FeedForward"]
@@ -61,7 +62,7 @@ class FeedForward(nn.Module):
             raise ValueError(f"{dim_feedforward=} must be a positive integer.")
         self.linear1 = Linear(d_model, dim_feedforward)
         self.activation = _ACTIVATIONS[activation]()
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         self.linear2 = Linear(dim_feedforward, d_model)
 
     def _network(self, x: Tensor) -> Tensor:

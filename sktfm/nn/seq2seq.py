@@ -7,6 +7,7 @@ from torch import Tensor, nn
 
 from .backbone import _POSITIONALS
 from .decoder import Decoder, LayerCache
+from .dropout import Dropout
 from .embedding import TokenEmbedding
 from .encoder import Encoder
 from .generation import beam_search, greedy_search
@@ -128,7 +129,7 @@ class Seq2Seq(nn.Module):
         )
         self.src_positional = _POSITIONALS[positional](d_model, max_len + 2)
         self.tgt_positional = _POSITIONALS[positional](d_model, max_len + 2)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         self.encoder = Encoder(n_encoder_layers, d_model, n_heads, dim_feedforward, **layer_kw)
         self.decoder = Decoder(n_decoder_layers, d_model, n_heads, dim_feedforward, **layer_kw)
         self.output = Linear(d_model, tgt_vocab_size)  # few-row fast path: see Linear
