@@ -24,6 +24,7 @@ from skorch.callbacks import (
     LRScheduler,
     ProgressBar,
 )
+from skorch.dataset import unpack_data
 from skorch.helper import predefined_split
 from skorch.utils import to_tensor
 from torch import nn
@@ -319,6 +320,59 @@ class TransformerNet(NeuralNet):
                 output = module(x, **fit_params)
         return _to_float32(output)
 
+    # The loss is a mean over the samples of a batch (classification and
+    # regression): a batch can be split into micro-batches whose losses,
+    # weighted by their share of the samples, add up to it.
+    _loss_is_sample_mean = True
+
+    def train_step_single(self, batch, **fit_params):
+        """One batch's loss and gradients, computed a micro-batch at a time on the CPU.
+
+        Gradients of a mean add up over parts of the batch, so a batch of
+        long sequences is run as micro-batches of about ``_MICRO_BATCH_TOKENS``
+        tokens, each loss weighted by its share of the samples, with one
+        optimizer step for the whole batch as before. The activations autograd
+        keeps then stay a few MiB, recycled by ``malloc`` instead of mapped
+        afresh from the kernel and faulted in at every step: measured 1.1-1.2x
+        faster training on a 2-core VM (d_model 128, batch 64 x 129 tokens).
+        """
+        Xi, yi = unpack_data(batch)
+        parts = self._micro_batches(Xi, yi)
+        if parts is None:
+            return super().train_step_single(batch, **fit_params)
+        self._set_training(True)
+        n_samples = len(yi)
+        loss_sum, predictions = 0.0, []
+        for X_part, y_part in parts:
+            y_pred = self.infer(X_part, **fit_params)
+            share = len(y_part) / n_samples
+            loss = self.get_loss(y_pred, y_part, X=X_part, training=True) * share
+            loss.backward()
+            loss_sum = loss_sum + loss.detach()
+            predictions.append(y_pred.detach())
+        return {"loss": loss_sum, "y_pred": torch.cat(predictions)}
+
+    def _micro_batches(self, Xi, yi):
+        """``[(X_part, y_part), ...]`` splitting a CPU batch of long sequences, else None."""
+        x = Xi.get("x") if isinstance(Xi, Mapping) else None
+        if (
+            not self._loss_is_sample_mean
+            or not isinstance(x, torch.Tensor)
+            or not isinstance(yi, torch.Tensor)
+            or x.ndim < 2
+            or torch.device(self.device).type != "cpu"
+            or "ddp_module_" in self.__dict__
+        ):
+            return None
+        per_part = max(1, _MICRO_BATCH_TOKENS // x.shape[1])  # x: (B, T) or (B, T, F)
+        if x.shape[0] <= per_part:
+            return None
+        others = {key: value for key, value in Xi.items() if key != "x"}
+        if any(isinstance(value, torch.Tensor) for value in others.values()):
+            return None  # per-sample inputs besides x: keep the batch whole
+        return [({"x": x_part, **others}, y_part)
+                for x_part, y_part in zip(x.split(per_part), yi.split(per_part))]
+
     def evaluation_step(self, batch, training=False):
         if training:
             return super().evaluation_step(batch, training=True)
@@ -356,12 +410,17 @@ class TransformerNet(NeuralNet):
         return np.concatenate(chunks, axis=0)
 
 
+# Tokens per training micro-batch on the CPU (see TransformerNet.train_step_single).
+_MICRO_BATCH_TOKENS = 4096
+
 # Compiled twins of the module's functions: rebuilt on demand, never pickled.
 _COMPILED = ("compiled_module_", "compiled_embed_")
 
 
 class MaskedModelingNet(TransformerNet):
     """Self-supervised net: the module returns ``(prediction, target)`` itself."""
+
+    _loss_is_sample_mean = False  # a mean over the masked positions
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         prediction, target = y_pred
@@ -379,6 +438,8 @@ class Seq2SeqNet(TransformerNet):
     them equals the NLL (log-softmax is idempotent), and ``ignore_index``
     keeps padding out of the loss.
     """
+
+    _loss_is_sample_mean = False  # a mean over the target tokens
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         y_true = y_true.to(y_pred.device)
