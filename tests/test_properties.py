@@ -136,10 +136,12 @@ def _wrap_cells(cells, how):
         return pd.Series(_object_array(cells), dtype=object)
     if how == "string_series":
         return pd.Series(_object_array(cells), dtype=object).astype("string")
+    # Object columns, as a user holding arbitrary Python objects has them:
+    # pandas' inferred (pyarrow) string dtype cannot even store a lone surrogate.
     if how == "frame":
-        return pd.DataFrame({"text": _object_array(cells)})
+        return pd.DataFrame({"text": _object_array(cells)}, dtype=object)
     if how == "two_columns":
-        return pd.DataFrame({"a": _object_array(cells), "b": _object_array(cells)})
+        return pd.DataFrame({"a": _object_array(cells), "b": _object_array(cells)}, dtype=object)
     if how == "column_array":
         return _object_array(cells).reshape(-1, 1)
     raise AssertionError(how)
