@@ -214,3 +214,38 @@ def test_dataframe_feature_names_are_kept(tiny):
     model = TransformerEncoder(**tiny).fit(frame)
     assert list(model.feature_names_in_) == ["a", "b", "c"]
     assert model.n_features_in_ == 3
+
+
+@pytest.mark.parametrize("Estimator", [TransformerClassifier, TransformerRegressor])
+def test_micro_batches_give_the_whole_batch_gradient(tiny, topic_texts, monkeypatch, Estimator):
+    # On the CPU a batch of long sequences is trained as micro-batches whose
+    # losses are weighted by their share of the samples: the same loss and
+    # gradient as the whole batch at once (dropout off: it draws its masks per
+    # micro-batch).
+    from sktfm import _net
+
+    X, y = topic_texts
+    y = y if Estimator is TransformerClassifier else np.arange(len(y), dtype=float) % 7
+    model = Estimator(**{**tiny, "max_epochs": 1}).fit(X, y)  # tiny: dropout=0
+    net = model.net_
+    # A batch of 32 samples as training collates it: token ids and targets
+    # of the dtype and shape the loss takes (class indices, (n, 1) floats).
+    ids = model._model_input(X[:32])
+    targets = (np.arange(32) % 2 if Estimator is TransformerClassifier
+               else np.linspace(-1, 1, 32, dtype=np.float32).reshape(-1, 1))
+    batch = collate(list(zip(ids, targets)))
+
+    def step(tokens_per_micro_batch):
+        monkeypatch.setattr(_net, "_MICRO_BATCH_TOKENS", tokens_per_micro_batch)
+        net.optimizer_.zero_grad()
+        loss = net.train_step_single(batch)["loss"]
+        return loss, [p.grad.clone() for p in net.module_.parameters()]
+
+    length = batch[0]["x"].shape[1]
+    monkeypatch.setattr(_net, "_MICRO_BATCH_TOKENS", 3 * length)
+    assert len(net._micro_batches(*batch)) == 11  # 32 sequences, 3 per micro-batch
+    whole_loss, whole_grads = step(10**9)
+    micro_loss, micro_grads = step(3 * length)
+    torch.testing.assert_close(micro_loss, whole_loss, rtol=1e-5, atol=1e-6)
+    for whole_grad, micro_grad in zip(whole_grads, micro_grads):
+        torch.testing.assert_close(micro_grad, whole_grad, rtol=1e-4, atol=1e-6)
