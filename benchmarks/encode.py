@@ -14,7 +14,8 @@ uniform in 8-128. Systems, timed in one process on the same lengths:
   bucketed.
 
 Repetitions alternate between systems after a warm-up; medians and spreads
-are reported. (a) is also given in GFLOP/s against a float32 matmul ceiling
+are reported, and each ratio to sktfm is the median of the ratios within one
+repetition (the host's speed drifts; back-to-back runs share its state). (a) is also given in GFLOP/s against a float32 matmul ceiling
 measured here, and, where the CPU computes bfloat16 natively, sktfm runs once
 more with ``precision="bf16"`` (output checked against float32; emulated
 bfloat16 is slower than float32 and is skipped). Appends a dated table to
@@ -37,7 +38,7 @@ from sktfm import TransformerEncoder, _net
 
 D, HEADS, LAYERS, FF, VOCAB, BATCH = 256, 4, 4, 1024, 8000, 64
 N_SEQUENCES = 512
-REPEATS = 3
+REPEATS = 5
 
 
 def matmul_ceiling(dtype=torch.float32, size=1024, repeats=20):
@@ -113,7 +114,7 @@ def hf_bert():
 
 
 def time_modules(systems, repeats=REPEATS):
-    """Median seconds per system over interleaved repetitions (after one warm-up)."""
+    """Seconds of each system in each of ``repeats`` interleaved repetitions (after a warm-up)."""
     times = {name: [] for name in systems}
     for repeat in range(repeats + 1):
         for name, run in systems.items():
@@ -122,7 +123,16 @@ def time_modules(systems, repeats=REPEATS):
                 run()
             if repeat:  # the first pass warms up
                 times[name].append(time.perf_counter() - start)
-    return {name: (float(np.median(t)), float(np.ptp(t))) for name, t in times.items()}
+    return {name: np.asarray(t) for name, t in times.items()}
+
+
+def paired_ratio(times, name, base):
+    """Median over repetitions of ``name``'s time over ``base``'s in the same repetition.
+
+    The machine's speed drifts between repetitions (a shared host); systems
+    timed back to back within one repetition see the same conditions.
+    """
+    return float(np.median(times[name] / times[base]))
 
 
 def main():
@@ -169,14 +179,14 @@ def main():
             b = ours_bf16.transform(tokens[:64])
             results[case + " bf16 error"] = float(np.abs(a - b).max() / np.abs(a).max())
         results[case] = time_modules(systems)
-        for name, (median, spread) in results[case].items():
-            print(f"{case}: {name}: {median:.2f} s (spread {spread:.2f})")
+        for name, t in results[case].items():
+            print(f"{case}: {name}: {np.median(t):.2f} s (spread {np.ptp(t):.2f})")
 
     ceiling = matmul_ceiling()
     ceiling_bf16 = matmul_ceiling(torch.bfloat16) if native_bf16 else None
     flops = encoder_flops([129] * N_SEQUENCES)  # sktfm's [CLS] makes 129 positions
-    fixed_sktfm = results["fixed 128"]["sktfm TransformerEncoder.transform"][0]
-    achieved = flops / fixed_sktfm / 1e9
+    ours_name = "sktfm TransformerEncoder.transform"
+    achieved = flops / float(np.median(results["fixed 128"][ours_name])) / 1e9
 
     machine = (f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, "
                f"{torch.get_num_threads()} torch threads, torch {torch.__version__}, "
@@ -186,38 +196,38 @@ def main():
         "",
         f"Machine: {machine}. `benchmarks/encode.py`: d_model {D}, {HEADS} heads, {LAYERS} layers, "
         f"feed-forward {FF}, vocab {VOCAB}, batch {BATCH}, {N_SEQUENCES} sequences; median of "
-        f"{REPEATS} interleaved repetitions after a warm-up (spread in brackets).",
+        f"{REPEATS} interleaved repetitions after a warm-up (spread in brackets); \"vs sktfm\" "
+        "is the median over repetitions of the time relative to sktfm's in the same "
+        "repetition.",
         "",
         "| system | fixed 128: s | vs sktfm | variable 8-128: s | vs sktfm |",
         "|---|---|---|---|---|",
     ]
-    base_fixed = results["fixed 128"]["sktfm TransformerEncoder.transform"][0]
-    base_var = results["variable 8-128"]["sktfm TransformerEncoder.transform"][0]
+    ratio = {case: {name: paired_ratio(results[case], name, ours_name) for name in results[case]}
+             for case in ("fixed 128", "variable 8-128")}
     for name in results["fixed 128"]:
-        f_med, f_spread = results["fixed 128"][name]
-        v_med, v_spread = results["variable 8-128"][name]
-        lines.append(f"| {name} | {f_med:.2f} ({f_spread:.2f}) | {f_med / base_fixed:.2f}x | "
-                     f"{v_med:.2f} ({v_spread:.2f}) | {v_med / base_var:.2f}x |")
-    best_fixed = min(v[0] for k, v in results["fixed 128"].items()
-                     if not k.startswith("sktfm"))
-    best_var = min(v[0] for k, v in results["variable 8-128"].items()
-                   if not k.startswith("sktfm"))
-    hf_var = results["variable 8-128"]["HF BertModel (sdpa)"][0]
+        fixed_t, var_t = results["fixed 128"][name], results["variable 8-128"][name]
+        lines.append(f"| {name} | {np.median(fixed_t):.2f} ({np.ptp(fixed_t):.2f}) | "
+                     f"{ratio['fixed 128'][name]:.2f}x | {np.median(var_t):.2f} "
+                     f"({np.ptp(var_t):.2f}) | {ratio['variable 8-128'][name]:.2f}x |")
+    best_fixed = min(r for k, r in ratio["fixed 128"].items() if not k.startswith("sktfm"))
+    best_var = min(r for k, r in ratio["variable 8-128"].items() if not k.startswith("sktfm"))
+    hf_var = ratio["variable 8-128"]["HF BertModel (sdpa)"]
     lines += [
         "",
         "(\"vs sktfm\": time relative to sktfm's float32 transform; above 1 is slower.)",
         "",
-        f"- Fixed length: sktfm {best_fixed / base_fixed:.2f}x the best alternative; "
+        f"- Fixed length: sktfm {best_fixed:.2f}x the best alternative; "
         f"{achieved:.0f} GFLOP/s = {achieved / ceiling:.0%} of the float32 matmul ceiling "
         f"({ceiling:.0f} GFLOP/s"
         + (f"; bf16 ceiling {ceiling_bf16:.0f})." if native_bf16 else ")."),
-        (f"- bf16: {base_fixed / results['fixed 128']['sktfm, precision=bf16'][0]:.2f}x "
+        (f"- bf16: {1 / ratio['fixed 128']['sktfm, precision=bf16']:.2f}x "
          f"sktfm's float32 at fixed length, relative max error "
          f"{results['fixed 128 bf16 error']:.1e}." if native_bf16 else
          "- bf16: not timed, this CPU has no native bfloat16 (emulated bfloat16 is slower "
          "than float32; sktfm warns when asked for it here)."),
-        f"- Variable lengths: sktfm {hf_var / base_var:.2f}x HF BertModel used unbucketed, "
-        f"{best_var / base_var:.2f}x the best alternative.",
+        f"- Variable lengths: sktfm {hf_var:.2f}x HF BertModel used unbucketed, "
+        f"{best_var:.2f}x the best alternative.",
         "",
     ]
     append_section(lines)
