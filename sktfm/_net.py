@@ -333,8 +333,9 @@ class TransformerNet(NeuralNet):
         tokens, each loss weighted by its share of the samples, with one
         optimizer step for the whole batch as before. The activations autograd
         keeps then stay a few MiB, recycled by ``malloc`` instead of mapped
-        afresh from the kernel and faulted in at every step: measured 1.1-1.2x
-        faster training on a 2-core VM (d_model 128, batch 64 x 129 tokens).
+        afresh from the kernel and faulted in at every step: measured 1.1x
+        faster training on a 2-core VM (d_model 128, batch 64 x 129 tokens,
+        micro-batches of 31 sequences).
         """
         Xi, yi = unpack_data(batch)
         parts = self._micro_batches(Xi, yi)
