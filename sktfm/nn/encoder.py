@@ -9,14 +9,9 @@ from torch import Tensor, nn
 from .attention import MultiHeadAttention
 from .dropout import Dropout
 from .feedforward import FeedForward
+from .linear import cpu_inference
 
 __all__ = ["EncoderLayer", "Encoder", "Packing"]
-
-# CPU inference encodes blocks of about this many tokens per feed-forward
-# hidden unit (2^21 / dim_feedforward tokens, at least _MIN_BLOCK_TOKENS):
-# every activation of a block is a few MiB (see Encoder._forward_in_blocks).
-_BLOCK_HIDDEN = 1 << 21
-_MIN_BLOCK_TOKENS = 1024
 
 
 class Packing:
@@ -227,21 +222,13 @@ class Encoder(nn.Module):
         CPU inference without weights encodes a block of sequences at a time
         (see Notes of :meth:`_forward_in_blocks`).
         """
-        if (
-            not need_weights
-            and x.is_cpu
-            and not torch.is_grad_enabled()
-            and not torch.compiler.is_compiling()
-        ):
-            block_tokens = max(_MIN_BLOCK_TOKENS, _BLOCK_HIDDEN // self._dim_feedforward)
+        if not need_weights and cpu_inference(x):
+            # Blocks of two feed-forward chunks of tokens: a few MiB per activation.
+            block_tokens = 2 * self.layers[0].feedforward.chunk_rows
             per_block = max(1, block_tokens // x.shape[1])
             if x.shape[0] > per_block:
                 return self._forward_in_blocks(x, key_padding_mask, per_block)
         return self._forward(x, key_padding_mask, need_weights)
-
-    @property
-    def _dim_feedforward(self) -> int:
-        return self.layers[0].feedforward.linear1.out_features
 
     def _forward_in_blocks(
         self, x: Tensor, key_padding_mask: Optional[Tensor], per_block: int
@@ -260,10 +247,11 @@ class Encoder(nn.Module):
         also sheds the padding columns none of its sequences reaches.
         """
         T = x.shape[1]
-        masks = key_padding_mask.split(per_block) if key_padding_mask is not None else None
+        blocks = x.split(per_block)  # each (b, T, C)
+        masks = [None] * len(blocks) if key_padding_mask is None else key_padding_mask.split(
+            per_block)  # each (b, T)
         outputs = []
-        for i, block in enumerate(x.split(per_block)):  # (b, T, C)
-            mask = None if masks is None else masks[i]  # (b, T)
+        for block, mask in zip(blocks, masks):
             if mask is not None:
                 real = (~mask).any(0).nonzero()  # columns holding a real token
                 width = int(real[-1]) + 1 if len(real) else T

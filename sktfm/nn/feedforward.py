@@ -4,7 +4,7 @@ import torch
 from torch import Tensor, nn
 
 from .dropout import Dropout
-from .linear import Linear
+from .linear import Linear, cpu_inference
 
 __all__ = ["FeedForward"]
 
@@ -69,15 +69,15 @@ class FeedForward(nn.Module):
         # (..., C) -> (..., dim_feedforward) -> (..., C)
         return self.linear2(self.dropout(self.activation(self.linear1(x))))
 
+    @property
+    def chunk_rows(self) -> int:
+        """Rows per block of CPU inference (see the module's _CHUNK_HIDDEN)."""
+        return max(_MIN_CHUNK_ROWS, _CHUNK_HIDDEN // self.linear1.out_features)
+
     def forward(self, x: Tensor) -> Tensor:
         rows = x.numel() // x.shape[-1]
-        chunk_rows = max(_MIN_CHUNK_ROWS, _CHUNK_HIDDEN // self.linear1.out_features)
-        if (
-            rows >= 2 * chunk_rows
-            and x.is_cpu
-            and not torch.is_grad_enabled()
-            and not torch.compiler.is_compiling()
-        ):
+        chunk_rows = self.chunk_rows
+        if rows >= 2 * chunk_rows and cpu_inference(x):
             blocks = x.reshape(rows, x.shape[-1]).split(chunk_rows)  # each (rows', C)
             out = torch.cat([self._network(block) for block in blocks])  # (rows, C)
             return out.view(*x.shape[:-1], out.shape[-1])

@@ -36,9 +36,10 @@ class Linear(nn.Linear):
     """
 
     def forward(self, x: Tensor) -> Tensor:
-        if x.is_cpu and not torch.is_grad_enabled():
+        if cpu_inference(x):
             rows = x.numel() // self.in_features
-            if 1 < rows <= _FEW_ROWS and not _autocast_or_compiling():
+            # Autocast casts on its own terms: leave it F.linear.
+            if 1 < rows <= _FEW_ROWS and not torch.is_autocast_enabled("cpu"):
                 x_t = x.reshape(rows, self.in_features).t()  # (in, rows)
                 if self.bias is None:
                     out_t = torch.mm(self.weight, x_t)  # (out, rows)
@@ -48,6 +49,11 @@ class Linear(nn.Linear):
         return F.linear(x, self.weight, self.bias)
 
 
-def _autocast_or_compiling() -> bool:
-    # Autocast casts and torch.compile fuses on their own terms: leave them F.linear.
-    return torch.is_autocast_enabled("cpu") or torch.compiler.is_compiling()
+def cpu_inference(x: Tensor) -> bool:
+    """Whether ``x`` runs through an eager CPU pass without gradients.
+
+    The CPU-only fast paths of ``sktfm.nn`` (few-row products, blocked
+    feed-forward and encoder passes) apply there; ``torch.compile`` fuses on
+    its own terms and gradients need the whole batch's graph.
+    """
+    return x.is_cpu and not torch.is_grad_enabled() and not torch.compiler.is_compiling()
