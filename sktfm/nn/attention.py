@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .dropout import dropout
+from .linear import cpu_inference
 
 __all__ = ["KVCache", "MultiHeadAttention", "attention_mask"]
 
@@ -302,6 +303,10 @@ class MultiHeadAttention(nn.Module):
             # The fused CPU kernels have no dropout (torch then runs its own
             # unfused math path): the manual path, with sktfm's cheaper mask.
             ctx, weights = self._manual_attention(q, k, v, mask, dropout_p)
+        elif q.dtype == torch.bfloat16 and Tq > 1 and cpu_inference(q):
+            # torch's fused CPU kernel is slower in bfloat16 than in float32;
+            # two bfloat16 matmuls and a softmax take half its time.
+            ctx, _ = self._manual_attention(q, k, v, mask, 0.0)
         elif causal and key_padding_mask is None and Tq == Tk:
             # Square causal mask: let the kernel build it (enables flash attention).
             ctx = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p, is_causal=True)

@@ -128,6 +128,27 @@ def test_matches_float64_reference(tq, tk, cross, kind, need_weights):
         torch.testing.assert_close(w32.double(), expected_w, rtol=1e-4, atol=1e-6)
 
 
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("tq, tk, cross", SHAPES)
+def test_bfloat16_inference_matches_float64_reference(tq, tk, cross, kind, monkeypatch):
+    """CPU bfloat16 inference takes sktfm's own matmul-softmax path, not torch's kernel."""
+    mha = MultiHeadAttention(C, H).eval()
+    query, kv = _inputs(tq, tk, cross)
+    padding, causal = _masks(kind, tq, tk)
+    expected, _ = reference_attention(mha, query, kv, padding, causal)
+    calls = []
+    manual = MultiHeadAttention._manual_attention
+    monkeypatch.setattr(MultiHeadAttention, "_manual_attention",
+                        lambda *args: calls.append(1) or manual(*args))
+    with torch.inference_mode():
+        out, _ = mha.bfloat16()(query.bfloat16(), kv.bfloat16(), key_padding_mask=padding,
+                                causal=causal)
+    assert calls and out.dtype == torch.bfloat16
+    # bfloat16 keeps 8 significant bits (eps 2^-8 ~ 4e-3): inputs, weights and
+    # the attention probabilities are each rounded once.
+    assert (out.double() - expected).norm() / expected.norm() <= 2e-2
+
+
 def test_fused_and_manual_paths_agree_in_cross_attention():
     mha = MultiHeadAttention(C, H).eval()
     query, kv = torch.randn(B, 2, C), torch.randn(B, 7, C)
