@@ -37,7 +37,7 @@ from torch import nn
 from sktfm import TransformerEncoder, _net
 
 D, HEADS, LAYERS, FF, VOCAB, BATCH = 256, 4, 4, 1024, 8000, 64
-N_SEQUENCES = 512
+N_SEQUENCES = 384
 REPEATS = 5
 
 
