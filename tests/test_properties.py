@@ -44,6 +44,31 @@ from sktfm.data import SequenceDataset  # noqa: E402
 from sktfm.datasets import make_number_translation, make_topic_texts  # noqa: E402
 
 N_EXAMPLES = 500
+
+
+@pytest.fixture(autouse=True)
+def same_examples_in_any_test_order(monkeypatch):
+    """Pin Hypothesis's pool of "local constants" to empty for these tests.
+
+    Hypothesis also draws constants mined from every non-library module
+    loaded so far, torch.compile's generated kernels included, so which
+    tests ran earlier in the process would change the derandomized examples
+    (and how many of them are valid). Its mining has no public switch; where
+    the internals differ, the examples may vary and the tests still hold.
+    """
+    try:
+        from hypothesis.internal.conjecture import providers
+    except ImportError:  # pragma: no cover - another Hypothesis layout
+        yield
+        return
+    if not hasattr(providers, "_get_local_constants") or not hasattr(providers, "Constants"):
+        yield  # pragma: no cover
+        return
+    no_constants = providers.Constants()
+    monkeypatch.setattr(providers, "_get_local_constants", lambda: no_constants)
+    providers.CONSTANTS_CACHE.cache.clear()  # drawn constants are cached per choice type
+    yield
+    providers.CONSTANTS_CACHE.cache.clear()
 PROPERTY_SETTINGS = settings(
     max_examples=N_EXAMPLES,
     deadline=None,
@@ -423,11 +448,10 @@ def test_any_input_works_or_raises_value_or_type_error(fitted, name):
     print(f"{name}: {len(outcomes)} examples, {sum(outcomes)} accepted")
     assert len(outcomes) >= N_EXAMPLES
     # The success path is checked on examples too, not only the errors (the
-    # valid-input properties below check it thoroughly). The mix Hypothesis
-    # draws from ANY_INPUT depends on which modules earlier tests loaded (it
-    # mines their constants), even derandomized: 57 of 500 accepted in one
-    # worker, 19 in another for the tabular models.
-    assert sum(outcomes) >= 10
+    # valid-input properties below check it thoroughly). With the examples
+    # pinned (see same_examples_in_any_test_order), the tabular models accept
+    # 39 of 500 and the text ones 60 or more.
+    assert sum(outcomes) >= 30
     assert _fingerprint(model) == before, "inference changed the fitted model"
 
 
