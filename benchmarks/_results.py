@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+import numpy as np
+
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 
 
@@ -10,3 +12,12 @@ def append_section(lines):
     print("\n".join(lines))
     with open(RESULTS, "a") as out:
         out.write("\n" + "\n".join(lines))
+
+
+def paired_ratio(times, base_times):
+    """Median over repetitions of ``times`` over ``base_times`` in the same repetition.
+
+    The machine's speed drifts between repetitions (a shared host); systems
+    timed back to back within one repetition see the same conditions.
+    """
+    return float(np.median(np.asarray(times) / np.asarray(base_times)))

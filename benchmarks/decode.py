@@ -22,7 +22,7 @@ import time
 
 import numpy as np
 import torch
-from _results import append_section
+from _results import append_section, paired_ratio
 
 from sktfm.nn import Seq2Seq
 
@@ -81,8 +81,8 @@ def main():
     assert outputs["Hugging Face generate (Bart, KV cache)"].shape[1] >= NEW_TOKENS
     median = {name: float(np.median(t)) for name, t in times.items()}
     spread = {name: float(np.ptp(t)) for name, t in times.items()}
-    cached_times = np.asarray(times["sktfm Seq2Seq.generate, KV cache"])
-    ratio = {name: float(np.median(np.asarray(t) / cached_times)) for name, t in times.items()}
+    cached_times = times["sktfm Seq2Seq.generate, KV cache"]
+    ratio = {name: paired_ratio(t, cached_times) for name, t in times.items()}
     for name in systems:
         print(f"{name}: {median[name]:.2f} s (spread {spread[name]:.2f})")
     machine = (f"{platform.machine()}, {os.cpu_count()} CPU cores, {torch.get_num_threads()} "

@@ -15,8 +15,8 @@ uniform in 8-128. Systems, timed in one process on the same lengths:
 
 Repetitions alternate between systems after a warm-up; medians and spreads
 are reported, and each ratio to sktfm is the median of the ratios within one
-repetition (the host's speed drifts; back-to-back runs share its state). (a) is also given in GFLOP/s against a float32 matmul ceiling
-measured here, and, where the CPU computes bfloat16 natively, sktfm runs once
+repetition (the host's speed drifts; back-to-back runs share its state). (a)
+is also given in GFLOP/s against a float32 matmul ceiling measured here, and, where the CPU computes bfloat16 natively, sktfm runs once
 more with ``precision="bf16"`` (output checked against float32; emulated
 bfloat16 is slower than float32 and is skipped). Appends a dated table to
 benchmarks/RESULTS.md.
@@ -31,7 +31,7 @@ import time
 
 import numpy as np
 import torch
-from _results import append_section
+from _results import append_section, paired_ratio
 from torch import nn
 
 from sktfm import TransformerEncoder, _net
@@ -126,15 +126,6 @@ def time_modules(systems, repeats=REPEATS):
     return {name: np.asarray(t) for name, t in times.items()}
 
 
-def paired_ratio(times, name, base):
-    """Median over repetitions of ``name``'s time over ``base``'s in the same repetition.
-
-    The machine's speed drifts between repetitions (a shared host); systems
-    timed back to back within one repetition see the same conditions.
-    """
-    return float(np.median(times[name] / times[base]))
-
-
 def main():
     rng = np.random.RandomState(0)
     words = np.array([f"w{i}" for i in range(VOCAB)], dtype=object)
@@ -203,7 +194,7 @@ def main():
         "| system | fixed 128: s | vs sktfm | variable 8-128: s | vs sktfm |",
         "|---|---|---|---|---|",
     ]
-    ratio = {case: {name: paired_ratio(results[case], name, ours_name) for name in results[case]}
+    ratio = {case: {name: paired_ratio(results[case][name], results[case][ours_name]) for name in results[case]}
              for case in ("fixed 128", "variable 8-128")}
     for name in results["fixed 128"]:
         fixed_t, var_t = results["fixed 128"][name], results["variable 8-128"][name]

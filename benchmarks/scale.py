@@ -18,11 +18,11 @@ import datetime
 import os
 import platform
 import time
-from pathlib import Path
 
 import joblib
 import numpy as np
 import torch
+from _results import append_section, paired_ratio
 from distributed import Client, LocalCluster
 from sklearn.datasets import load_digits
 from sklearn.model_selection import GridSearchCV
@@ -30,7 +30,6 @@ from sklearn.model_selection import GridSearchCV
 from sktfm import TransformerClassifier
 from sktfm.dask import TorchWorker
 
-ROOT = Path(__file__).resolve().parents[1]
 TARGET = 1.6
 REPEATS = 3
 SEARCH_PAIRS = 3
@@ -87,19 +86,16 @@ def main():
     # the within-pair ratios: this shared host's speed drifts by tens of
     # percent within minutes, more than a single 1-worker-then-2-workers pair
     # can tell from the speed-up itself.
-    ones, twos = [], []
+    seconds, searches = {1: [], 2: []}, {}
     for pair in range(SEARCH_PAIRS):
         for n_workers in ((1, 2) if pair % 2 == 0 else (2, 1)):
-            seconds, search = time_search(n_workers, X, y)
-            (ones if n_workers == 1 else twos).append(seconds)
-            if n_workers == 1:
-                search_one = search
-            else:
-                search_two = search
+            elapsed, searches[n_workers] = time_search(n_workers, X, y)
+            seconds[n_workers].append(elapsed)
+    search_one, search_two = searches[1], searches[2]
     same = search_one.best_params_ == search_two.best_params_ and np.array_equal(
         search_one.cv_results_["mean_test_score"], search_two.cv_results_["mean_test_score"])
-    one, two = float(np.median(ones)), float(np.median(twos))
-    speedup = float(np.median(np.array(ones) / np.array(twos)))
+    one, two = float(np.median(seconds[1])), float(np.median(seconds[2]))
+    speedup = paired_ratio(seconds[1], seconds[2])
     print(f"grid search ({n_fits} fits): 1 worker {one:.1f} s, 2 workers {two:.1f} s, "
           f"speed-up {speedup:.2f}x, same results: {same}")
 
@@ -126,7 +122,7 @@ def main():
                f"{torch.__version__}, device cpu")
     verdict = "meets" if speedup >= TARGET else "MISSES"
     base = training[0][1]
-    section = "\n".join([
+    append_section([
         f"## Scaling out: Dask grid search and DDP training ({datetime.date.today()})",
         "",
         f"Machine: {machine}. `benchmarks/scale.py`.",
@@ -160,9 +156,6 @@ def main():
           for name, rate, spread, wall, acc in training),
         "",
     ])
-    with open(ROOT / "benchmarks" / "RESULTS.md", "a") as results:
-        results.write("\n" + section)
-    print(f"appended to {ROOT / 'benchmarks' / 'RESULTS.md'}")
 
 
 if __name__ == "__main__":
