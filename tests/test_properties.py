@@ -449,11 +449,11 @@ def test_any_input_works_or_raises_value_or_type_error(fitted, name):
     check()
     print(f"{name}: {len(outcomes)} examples, {sum(outcomes)} accepted")
     assert len(outcomes) >= N_EXAMPLES
-    # The success path is checked on examples too, not only the errors (the
-    # valid-input properties below check it thoroughly). With the examples
-    # pinned (see same_examples_in_any_test_order), the tabular models accept
-    # 39 of 500 and the text ones 60 or more.
-    assert sum(outcomes) >= 30
+    # The success path is checked on many examples, not only the errors. With
+    # the examples pinned (see same_examples_in_any_test_order), the text and
+    # token cases accept 61 or more of 500; a random table must also match the
+    # fitted column count, so the tabular ones accept 39.
+    assert sum(outcomes) >= (30 if name.endswith("_tabular") else 40)
     assert _fingerprint(model) == before, "inference changed the fitted model"
 
 
