@@ -16,9 +16,10 @@ uniform in 8-128. Systems, timed in one process on the same lengths:
 Repetitions alternate between systems after a warm-up; medians and spreads
 are reported, and each ratio to sktfm is the median of the ratios within one
 repetition (the host's speed drifts; back-to-back runs share its state). (a)
-is also given in GFLOP/s against a float32 matmul ceiling measured here, and, where the CPU computes bfloat16 natively, sktfm runs once
-more with ``precision="bf16"`` (output checked against float32; emulated
-bfloat16 is slower than float32 and is skipped). Appends a dated table to
+is also given in GFLOP/s against a float32 matmul ceiling measured here, and,
+where the CPU computes bfloat16 natively, sktfm runs once more with
+``precision="bf16"`` (output checked against float32; emulated bfloat16 is
+slower than float32 and is skipped). Appends a dated table to
 benchmarks/RESULTS.md.
 
     python benchmarks/encode.py
@@ -194,7 +195,8 @@ def main():
         "| system | fixed 128: s | vs sktfm | variable 8-128: s | vs sktfm |",
         "|---|---|---|---|---|",
     ]
-    ratio = {case: {name: paired_ratio(results[case][name], results[case][ours_name]) for name in results[case]}
+    ratio = {case: {name: paired_ratio(times, results[case][ours_name])
+                    for name, times in results[case].items()}
              for case in ("fixed 128", "variable 8-128")}
     for name in results["fixed 128"]:
         fixed_t, var_t = results["fixed 128"][name], results["variable 8-128"][name]
