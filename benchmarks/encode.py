@@ -35,7 +35,8 @@ import torch
 from _results import append_section, paired_ratio
 from torch import nn
 
-from sktfm import TransformerEncoder, _net
+from sktfm import TransformerEncoder
+from sktfm.training.runtime import cpu_has_native_bf16
 
 D, HEADS, LAYERS, FF, VOCAB, BATCH = 256, 4, 4, 1024, 8000, 64
 N_SEQUENCES = 384
@@ -141,7 +142,7 @@ def main():
     ours = TransformerEncoder(**options).fit(fit_tokens)
     ours_compiled = TransformerEncoder(**options).fit(fit_tokens)
     ours_compiled.net_.compiled = True  # the same weights, forward through torch.compile
-    native_bf16 = _net.cpu_has_native_bf16()
+    native_bf16 = cpu_has_native_bf16()
     ours_bf16 = TransformerEncoder(**options, precision="bf16").fit(fit_tokens) if native_bf16 \
         else None
     vocab = ours.tokenizer_.vocabulary_

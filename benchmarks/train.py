@@ -31,7 +31,9 @@ import torch
 from _results import append_section
 from torch.utils.data import DataLoader
 
-from sktfm import TransformerClassifier, _net
+from sktfm import TransformerClassifier
+from sktfm.training import make_module
+from sktfm.training.runtime import cpu_has_native_bf16
 from sktfm.data import SequenceDataset, collate
 
 N, BATCH, VOCAB = 4096, 64, 4000
@@ -59,7 +61,7 @@ def bare_epoch_seconds(model, X_ids, y):
     """One epoch of a hand-written loop over a fresh copy of sktfm's module, after 8 batches."""
     spec = model._module_spec
     torch.manual_seed(0)
-    module = _net.make_module(spec["objective"], spec["module_kwargs"], **spec["head_kwargs"])
+    module = make_module(spec["objective"], spec["module_kwargs"], **spec["head_kwargs"])
     optimizer = torch.optim.AdamW(module.parameters(), lr=1e-3, weight_decay=0.01)
     loss_fn = torch.nn.CrossEntropyLoss()
     loader = DataLoader(SequenceDataset(X_ids, y), batch_size=BATCH, shuffle=True,
@@ -104,7 +106,7 @@ def main():
                 seconds, model = sktfm_epoch_seconds(tokens, y)
             models[case] = model
             runs = {"sktfm TransformerClassifier": seconds, "bare PyTorch loop": bare}
-            if case == "fixed 128" and _net.cpu_has_native_bf16():
+            if case == "fixed 128" and cpu_has_native_bf16():
                 runs["sktfm, precision=bf16"] = sktfm_epoch_seconds(tokens, y,
                                                                     precision="bf16")[0]
             for name, s in runs.items():

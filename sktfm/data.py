@@ -20,6 +20,8 @@ import torch
 from scipy import sparse
 from torch.utils.data import DataLoader, Dataset, Sampler
 
+from .text.special_tokens import PAD_ID
+
 INPUT_TYPES = ("text", "tokens", "tabular", "sequence")
 
 
@@ -247,7 +249,7 @@ def training_loader(dataset, *, batch_size, shuffle=False, **kwargs):
     return DataLoader(dataset, batch_sampler=BucketBatchSampler(lengths, batch_size), **kwargs)
 
 
-def pad_sequences(sequences, padding_value=0):
+def pad_sequences(sequences, padding_value=PAD_ID):
     """Right-pad 1-D integer arrays to the longest one: ``(B, T_max)`` int64."""
     lengths = np.fromiter(map(len, sequences), dtype=np.int64, count=len(sequences))
     width = int(lengths.max(initial=0))
@@ -261,7 +263,7 @@ def collate(batch):
     """Collate ``(x, y)`` samples into ``({"x": tensor}, y_tensor_or_None)``.
 
     Token-id samples are padded to the longest sample in this batch (dynamic
-    padding, id 0 = ``[PAD]``); numeric samples are stacked as float32.
+    padding with ``PAD_ID``); numeric samples are stacked as float32.
     """
     xs, ys = zip(*batch)
     if np.issubdtype(np.asarray(xs[0]).dtype, np.integer):

@@ -12,8 +12,9 @@ Greater is better for all three.
 """
 
 import numpy as np
-import pandas as pd
 from sklearn.metrics import make_scorer
+
+from .text.validation import as_text_array
 
 __all__ = [
     "bleu_score",
@@ -25,66 +26,22 @@ __all__ = [
 ]
 
 
-def _is_missing(value):
-    """Whether ``value`` is a missing-value marker (None, NaN, pd.NA, NaT)."""
-    if value is None or value is pd.NA or value is pd.NaT:
-        return True
-    return isinstance(value, (float, np.floating)) and bool(np.isnan(value))
-
-
-def _as_string_list(texts, name):
-    """Validate one side of a text metric and return it as a list of ``str``."""
-    if isinstance(texts, (str, bytes)):
-        raise TypeError(
-            f"{name} must be a sequence of strings, got a single "
-            f"{type(texts).__name__}; wrap it in a list: [{name}]."
-        )
-    if isinstance(texts, (pd.Series, pd.DataFrame)):
-        texts = texts.to_numpy()
-    if isinstance(texts, np.ndarray):
-        if texts.ndim == 2 and texts.shape[1] == 1:
-            texts = texts[:, 0]  # a one-column DataFrame or (n, 1) array
-        if texts.ndim != 1:
-            raise ValueError(
-                f"{name} must be 1-D (one string per sample), got shape "
-                f"{texts.shape}; select one column, e.g. {name}[:, 0]."
-            )
-        texts = texts.tolist()
-    try:
-        texts = list(texts)
-    except TypeError:
-        raise TypeError(
-            f"{name} must be a list, tuple, ndarray or pandas Series of strings, "
-            f"got {type(texts).__name__}."
-        ) from None
-    for index, text in enumerate(texts):
-        if isinstance(text, str):
-            continue
-        if _is_missing(text):
-            raise ValueError(
-                f"{name} contains None/NaN at index {index}; every sample must be "
-                "a string (fill missing text with '')."
-            )
-        raise TypeError(
-            f"{name} contains a {type(text).__name__} at index {index}: "
-            f"{text!r:.80}. Every sample must be a str; convert it with str() or "
-            "decode bytes with .decode()."
-        )
-    return [str(text) for text in texts]  # plain str, also for np.str_
-
-
 def _check_texts(y_true, y_pred):
-    """Validate a pair of text sequences of equal, non-zero length."""
-    references = _as_string_list(y_true, "y_true")
-    hypotheses = _as_string_list(y_pred, "y_pred")
+    """Validate a pair of text sequences of equal, non-zero length.
+
+    Each side is 1-D (a one-column 2-D input is flattened) and holds only
+    ``str``: unlike the text transformers, a metric reads no number as text.
+    """
+    references = as_text_array(
+        y_true, allow_2d=False, allow_numbers=False, name="y_true"
+    ).tolist()
+    hypotheses = as_text_array(
+        y_pred, allow_2d=False, allow_numbers=False, name="y_pred"
+    ).tolist()
     if len(references) != len(hypotheses):
         raise ValueError(
             f"y_true and y_pred have different lengths ({len(references)} and "
             f"{len(hypotheses)}); pass one prediction per reference."
-        )
-    if not references:
-        raise ValueError(
-            "y_true and y_pred are empty; at least 1 sample is required."
         )
     return references, hypotheses
 

@@ -24,7 +24,7 @@ from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
 from sklearn.pipeline import make_pipeline
 
 from sktfm import TextCleaner, TransformerClassifier, TransformerEncoder
-from sktfm._net import ParallelWorker, parallel_worker
+from sktfm.training.runtime import ParallelWorker, parallel_worker
 from sktfm.dask import TorchWorker, predict_partitions, tune_glibc_allocator
 
 # One cluster for the module: keep its tests on one pytest-xdist worker.

@@ -14,7 +14,8 @@ from sklearn.utils._param_validation import InvalidParameterError
 from skorch.callbacks import Callback
 
 import sktfm
-from sktfm import TransformerClassifier, TransformerEncoder, _distributed, _net
+from sktfm import TransformerClassifier, TransformerEncoder
+from sktfm.training import distributed, runtime
 from sktfm.data import SequenceDataset
 
 DIGITS = dict(d_model=32, n_heads=2, n_layers=1, dim_feedforward=64, dropout=0.1,
@@ -67,7 +68,7 @@ def test_every_rank_ends_with_identical_weights(digits_split):
     model.fit(X[:200], y[:200])  # a fitted net: spawned training continues it
     dataset = SequenceDataset(model._model_input(X), model._encode_labels(y))
     before = {k: v.clone() for k, v in model.module_.state_dict().items()}
-    _, states = _distributed.train_spawned(model.net_, dataset, n_processes=2, seed=3,
+    _, states = distributed.train_spawned(model.net_, dataset, n_processes=2, seed=3,
                                            epochs=2, keep_rank_states=True)
     assert len(states) == 2
     for key, value in states[0].items():
@@ -131,7 +132,8 @@ def test_torchrun_launched_processes_each_train_one_rank(tmp_path):
         import os, sys
         import torch
         from sklearn.datasets import load_digits
-        from sktfm import TransformerClassifier, _distributed
+        from sktfm import TransformerClassifier
+        from sktfm.training import distributed
         torch.set_num_threads(1)
         X, y = load_digits(return_X_y=True)
         model = TransformerClassifier(d_model=16, n_heads=2, n_layers=1,
@@ -139,7 +141,7 @@ def test_torchrun_launched_processes_each_train_one_rank(tmp_path):
             random_state=0, strategy="ddp").fit(X[:200], y[:200])
         rank = os.environ["RANK"]
         with open(os.path.join({str(tmp_path)!r}, "rank" + rank), "w") as out:
-            out.write(_distributed.weights_digest(model.module_) + " "
+            out.write(distributed.weights_digest(model.module_) + " "
                       + str(len(model.history_)) + " " + str(model.score(X[:200], y[:200])))
     """))
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -156,28 +158,28 @@ def test_torchrun_launched_processes_each_train_one_rank(tmp_path):
 def test_parallel_workers_spread_cuda_jobs_over_gpus(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
-    assert _net.resolve_device("auto") == "cuda"  # the main process: the current GPU
+    assert runtime.resolve_device("auto") == "cuda"  # the main process: the current GPU
     for index, expected in [(0, "cuda:0"), (1, "cuda:1"), (4, "cuda:0")]:
-        monkeypatch.setattr(_net, "parallel_worker",
-                            lambda index=index: _net.ParallelWorker("process", index))
-        assert _net.resolve_device("cuda") == expected
-    assert _net.resolve_device("cuda:1") == "cuda:1"  # an explicit choice stands
+        monkeypatch.setattr(runtime, "parallel_worker",
+                            lambda index=index: runtime.ParallelWorker("process", index))
+        assert runtime.resolve_device("cuda") == expected
+    assert runtime.resolve_device("cuda:1") == "cuda:1"  # an explicit choice stands
 
 
 def test_parallel_jobs_on_one_gpu_are_told_what_to_do(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
-    monkeypatch.setattr(_net, "parallel_worker", lambda: _net.ParallelWorker("process", 1))
+    monkeypatch.setattr(runtime, "parallel_worker", lambda: runtime.ParallelWorker("process", 1))
     with pytest.warns(UserWarning, match="n_jobs=1"):
-        assert _net.resolve_device("auto") == "cuda"
+        assert runtime.resolve_device("auto") == "cuda"
 
 
 def test_joblib_processes_are_numbered():
     from joblib import Parallel, delayed
 
-    found = Parallel(n_jobs=2)(delayed(_net.parallel_worker)() for _ in range(4))
+    found = Parallel(n_jobs=2)(delayed(runtime.parallel_worker)() for _ in range(4))
     assert all(worker.kind == "process" for worker in found)
-    assert _net.parallel_worker() is None
+    assert runtime.parallel_worker() is None
 
 
 def test_training_in_place_leaves_the_net_as_it_was(topic_texts, tiny, tmp_path):
@@ -185,7 +187,8 @@ def test_training_in_place_leaves_the_net_as_it_was(topic_texts, tiny, tmp_path)
     import torch.distributed as dist
 
     X, y = topic_texts
-    model = TransformerClassifier(**tiny).fit(X, y)
+    # One process: the plain training loop, with the data-parallel net.
+    model = TransformerClassifier(**tiny, strategy="ddp", n_processes=1).fit(X, y)
     net = model.net_
     keys = ("batch_size", "iterator_train__shuffle", "iterator_train__sampler")
 
@@ -197,9 +200,9 @@ def test_training_in_place_leaves_the_net_as_it_was(topic_texts, tiny, tmp_path)
                             world_size=1)
     try:
         dataset = SequenceDataset(model._model_input(X), model._encode_labels(y))
-        _distributed.train_launched(net, dataset, seed=0, epochs=1)
+        distributed.train_launched(net, dataset, seed=0, epochs=1)
     finally:
         dist.destroy_process_group()
     assert settings() == before  # no sampler left behind to switch bucketing off
-    assert type(net) is _net.TransformerNet and "ddp_module_" not in net.__dict__
+    assert type(net) is distributed.DataParallelNet and "ddp_module_" not in net.__dict__
     assert len(net.history) == tiny["max_epochs"] + 1

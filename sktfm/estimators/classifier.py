@@ -8,15 +8,11 @@ from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_consistent_length, column_or_1d
 
-from ._base import (
-    SHARED_ATTRIBUTES_DOC,
-    SHARED_PARAMETERS_DOC,
-    BaseTransformerEstimator,
-    label_indices,
-)
+from ._encoder_base import BaseEncoderEstimator
+from ._targets import label_indices
 
 
-class TransformerClassifier(ClassifierMixin, BaseTransformerEstimator):
+class TransformerClassifier(ClassifierMixin, BaseEncoderEstimator):
     """Transformer encoder with a softmax head, for binary and multiclass labels.
 
     Text, pre-tokenized text, tabular rows (each feature one token, as in
@@ -151,8 +147,3 @@ class TransformerClassifier(ClassifierMixin, BaseTransformerEstimator):
         """
         best = np.argmax(self._outputs(X), axis=1)  # checks fitted first
         return self.classes_[best]
-
-
-TransformerClassifier.__doc__ = TransformerClassifier.__doc__.format(
-    parameters=SHARED_PARAMETERS_DOC, attributes=SHARED_ATTRIBUTES_DOC
-)

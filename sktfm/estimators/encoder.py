@@ -8,18 +8,13 @@ from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_array, check_consistent_length
 
-from .. import _net
-from ._base import (
-    SHARED_ATTRIBUTES_DOC,
-    SHARED_PARAMETERS_DOC,
-    BaseTransformerEstimator,
-    label_indices,
-    mean_and_scale,
-)
+from ..training import make_module
+from ._encoder_base import BaseEncoderEstimator
+from ._targets import label_indices, mean_and_scale
 
 
 class TransformerEncoder(
-    ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseTransformerEstimator
+    ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEncoderEstimator
 ):
     """Transformer encoder that turns each sample into a ``d_model`` vector.
 
@@ -190,7 +185,7 @@ class TransformerEncoder(
                 stacklevel=4,
             )
             spec = self._training_spec
-            model = _net.make_module(spec["objective"], spec["module_kwargs"],
+            model = make_module(spec["objective"], spec["module_kwargs"],
                                      **spec["head_kwargs"]).to(self.device_)
             model.backbone = self.module_
             self._training_module = model
@@ -210,8 +205,3 @@ class TransformerEncoder(
             One embedding per sample, computed in batches of ``batch_size``.
         """
         return self._embed(X)
-
-
-TransformerEncoder.__doc__ = TransformerEncoder.__doc__.format(
-    parameters=SHARED_PARAMETERS_DOC, attributes=SHARED_ATTRIBUTES_DOC
-)

@@ -6,15 +6,11 @@ import numpy as np
 from sklearn.base import RegressorMixin, _fit_context
 from sklearn.utils.validation import check_array, check_consistent_length
 
-from ._base import (
-    SHARED_ATTRIBUTES_DOC,
-    SHARED_PARAMETERS_DOC,
-    BaseTransformerEstimator,
-    mean_and_scale,
-)
+from ._encoder_base import BaseEncoderEstimator
+from ._targets import mean_and_scale
 
 
-class TransformerRegressor(RegressorMixin, BaseTransformerEstimator):
+class TransformerRegressor(RegressorMixin, BaseEncoderEstimator):
     """Transformer encoder with a linear head, for single and multi-output targets.
 
     Targets are standardised for training and mapped back at prediction, so
@@ -129,8 +125,3 @@ class TransformerRegressor(RegressorMixin, BaseTransformerEstimator):
         """
         y = self._outputs(X).astype(np.float64) * self._y_scale + self._y_mean
         return y.ravel() if self._y_ndim == 1 else y
-
-
-TransformerRegressor.__doc__ = TransformerRegressor.__doc__.format(
-    parameters=SHARED_PARAMETERS_DOC, attributes=SHARED_ATTRIBUTES_DOC
-)

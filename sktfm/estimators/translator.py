@@ -9,16 +9,78 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from .. import _net
 from ..data import infer_input_type, resolve_input_type, text_column
-from ..text import BOS_ID, EOS_ID, PAD_ID, Tokenizer
-from ..text._validation import as_text_array, is_token_lists
-from ._base import BaseTransformerEstimator
+from ..text import BOS_ID, EOS_ID, PAD_ID, TOKENIZER_KINDS, Tokenizer
+from ..text.validation import as_text_array, is_token_lists
+from ..training import inference
+from ..training.callbacks import ValidationBLEU
+from ..training.schedules import InverseSqrtWarmup
+from ._parameters import ARCHITECTURE, TEXT, TRAINING, Parameter
+from ._training import BaseTrainedEstimator
 
-_KINDS = StrOptions({"word", "char", "bpe"})
+_LAYERS = [Interval(Integral, 1, None, closed="left"), None]
+
+# What the translator means by the parameters it shares, and its own ones.
+TRANSLATION = {
+    "input_type": Parameter(
+        [StrOptions({"auto", "text", "tokens"})], '{"auto", "text", "tokens"}',
+        "Whether ``X`` and ``y`` hold strings or pre-tokenized lists of str."),
+    "n_layers": Parameter(
+        ARCHITECTURE["n_layers"].constraint, "int",
+        "Layers of each stack, encoder and decoder, unless ``n_encoder_layers`` or "
+        "``n_decoder_layers`` say otherwise."),
+    "n_encoder_layers": Parameter(_LAYERS, "int or None",
+                                  "Encoder layers; None means ``n_layers``."),
+    "n_decoder_layers": Parameter(_LAYERS, "int or None",
+                                  "Decoder layers; None means ``n_layers`` (as T5's "
+                                  "``num_decoder_layers``)."),
+    "pooling": Parameter(
+        ARCHITECTURE["pooling"].constraint, ARCHITECTURE["pooling"].type,
+        'How :meth:`transform` reduces a source\'s encoder states to one vector; "cls" '
+        "takes the first source token's state (translation prepends no [CLS])."),
+    "tokenizer": Parameter(
+        [StrOptions(set(TOKENIZER_KINDS)), Tokenizer, tuple],
+        '{"word", "char", "bpe"}, Tokenizer, or a pair of those',
+        'Tokenizer kind for both sides, or a ``(source, target)`` pair such as '
+        '``("char", "word")``.'),
+    "vocab_size": Parameter(TEXT["vocab_size"].constraint, "int",
+                            "Largest vocabulary learned per side."),
+    "share_vocab": Parameter(
+        ["boolean"], "bool",
+        "Learn one vocabulary over sources and targets and share the source and target "
+        "embeddings (needs one tokenizer kind)."),
+    "tie_embeddings": Parameter(["boolean"], "bool",
+                                "Tie the decoder's output projection to its input embedding."),
+    "beam_size": Parameter([Interval(Integral, 1, None, closed="left")], "int",
+                           "Beam width of ``predict`` (1 is greedy search)."),
+    "max_output_len": Parameter(
+        [Interval(Integral, 1, None, closed="left"), None], "int or None",
+        "Longest translation in tokens; None allows the source length + 50."),
+    "length_penalty": Parameter(
+        [Interval(Real, 0, None, closed="left")], "float",
+        "GNMT length-penalty exponent for beam search (0 disables it)."),
+    "max_epochs": Parameter([Interval(Integral, 1, None, closed="left")], "int",
+                            "Passes over the training pairs."),
+    "warmup_steps": Parameter(
+        TRAINING["warmup_steps"].constraint, "int",
+        "Batches of linear warm-up before the paper's inverse-square-root decay; 0 keeps "
+        "``lr`` constant."),
+    "label_smoothing": Parameter(
+        TRAINING["label_smoothing"].constraint, "float",
+        "Label smoothing of the target-token loss (0.1 in the paper)."),
+    "early_stopping": Parameter(
+        ["boolean", StrOptions({"loss", "bleu"})], 'bool or {"loss", "bleu"}',
+        "Hold out ``validation_fraction`` of the pairs and stop when the validation loss "
+        '(True or "loss") or the validation BLEU of greedy translations ("bleu") has not '
+        "improved for ``patience`` epochs."),
+    "compile": Parameter(
+        TRAINING["compile"].constraint, "bool",
+        "Run teacher-forced forward passes through ``torch.compile`` (generation runs "
+        "the plain model)."),
+}
 
 
-class Seq2SeqTranslator(BaseTransformerEstimator):
+class Seq2SeqTranslator(BaseTrainedEstimator):
     """Transformer encoder-decoder that translates one sequence into another.
 
     ``fit(X, y)`` learns to map each source ``X[i]`` to its target ``y[i]``
@@ -28,93 +90,7 @@ class Seq2SeqTranslator(BaseTransformerEstimator):
 
     Parameters
     ----------
-    input_type : {"auto", "text", "tokens"}, default="auto"
-        Whether ``X`` and ``y`` hold strings or pre-tokenized lists of str.
-    d_model : int, default=128
-        Width of every token representation.
-    n_heads : int, default=4
-        Attention heads per layer; must divide ``d_model``.
-    n_encoder_layers : int, default=3
-        Encoder layers.
-    n_decoder_layers : int, default=3
-        Decoder layers.
-    dim_feedforward : int, default=512
-        Hidden width of the feed-forward blocks.
-    dropout : float, default=0.1
-        Dropout on embeddings, attention weights and residual branches.
-    activation : {"gelu", "relu"}, default="gelu"
-        Feed-forward activation.
-    norm_first : bool, default=True
-        Pre-norm layers when True, the paper's post-norm otherwise.
-    positional : {"sinusoidal", "learned"}, default="sinusoidal"
-        Positional encoding.
-    max_len : int, default=256
-        Longest source or target, in tokens.
-    tokenizer : {"word", "char", "bpe"}, Tokenizer, or a pair of those, default="word"
-        Tokenizer kind for both sides, or a ``(source, target)`` pair such as
-        ``("char", "word")``.
-    vocab_size : int, default=8000
-        Largest vocabulary learned per side.
-    share_vocab : bool, default=False
-        Learn one vocabulary over sources and targets and share the source
-        and target embeddings (needs one tokenizer kind).
-    tie_embeddings : bool, default=True
-        Tie the decoder's output projection to its input embedding.
-    truncation : bool, default=True
-        Cut sequences longer than ``max_len`` instead of raising.
-    beam_size : int, default=4
-        Beam width of ``predict`` (1 is greedy search).
-    max_output_len : int or None, default=None
-        Longest translation in tokens; None allows the source length + 50.
-    length_penalty : float, default=0.6
-        GNMT length-penalty exponent for beam search (0 disables it).
-    max_epochs : int, default=10
-        Passes over the training pairs.
-    batch_size : int, default=64
-        Pairs per mini-batch, for training and for inference.
-    lr : float, default=1e-3
-        Peak AdamW learning rate.
-    weight_decay : float, default=0.01
-        AdamW weight decay.
-    warmup_steps : int, default=300
-        Batches of linear warm-up before the paper's inverse-square-root
-        decay; 0 keeps ``lr`` constant.
-    label_smoothing : float, default=0.1
-        Label smoothing of the target-token loss (0.1 in the paper).
-    grad_clip : float or None, default=1.0
-        Largest gradient norm; None disables clipping.
-    early_stopping : bool or {"loss", "bleu"}, default=False
-        Hold out ``validation_fraction`` of the pairs and stop when the
-        validation loss (True or "loss") or the validation BLEU of greedy
-        translations ("bleu") has not improved for ``patience`` epochs.
-    validation_fraction : float, default=0.1
-        Share of the pairs held out when early stopping.
-    patience : int, default=5
-        Epochs without improvement before early stopping.
-    device : str, default="auto"
-        Torch device; "auto" picks CUDA when available, else CPU.
-    precision : {"auto", "float32", "bfloat16"}, default="auto"
-        Autocast precision; "auto" is bfloat16 on a capable GPU.
-    random_state : int, RandomState instance or None, default=None
-        Seeds weight init, dropout, shuffling and the validation split.
-    verbose : int, default=0
-        1 shows skorch's progress bar and per-epoch table.
-    callbacks : list of skorch callbacks or None, default=None
-        Extra skorch callbacks.
-    checkpoint_dir : str, path or None, default=None
-        Folder for the best and last epochs' weights (safetensors) during fit.
-    warm_start : bool, default=False
-        ``fit`` on a fitted translator continues training (same
-        vocabularies) instead of starting afresh.
-    strategy : {"ddp"} or None, default=None
-        ``"ddp"`` trains data-parallel over ``n_processes`` processes with
-        ``torch.distributed`` (see :class:`~sktfm.TransformerClassifier`).
-    n_processes : int or None, default=None
-        Processes for ``strategy="ddp"``: one per visible GPU on CUDA, one
-        per usable CPU core otherwise.
-    compile : bool, default=False
-        Run teacher-forced forward passes through ``torch.compile``
-        (generation runs the plain model).
+{parameters}
 
     Attributes
     ----------
@@ -142,32 +118,14 @@ class Seq2SeqTranslator(BaseTransformerEstimator):
     >>> from sktfm import Seq2SeqTranslator
     >>> X = ["one two", "two three", "three one", "one three"] * 10
     >>> y = ["un deux", "deux trois", "trois un", "un trois"] * 10
-    >>> model = Seq2SeqTranslator(d_model=32, n_encoder_layers=1, n_decoder_layers=1,
-    ...                           dim_feedforward=64, max_epochs=30, warmup_steps=0,
-    ...                           lr=3e-3, random_state=0).fit(X, y)
+    >>> model = Seq2SeqTranslator(d_model=32, n_layers=1, dim_feedforward=64,
+    ...                           max_epochs=30, warmup_steps=0, lr=3e-3,
+    ...                           random_state=0).fit(X, y)
     >>> model.predict(["two one"]).tolist()  # doctest: +SKIP
     ['deux un']
     """
 
-    _parameter_constraints = {
-        **{
-            name: rule
-            for name, rule in BaseTransformerEstimator._parameter_constraints.items()
-            if name not in ("n_layers", "pooling", "tokenizer", "early_stopping",
-                            "pretrained")
-        },
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
-        "input_type": [StrOptions({"auto", "text", "tokens"})],
-        "n_encoder_layers": [Interval(Integral, 1, None, closed="left")],
-        "n_decoder_layers": [Interval(Integral, 1, None, closed="left")],
-        "tokenizer": [_KINDS, Tokenizer, tuple],
-        "share_vocab": ["boolean"],
-        "tie_embeddings": ["boolean"],
-        "beam_size": [Interval(Integral, 1, None, closed="left")],
-        "max_output_len": [Interval(Integral, 1, None, closed="left"), None],
-        "length_penalty": [Interval(Real, 0, None, closed="left")],
-        "early_stopping": ["boolean", StrOptions({"loss", "bleu"})],
-    }
+    _parameters = {**ARCHITECTURE, **TEXT, **TRAINING, **TRANSLATION}
 
     def __init__(
         self,
@@ -175,14 +133,16 @@ class Seq2SeqTranslator(BaseTransformerEstimator):
         input_type="auto",
         d_model=128,
         n_heads=4,
-        n_encoder_layers=3,
-        n_decoder_layers=3,
+        n_layers=3,
+        n_encoder_layers=None,
+        n_decoder_layers=None,
         dim_feedforward=512,
         dropout=0.1,
         activation="gelu",
         norm_first=True,
         positional="sinusoidal",
         max_len=256,
+        pooling="mean",
         tokenizer="word",
         vocab_size=8000,
         share_vocab=False,
@@ -215,6 +175,7 @@ class Seq2SeqTranslator(BaseTransformerEstimator):
         self.input_type = input_type
         self.d_model = d_model
         self.n_heads = n_heads
+        self.n_layers = n_layers
         self.n_encoder_layers = n_encoder_layers
         self.n_decoder_layers = n_decoder_layers
         self.dim_feedforward = dim_feedforward
@@ -223,6 +184,7 @@ class Seq2SeqTranslator(BaseTransformerEstimator):
         self.norm_first = norm_first
         self.positional = positional
         self.max_len = max_len
+        self.pooling = pooling
         self.tokenizer = tokenizer
         self.vocab_size = vocab_size
         self.share_vocab = share_vocab
@@ -254,6 +216,7 @@ class Seq2SeqTranslator(BaseTransformerEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
+        tags.input_tags.string = True
         # Strings in, strings out: no 2-D numeric input (scikit-learn's
         # numeric-data checks do not apply, as for its text vectorizers).
         tags.input_tags.two_d_array = False
@@ -280,7 +243,7 @@ class Seq2SeqTranslator(BaseTransformerEstimator):
     def _one_tokenizer(self, spec):
         if isinstance(spec, Tokenizer):
             tokenizer = clone(spec)
-        elif spec in _KINDS.options:
+        elif spec in TOKENIZER_KINDS:
             tokenizer = Tokenizer(kind=spec, vocab_size=self.vocab_size)
         else:
             raise ValueError(
@@ -381,29 +344,32 @@ class Seq2SeqTranslator(BaseTransformerEstimator):
             src_vocab_size=self.source_tokenizer_.vocab_size_,
             tgt_vocab_size=self.target_tokenizer_.vocab_size_,
             d_model=self.d_model, n_heads=self.n_heads,
-            n_encoder_layers=self.n_encoder_layers,
-            n_decoder_layers=self.n_decoder_layers,
+            n_encoder_layers=self._layers(self.n_encoder_layers),
+            n_decoder_layers=self._layers(self.n_decoder_layers),
             dim_feedforward=self.dim_feedforward, dropout=self.dropout,
             activation=self.activation, norm_first=self.norm_first,
             positional=self.positional, max_len=self.max_len,
             share_embeddings=self.share_vocab, tie_embeddings=self.tie_embeddings,
-            padding_idx=PAD_ID, bos_id=BOS_ID, eos_id=EOS_ID,
+            pooling=self.pooling, padding_idx=PAD_ID, bos_id=BOS_ID, eos_id=EOS_ID,
         )
+
+    def _layers(self, n_stack_layers):
+        return self.n_layers if n_stack_layers is None else n_stack_layers
 
     def _train(self, sources, targets, *, epochs):
         rng = check_random_state(self.random_state)
-        seed = int(rng.randint(np.iinfo(np.int32).max))
+        seed = self._seed(rng)
         train, valid = self._split(sources, targets, rng, None)
         extra, monitor = (), "valid_loss"
         if self.early_stopping == "bleu":
             valid_src, valid_tgt = valid
             references = list(self.target_tokenizer_.decode([t[1:-1] for t in valid_tgt]))
-            extra = [("valid_bleu", _net.ValidationBLEU(valid_src, references,
-                                                        self.target_tokenizer_.decode))]
+            extra = [("valid_bleu", ValidationBLEU(valid_src, references,
+                                                   self.target_tokenizer_.decode))]
             monitor = "valid_bleu"
         return self._train_net(
             "translation", self._module_kwargs(), train, valid, seed=seed,
-            schedule=_net.InverseSqrtWarmup, monitor=monitor, extra_callbacks=extra,
+            schedule=InverseSqrtWarmup, monitor=monitor, extra_callbacks=extra,
             epochs=epochs,
         )
 
@@ -427,7 +393,7 @@ class Seq2SeqTranslator(BaseTransformerEstimator):
             The translations, as strings.
         """
         sources = self._sources(X)
-        generated = _net.generate(
+        generated = inference.generate(
             self.net_, sources, batch_size=self.batch_size, beam_size=self.beam_size,
             max_output_len=self.max_output_len, length_penalty=self.length_penalty,
         )
@@ -460,7 +426,7 @@ class Seq2SeqTranslator(BaseTransformerEstimator):
         return bleu_score(references, self.predict(X))
 
     def transform(self, X):
-        """Pooled encoder states: the mean over each source's tokens.
+        """Pooled encoder states of each source (``pooling``: the mean by default).
 
         Parameters
         ----------
@@ -473,7 +439,7 @@ class Seq2SeqTranslator(BaseTransformerEstimator):
             One vector per source sentence.
         """
         sources = self._sources(X)
-        return _net.embed(self.net_, sources, batch_size=self.batch_size)
+        return inference.embed(self.net_, sources, batch_size=self.batch_size)
 
     def attention_weights(self, X, y=None):
         """Cross-attention maps of the decoder over the source, for plots.
@@ -499,4 +465,5 @@ class Seq2SeqTranslator(BaseTransformerEstimator):
         if len(y) != len(sources):
             raise ValueError(f"X has {len(sources)} samples but y has {len(y)}.")
         targets = [self._wrap_target(ids) for ids in self.target_tokenizer_.transform(y)]
-        return _net.cross_attention(self.net_, sources, targets, batch_size=self.batch_size)
+        return inference.cross_attention(self.net_, sources, targets,
+                                         batch_size=self.batch_size)

@@ -22,7 +22,7 @@ torch.Size([2, 7, 16])
 """
 
 from .attention import KVCache, MultiHeadAttention, attention_mask
-from .backbone import TransformerBackbone
+from .backbone import POSITIONALS, TransformerBackbone
 from .bert import BertBackbone, BertEmbedding
 from .decoder import Decoder, DecoderLayer
 from .dropout import Dropout, dropout
@@ -34,13 +34,16 @@ from .embedding import (
     TokenEmbedding,
 )
 from .encoder import Encoder, EncoderLayer, Packing
-from .feedforward import FeedForward
+from .feedforward import ACTIVATIONS, FeedForward
 from .heads import MaskedFeatureModel, MaskedTokenModel, TaskModel
 from .linear import Linear
-from .pooling import Pooling
+from .pooling import POOLINGS, Pooling
 from .seq2seq import Seq2Seq
 
 __all__ = [
+    "ACTIVATIONS",
+    "POOLINGS",
+    "POSITIONALS",
     "BertBackbone",
     "BertEmbedding",
     "MultiHeadAttention",

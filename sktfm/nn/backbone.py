@@ -14,13 +14,17 @@ from .embedding import (
     TokenEmbedding,
 )
 from .encoder import Encoder
-from .pooling import _MODES as _POOLINGS
-from .pooling import Pooling
+from .pooling import POOLINGS, Pooling
 
-__all__ = ["TransformerBackbone"]
+__all__ = ["POSITIONALS", "TransformerBackbone"]
 
 _INPUT_KINDS = ("tokens", "features", "sequence")
-_POSITIONALS = {"sinusoidal": SinusoidalPositionalEncoding, "learned": LearnedPositionalEncoding}
+_POSITIONAL_CLASSES = {
+    "sinusoidal": SinusoidalPositionalEncoding,
+    "learned": LearnedPositionalEncoding,
+}
+#: The positional encodings.
+POSITIONALS = tuple(_POSITIONAL_CLASSES)
 
 
 class TransformerBackbone(nn.Module):
@@ -112,7 +116,7 @@ class TransformerBackbone(nn.Module):
             self.embedding = SequenceEmbedding(n_features, d_model)
         if input_kind != "features":
             self.cls = nn.Parameter(torch.randn(d_model) * 0.02)
-            self.positional = _POSITIONALS[positional](d_model, max_len + 1)
+            self.positional = _POSITIONAL_CLASSES[positional](d_model, max_len + 1)
         self.dropout = Dropout(dropout)
         self.encoder = Encoder(
             n_layers,
@@ -206,10 +210,10 @@ def _validate(input_kind, vocab_size, n_features, d_model, n_heads, positional, 
         raise ValueError(f"input_kind='tokens' needs a positive vocab_size, got {vocab_size=}.")
     if input_kind != "tokens" and (n_features is None or n_features < 1):
         raise ValueError(f"{input_kind=} needs a positive n_features, got {n_features=}.")
-    if positional not in _POSITIONALS:
-        raise ValueError(f"{positional=} is not supported; use one of {sorted(_POSITIONALS)}.")
-    if pooling not in _POOLINGS:
-        raise ValueError(f"{pooling=} is not supported; use one of {_POOLINGS}.")
+    if positional not in POSITIONALS:
+        raise ValueError(f"{positional=} is not supported; use one of {POSITIONALS}.")
+    if pooling not in POOLINGS:
+        raise ValueError(f"{pooling=} is not supported; use one of {POOLINGS}.")
     if max_len < 1:
         raise ValueError(f"{max_len=} must be a positive integer.")
     if d_model < 1 or n_heads < 1 or d_model % n_heads != 0:

@@ -6,9 +6,11 @@ from torch import Tensor, nn
 from .dropout import Dropout
 from .linear import Linear, cpu_inference
 
-__all__ = ["FeedForward"]
+__all__ = ["ACTIVATIONS", "FeedForward"]
 
-_ACTIVATIONS = {"gelu": nn.GELU, "relu": nn.ReLU}
+_ACTIVATION_CLASSES = {"gelu": nn.GELU, "relu": nn.ReLU}
+#: The feed-forward activations.
+ACTIVATIONS = tuple(_ACTIVATION_CLASSES)
 
 # CPU inference runs the network on blocks of rows whose hidden activations
 # take about this many floats (4 MiB), at least _MIN_CHUNK_ROWS rows, so that
@@ -56,12 +58,12 @@ class FeedForward(nn.Module):
         self, d_model: int, dim_feedforward: int, *, dropout: float = 0.1, activation: str = "gelu"
     ):
         super().__init__()
-        if activation not in _ACTIVATIONS:
-            raise ValueError(f"{activation=} is not supported; use one of {sorted(_ACTIVATIONS)}.")
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"{activation=} is not supported; use one of {ACTIVATIONS}.")
         if dim_feedforward < 1:
             raise ValueError(f"{dim_feedforward=} must be a positive integer.")
         self.linear1 = Linear(d_model, dim_feedforward)
-        self.activation = _ACTIVATIONS[activation]()
+        self.activation = _ACTIVATION_CLASSES[activation]()
         self.dropout = Dropout(dropout)
         self.linear2 = Linear(dim_feedforward, d_model)
 

@@ -4,9 +4,10 @@ from typing import Optional
 
 from torch import Tensor, nn
 
-__all__ = ["Pooling"]
+__all__ = ["POOLINGS", "Pooling"]
 
-_MODES = ("mean", "cls", "max")
+#: The pooling modes, in the order the docs list them.
+POOLINGS = ("mean", "cls", "max")
 
 
 class Pooling(nn.Module):
@@ -33,8 +34,8 @@ class Pooling(nn.Module):
 
     def __init__(self, mode: str):
         super().__init__()
-        if mode not in _MODES:
-            raise ValueError(f"pooling {mode=} is not supported; use one of {_MODES}.")
+        if mode not in POOLINGS:
+            raise ValueError(f"pooling {mode=} is not supported; use one of {POOLINGS}.")
         self.mode = mode
 
     def forward(self, x: Tensor, key_padding_mask: Optional[Tensor] = None) -> Tensor:

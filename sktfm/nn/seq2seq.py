@@ -5,7 +5,7 @@ from typing import Optional, Union
 import torch
 from torch import Tensor, nn
 
-from .backbone import _POSITIONALS
+from .backbone import _POSITIONAL_CLASSES, POSITIONALS
 from .decoder import Decoder, LayerCache
 from .dropout import Dropout
 from .embedding import TokenEmbedding
@@ -52,6 +52,8 @@ class Seq2Seq(nn.Module):
         The output projection reuses the target embedding weight (paper, section
         3.4; Press & Wolf, 2017). The raw table is tied: the ``sqrt(d_model)``
         scale applies to the embedding lookup only.
+    pooling : {"mean", "cls", "max"}, default="mean"
+        How :meth:`embed` reduces the encoder states to one vector.
     padding_idx, bos_id, eos_id : int, default=0, 5, 6
         Padding, begin- and end-of-sentence ids (distinct, valid target ids).
 
@@ -99,6 +101,7 @@ class Seq2Seq(nn.Module):
         max_len: int = 256,
         share_embeddings: bool = False,
         tie_embeddings: bool = True,
+        pooling: str = "mean",
         padding_idx: int = 0,
         bos_id: int = 5,
         eos_id: int = 6,
@@ -106,8 +109,8 @@ class Seq2Seq(nn.Module):
         super().__init__()
         _validate_vocab(src_vocab_size, tgt_vocab_size, share_embeddings)
         _validate_ids(src_vocab_size, tgt_vocab_size, padding_idx, bos_id, eos_id)
-        if positional not in _POSITIONALS:
-            raise ValueError(f"{positional=} is not supported; use one of {sorted(_POSITIONALS)}.")
+        if positional not in POSITIONALS:
+            raise ValueError(f"{positional=} is not supported; use one of {POSITIONALS}.")
         if max_len < 1:
             raise ValueError(f"{max_len=} must be a positive integer.")
         self.src_vocab_size = src_vocab_size
@@ -127,15 +130,15 @@ class Seq2Seq(nn.Module):
             if share_embeddings
             else TokenEmbedding(tgt_vocab_size, d_model, padding_idx=padding_idx)
         )
-        self.src_positional = _POSITIONALS[positional](d_model, max_len + 2)
-        self.tgt_positional = _POSITIONALS[positional](d_model, max_len + 2)
+        self.src_positional = _POSITIONAL_CLASSES[positional](d_model, max_len + 2)
+        self.tgt_positional = _POSITIONAL_CLASSES[positional](d_model, max_len + 2)
         self.dropout = Dropout(dropout)
         self.encoder = Encoder(n_encoder_layers, d_model, n_heads, dim_feedforward, **layer_kw)
         self.decoder = Decoder(n_decoder_layers, d_model, n_heads, dim_feedforward, **layer_kw)
         self.output = Linear(d_model, tgt_vocab_size)  # few-row fast path: see Linear
         if tie_embeddings:
             self.output.weight = self.tgt_embedding.embedding.weight  # (V, C), one Parameter
-        self.pooling = Pooling("mean")
+        self.pooling = Pooling(pooling)
 
     def _check_ids(self, ids: Tensor, name: str, offset: int = 0) -> None:
         if ids.ndim != 2 or ids.is_floating_point() or ids.is_complex():
@@ -226,9 +229,10 @@ class Seq2Seq(nn.Module):
         return self.decode(tgt_in, memory, padding)
 
     def embed(self, src: Tensor) -> Tensor:
-        """Sentence embedding (B, C): the memory averaged over non-padding positions.
+        """Sentence embedding (B, C): the memory pooled over non-padding positions.
 
-        An empty source (padding only) embeds to zeros.
+        ``pooling`` picks the mean, the maximum or (``"cls"``) the state of the
+        first source position; an empty source (padding only) embeds to zeros.
         """
         memory, padding = self.encode(src)
         return self.pooling(memory, padding)  # (B, C)

@@ -5,7 +5,7 @@
 
 from .cleaner import TextCleaner
 from .pretrained import PretrainedTokenizer
-from .tokenizer import (
+from .special_tokens import (
     BOS_ID,
     CLS_ID,
     EOS_ID,
@@ -14,9 +14,10 @@ from .tokenizer import (
     PAD_ID,
     SEP_ID,
     SPECIAL_TOKENS,
+    TOKENIZER_KINDS,
     UNK_ID,
-    Tokenizer,
 )
+from .tokenizer import Tokenizer
 
 __all__ = [
     "BOS_ID",
@@ -27,8 +28,9 @@ __all__ = [
     "PAD_ID",
     "SEP_ID",
     "SPECIAL_TOKENS",
-    "PretrainedTokenizer",
+    "TOKENIZER_KINDS",
     "UNK_ID",
+    "PretrainedTokenizer",
     "TextCleaner",
     "Tokenizer",
 ]

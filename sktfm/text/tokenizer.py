@@ -16,24 +16,11 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from tokenizers import Regex, decoders, models, pre_tokenizers, trainers
 from tokenizers import Tokenizer as HFTokenizer
 
-from ._validation import as_text_array, as_token_lists, is_token_lists
+from ..persistence import Persistable
+from .special_tokens import N_SPECIAL, PAD_ID, SPECIAL_TOKENS, TOKENIZER_KINDS, UNK_ID
+from .validation import as_text_array, as_token_lists, is_token_lists
 
-__all__ = [
-    "BOS_ID",
-    "CLS_ID",
-    "EOS_ID",
-    "MASK_ID",
-    "N_SPECIAL",
-    "PAD_ID",
-    "SEP_ID",
-    "SPECIAL_TOKENS",
-    "UNK_ID",
-    "Tokenizer",
-]
-
-SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "[BOS]", "[EOS]")
-PAD_ID, UNK_ID, CLS_ID, SEP_ID, MASK_ID, BOS_ID, EOS_ID = range(7)
-N_SPECIAL = len(SPECIAL_TOKENS)
+__all__ = ["Tokenizer"]
 
 # Texts are encoded this many at a time, so memory stays bounded.
 _ENCODE_BATCH = 2048
@@ -48,7 +35,7 @@ _INPUT_KINDS = {
 }
 
 
-class Tokenizer(TransformerMixin, BaseEstimator):
+class Tokenizer(Persistable, TransformerMixin, BaseEstimator):
     """Learn a vocabulary and turn texts into sequences of token ids.
 
     A thin scikit-learn wrapper around a Hugging Face ``tokenizers`` model,
@@ -132,7 +119,7 @@ class Tokenizer(TransformerMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
-        "kind": [StrOptions({"word", "char", "bpe"})],
+        "kind": [StrOptions(set(TOKENIZER_KINDS))],
         "vocab_size": [Interval(Integral, N_SPECIAL + 1, None, closed="left")],
         "min_frequency": [Interval(Integral, 1, None, closed="left")],
         "max_len": [Interval(Integral, 1, None, closed="left")],
@@ -156,20 +143,6 @@ class Tokenizer(TransformerMixin, BaseEstimator):
         self.max_len = max_len
         self.truncation = truncation
         self.output = output
-
-    def save(self, path):
-        """Save this fitted tokenizer to the folder ``path`` as JSON, without pickle.
-
-        Load it back with :func:`sktfm.load`.
-
-        Parameters
-        ----------
-        path : str or path-like
-            Folder to write; created if missing.
-        """
-        from ..io import save
-
-        save(self, path)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):

@@ -7,7 +7,7 @@ from safetensors.torch import load_file
 from skorch.callbacks import Callback
 
 from sktfm import TransformerClassifier, TransformerRegressor
-from sktfm._net import NonFiniteLoss
+from sktfm.training import NonFiniteLoss
 
 
 class _PoisonWeights(Callback):

@@ -175,13 +175,52 @@ def test_warmup_schedule_raises_learning_rate(tiny):
     assert lrs[8:] == [pytest.approx(tiny["lr"])] * 8
 
 
+_OPTION_X = [["a", "b", "c"], ["b", "c"], ["c", "a", "b", "a"]] * 5
+_OTHER_VALUE = {
+    "pooling": {"mean": "cls", "cls": "max", "max": "mean"},
+    "positional": {"sinusoidal": "learned", "learned": "sinusoidal"},
+    "norm_first": {True: False, False: True},
+}
+
+
+def _fit_with_options(tiny, **options):
+    """A seeded two-layer encoder fitted on ``_OPTION_X``: (model, transform output)."""
+    model = TransformerEncoder(**{**tiny, "n_layers": 2}, activation="relu", **options)
+    model.fit(_OPTION_X)
+    return model, model.transform(_OPTION_X)
+
+
+def _assert_options_reach_the_module(module, pooling, positional, norm_first):
+    from sktfm.nn import LearnedPositionalEncoding, SinusoidalPositionalEncoding
+
+    positional_class = {"sinusoidal": SinusoidalPositionalEncoding,
+                        "learned": LearnedPositionalEncoding}[positional]
+    assert module.pooling.mode == pooling
+    assert type(module.positional) is positional_class
+    layers = list(module.encoder.layers)
+    assert len(layers) == 2
+    assert [layer.norm_first for layer in layers] == [norm_first] * 2
+    assert all(isinstance(layer.feedforward.activation, torch.nn.ReLU) for layer in layers)
+    # Pre-norm stacks end with a LayerNorm, post-norm ones do not.
+    assert isinstance(module.encoder.norm, torch.nn.LayerNorm) is norm_first
+
+
 @pytest.mark.parametrize("pooling", ["mean", "cls", "max"])
 @pytest.mark.parametrize("positional", ["sinusoidal", "learned"])
-def test_architecture_options(tiny, pooling, positional):
-    X = [["a", "b", "c"], ["b", "c"], ["c", "a", "b", "a"]] * 5
-    model = TransformerEncoder(**tiny, pooling=pooling, positional=positional,
-                               norm_first=False, activation="relu").fit(X)
-    assert np.isfinite(model.transform(X)).all()
+@pytest.mark.parametrize("norm_first", [True, False])
+def test_architecture_options(tiny, pooling, positional, norm_first):
+    options = dict(pooling=pooling, positional=positional, norm_first=norm_first)
+    model, out = _fit_with_options(tiny, **options)
+    assert np.isfinite(out).all()
+    _assert_options_reach_the_module(model.module_, **options)
+    # The same options and seed give the same output, so a difference below
+    # comes from the one option changed, which must not be ignored.
+    np.testing.assert_array_equal(_fit_with_options(tiny, **options)[1], out)
+    for name, other in _OTHER_VALUE.items():
+        changed = {**options, name: other[options[name]]}
+        variant, variant_out = _fit_with_options(tiny, **changed)
+        _assert_options_reach_the_module(variant.module_, **changed)
+        assert np.abs(variant_out - out).max() > 1e-3, f"{name}={changed[name]!r} changed nothing"
 
 
 @pytest.mark.filterwarnings("ignore:precision='bfloat16' on a CPU without native")
@@ -195,9 +234,9 @@ def test_bfloat16_precision_runs_and_returns_float32(tiny):
 
 @pytest.mark.parametrize("native", [True, False])
 def test_bfloat16_on_a_cpu_without_native_support_warns(tiny, monkeypatch, native):
-    from sktfm import _net
+    from sktfm.training import runtime
 
-    monkeypatch.setattr(_net, "cpu_has_native_bf16", lambda: native)
+    monkeypatch.setattr(runtime, "cpu_has_native_bf16", lambda: native)
     X = np.random.RandomState(0).normal(size=(20, 3))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -222,7 +261,7 @@ def test_micro_batches_give_the_whole_batch_gradient(tiny, topic_texts, monkeypa
     # losses are weighted by their share of the samples: the same loss and
     # gradient as the whole batch at once (dropout off: it draws its masks per
     # micro-batch).
-    from sktfm import _net
+    from sktfm.training import nets
 
     X, y = topic_texts
     y = y if Estimator is TransformerClassifier else np.arange(len(y), dtype=float) % 7
@@ -236,13 +275,13 @@ def test_micro_batches_give_the_whole_batch_gradient(tiny, topic_texts, monkeypa
     batch = collate(list(zip(ids, targets)))
 
     def step(tokens_per_micro_batch):
-        monkeypatch.setattr(_net, "_MICRO_BATCH_TOKENS", tokens_per_micro_batch)
+        monkeypatch.setattr(nets, "_MICRO_BATCH_TOKENS", tokens_per_micro_batch)
         net.optimizer_.zero_grad()
         loss = net.train_step_single(batch)["loss"]
         return loss, [p.grad.clone() for p in net.module_.parameters()]
 
     length = batch[0]["x"].shape[1]
-    monkeypatch.setattr(_net, "_MICRO_BATCH_TOKENS", 3 * length)
+    monkeypatch.setattr(nets, "_MICRO_BATCH_TOKENS", 3 * length)
     assert len(net._micro_batches(*batch)) == 11  # 32 sequences, 3 per micro-batch
     whole_loss, whole_grads = step(10**9)
     micro_loss, micro_grads = step(3 * length)

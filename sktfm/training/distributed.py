@@ -36,7 +36,19 @@ from skorch.history import History
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DistributedSampler
 
-from ._allocator import tune_glibc_allocator
+from .._allocator import tune_glibc_allocator
+from .nets import TransformerNet
+from .runtime import seeded
+
+__all__ = [
+    "DataParallelNet",
+    "default_n_processes",
+    "fit_data_parallel",
+    "launched_world",
+    "train_launched",
+    "train_spawned",
+    "weights_digest",
+]
 
 # Callbacks that write files or print: only rank 0 keeps them.
 _RANK_ZERO_ONLY = (Checkpoint, PrintLog, ProgressBar)
@@ -85,15 +97,22 @@ def weights_digest(module):
     return digest.hexdigest()
 
 
-class _DataParallelMixin:
-    """Train steps run through the DDP wrapper; the logged loss is the global mean.
+class DataParallelNet(TransformerNet):
+    """The net of ``strategy="ddp"``: train steps run through the DDP wrapper.
 
-    ``module_`` stays the plain module (validation, generation and state dicts
-    use it unchanged); only the training forward goes through ``ddp_module_``,
-    whose backward pass all-reduces the gradients.
+    Outside a process group it is the plain :class:`TransformerNet`. Inside
+    one (:func:`_train_rank` sets ``ddp_module_``), ``module_`` stays the plain
+    module (validation, generation and state dicts use it unchanged); only the
+    training forward goes through ``ddp_module_``, whose backward pass
+    all-reduces the gradients, and the logged loss is the global mean.
     """
 
+    def _replicated(self):
+        return "ddp_module_" in self.__dict__
+
     def train_step_single(self, batch, **fit_params):
+        if not self._replicated():
+            return super().train_step_single(batch, **fit_params)
         module, self.module_ = self.module_, self.ddp_module_
         try:
             step = super().train_step_single(batch, **fit_params)
@@ -107,26 +126,39 @@ class _DataParallelMixin:
         step["loss"] = loss / dist.get_world_size()
         return step
 
+    def _micro_batches(self, Xi, yi):
+        # Gradients are all-reduced after every backward: one per batch.
+        return None if self._replicated() else super()._micro_batches(Xi, yi)
 
-_MIXED_CLASSES = {}
+    def forward_function(self):
+        # DDP wraps the plain module; its ranks train uncompiled.
+        return self.module_ if self._replicated() else super().forward_function()
 
 
-def _data_parallel_class(net_class):
-    if net_class not in _MIXED_CLASSES:
-        _MIXED_CLASSES[net_class] = type(
-            f"DataParallel{net_class.__name__}", (_DataParallelMixin, net_class), {}
-        )
-    return _MIXED_CLASSES[net_class]
+def fit_data_parallel(net, dataset, *, n_processes=None, seed=0, epochs=None):
+    """Train ``net`` data-parallel; the calling process ends with the fitted net.
+
+    Under a launcher (``torchrun``) this process trains as its rank; otherwise
+    ``n_processes`` processes are spawned (None: :func:`default_n_processes`),
+    and one process is the plain training loop.
+    """
+    if launched_world() is not None:
+        return train_launched(net, dataset, seed=seed, epochs=epochs)
+    n_processes = n_processes or default_n_processes(net.device)
+    if n_processes == 1:
+        net.partial_fit(dataset, epochs=epochs)
+        return net
+    net, _ = train_spawned(net, dataset, n_processes=n_processes, seed=seed, epochs=epochs)
+    return net
 
 
 def _train_rank(net, dataset, *, rank, world_size, local_rank, seed, epochs,
                 optimizer_state=None):
     """Train ``net`` as one rank of the default process group, in place."""
-    from ._net import seeded
-
+    if not isinstance(net, DataParallelNet):
+        raise TypeError(f"Data-parallel training needs a DataParallelNet, got {type(net).__name__}.")
     saved = {key: net.__dict__.get(key) for key in
              ("batch_size", "iterator_train__shuffle", "iterator_train__sampler")}
-    net_class = type(net)
     if str(net.device).startswith("cuda"):
         torch.cuda.set_device(local_rank)
         net.device = f"cuda:{local_rank}"
@@ -158,11 +190,9 @@ def _train_rank(net, dataset, *, rank, world_size, local_rank, seed, epochs,
             # embedding, say); the others must not wait for their gradients.
             find_unused_parameters=True,
         )
-        net.__class__ = _data_parallel_class(net_class)
         try:
             net.partial_fit(dataset, epochs=epochs)
         finally:
-            net.__class__ = net_class
             net.callbacks_ = callbacks
             net.__dict__.pop("ddp_module_")
             for key, value in saved.items():  # put back, or remove what was not there
@@ -259,7 +289,7 @@ def train_spawned(net, dataset, *, n_processes, seed, epochs=None, keep_rank_sta
 
     Parameters
     ----------
-    net : sktfm._net.TransformerNet
+    net : DataParallelNet
         An unfitted net (trained from its initial weights) or a fitted one
         (training continues, as ``partial_fit``).
     dataset : torch.utils.data.Dataset

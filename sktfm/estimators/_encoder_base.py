@@ -1,0 +1,339 @@
+"""The encoder base: what the encoder, classifier and regressor share.
+
+:class:`BaseEncoderEstimator` adds to the training base the encoder side of
+DESIGN.md: the shared hyperparameters, input-type resolution and validation
+(text, tokens, tabular rows, numeric sequences), the tokenizer, the backbone
+(from scratch or ``pretrained``), pooling and batched inference. The
+subclasses add only what their task needs (targets, heads, outputs).
+"""
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+
+from .. import _pretrained
+from ..data import infer_input_type, resolve_input_type, text_column
+from ..text import MASK_ID, N_SPECIAL, PAD_ID, PretrainedTokenizer, Tokenizer
+from ..training import inference
+from ._parameters import ARCHITECTURE, ENCODER_INPUT, TEXT, TRAINING
+from ._targets import mean_and_scale
+from ._training import BaseTrainedEstimator
+
+SHARED_ATTRIBUTES_DOC = """\
+    input_type_ : str
+        The input type found (or given) at fit.
+
+    n_features_in_ : int
+        Number of features seen at fit (tabular and sequence input, and
+        one-column DataFrames of text).
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names, when ``X`` was a DataFrame with string column names.
+
+    tokenizer_ : Tokenizer
+        The tokenizer fitted on the text (text and tokens input only).
+
+    net_ : skorch.NeuralNet
+        The skorch net that trained the module.
+
+    module_ : torch.nn.Module
+        The trained PyTorch module.
+
+    history_ : skorch.History
+        Per-epoch training (and validation) loss.
+
+    n_iter_ : int
+        Number of epochs run.
+
+    device_ : str
+        The device the model was trained on."""
+
+_INPUT_KIND = {"text": "tokens", "tokens": "tokens", "tabular": "features",
+               "sequence": "sequence"}
+
+
+class BaseEncoderEstimator(BaseTrainedEstimator, register=False):
+    """Shared hyperparameters, input handling and inference of the encoder estimators."""
+
+    _parameters = {**ENCODER_INPUT, **ARCHITECTURE, **TEXT, **TRAINING}
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.__doc__ and "{attributes}" in cls.__doc__:
+            cls.__doc__ = cls.__doc__.replace("{attributes}", SHARED_ATTRIBUTES_DOC)
+
+    def __init__(
+        self,
+        *,
+        input_type="auto",
+        d_model=128,
+        n_heads=4,
+        n_layers=2,
+        dim_feedforward=512,
+        dropout=0.1,
+        activation="gelu",
+        norm_first=True,
+        positional="sinusoidal",
+        max_len=256,
+        pooling="mean",
+        tokenizer="word",
+        vocab_size=8000,
+        truncation=True,
+        max_epochs=10,
+        batch_size=64,
+        lr=1e-3,
+        weight_decay=0.01,
+        warmup_steps=0,
+        label_smoothing=0.0,
+        grad_clip=1.0,
+        early_stopping=False,
+        validation_fraction=0.1,
+        patience=5,
+        device="auto",
+        precision="auto",
+        random_state=None,
+        verbose=0,
+        callbacks=None,
+        checkpoint_dir=None,
+        warm_start=False,
+        strategy=None,
+        n_processes=None,
+        pretrained=None,
+        compile=False,
+    ):
+        self.input_type = input_type
+        self.d_model = d_model
+        self.n_heads = n_heads
+        self.n_layers = n_layers
+        self.dim_feedforward = dim_feedforward
+        self.dropout = dropout
+        self.activation = activation
+        self.norm_first = norm_first
+        self.positional = positional
+        self.max_len = max_len
+        self.pooling = pooling
+        self.tokenizer = tokenizer
+        self.vocab_size = vocab_size
+        self.truncation = truncation
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.warmup_steps = warmup_steps
+        self.label_smoothing = label_smoothing
+        self.grad_clip = grad_clip
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.device = device
+        self.precision = precision
+        self.random_state = random_state
+        self.verbose = verbose
+        self.callbacks = callbacks
+        self.checkpoint_dir = checkpoint_dir
+        self.warm_start = warm_start
+        self.strategy = strategy
+        self.n_processes = n_processes
+        self.pretrained = pretrained
+        self.compile = compile
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True
+        tags.input_tags.three_d_array = True
+        return tags
+
+    # ------------------------------------------------------------------ input
+    def _make_tokenizer(self):
+        if self._pretrained_path() is not None:
+            return PretrainedTokenizer(self.pretrained, max_len=self.max_len,
+                                       truncation=self.truncation)
+        if isinstance(self.tokenizer, Tokenizer):
+            tokenizer = clone(self.tokenizer)
+        else:
+            tokenizer = Tokenizer(kind=self.tokenizer, vocab_size=self.vocab_size)
+        return tokenizer.set_params(
+            max_len=self.max_len, truncation=self.truncation, output="ids"
+        )
+
+    def _pretrained_path(self):
+        return getattr(self, "pretrained", None)
+
+    def _check_pretrained_options(self):
+        """``max_epochs=0`` only makes sense when there is something to load."""
+        path = self._pretrained_path()
+        if self.max_epochs == 0 and path is None:
+            raise ValueError("max_epochs=0 (load only) needs pretrained=<folder>.")
+        if path is not None:
+            _pretrained.check_folder(path)
+
+    def _check_input_type(self, X):
+        """Fail early when predict-time input is of another kind than at fit."""
+        if self.input_type != "auto":
+            return
+        found = infer_input_type(X)
+        same_family = {found, self.input_type_} <= {"text", "tokens"}
+        if found != self.input_type_ and not same_family:
+            raise ValueError(
+                f"{type(self).__name__} was fitted on {self.input_type_} input, "
+                f"but X looks like {found} input."
+            )
+
+    def _prepare_X(self, X, *, reset):
+        """Validate ``X`` and turn it into model-ready samples.
+
+        Returns a list of int64 id arrays (text, tokens) or a float32 array
+        (tabular, sequence). With ``reset`` the input statistics (tokenizer,
+        feature scaling, feature count) are learned; otherwise checked.
+        """
+        if reset:
+            self._check_pretrained_options()
+            self.input_type_ = resolve_input_type(X, self.input_type)
+            if self._pretrained_path() is not None and self.input_type_ not in ("text",
+                                                                                 "tokens"):
+                raise ValueError(
+                    f"pretrained models read text; X looks like {self.input_type_} input."
+                )
+        else:
+            self._check_input_type(X)
+        kind = self.input_type_
+        if kind in ("text", "tokens"):
+            return self._prepare_text(X, reset=reset)
+        if kind == "tabular":
+            return self._prepare_tabular(X, reset=reset)
+        return self._prepare_sequence(X, reset=reset)
+
+    def _prepare_text(self, X, *, reset):
+        if self.input_type_ == "text":
+            if hasattr(X, "columns") or np.ndim(X) == 2:
+                # One text column: record (or check) its name like any column.
+                validate_data(self, X, skip_check_array=True, reset=reset)
+            X = text_column(X)
+        if reset:
+            self.tokenizer_ = self._make_tokenizer().fit(X)
+        return list(self.tokenizer_.transform(X))
+
+    def _prepare_tabular(self, X, *, reset):
+        X = validate_data(self, X, reset=reset, dtype=(np.float64, np.float32))
+        if reset:
+            # Standardised features train far better than raw scales; the
+            # statistics are data-side state, like a StandardScaler's.
+            self._feature_mean, self._feature_scale = mean_and_scale(X)
+        return self._standardized(X)
+
+    def _standardized(self, X):
+        """``X`` scaled by the training statistics, as float32 the model can bear."""
+        Z = (X - self._feature_mean) / self._feature_scale
+        largest = np.abs(Z).max(initial=0.0)
+        if not largest <= 1e17:
+            raise ValueError(
+                f"X has values {largest:.3g} standard deviations from the training "
+                "mean; the float32 model overflows past ~1e17. Rescale X."
+            )
+        return Z.astype(np.float32)
+
+    def _prepare_sequence(self, X, *, reset):
+        X = check_array(X, allow_nd=True, dtype=(np.float64, np.float32))
+        if X.ndim != 3:
+            raise ValueError(
+                f"Sequence input must be 3-D (n_samples, seq_len, n_features); "
+                f"got shape {X.shape}."
+            )
+        if X.shape[1] > self.max_len:
+            if not self.truncation:
+                raise ValueError(
+                    f"Sequences have {X.shape[1]} steps, over max_len={self.max_len}; "
+                    f"set truncation=True or raise max_len."
+                )
+            X = X[:, : self.max_len]
+        if reset:
+            self.n_features_in_ = X.shape[2]
+            flat = X.reshape(-1, X.shape[2])
+            self._feature_mean, self._feature_scale = mean_and_scale(flat)
+        elif X.shape[2] != self.n_features_in_:
+            raise ValueError(
+                f"X has {X.shape[2]} features, but {type(self).__name__} is "
+                f"expecting {self.n_features_in_} features as input."
+            )
+        return self._standardized(X)
+
+    def _require_y(self, y):
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None."
+            )
+
+    # --------------------------------------------------------------- training
+    def _backbone_kwargs(self, X_model):
+        if self._pretrained_path() is not None:
+            kwargs = _pretrained.backbone_kwargs(self.pretrained)
+            if self.max_len > kwargs["max_positions"]:
+                raise ValueError(
+                    f"max_len={self.max_len} exceeds the {kwargs['max_positions']} "
+                    "positions of the pretrained model; lower max_len."
+                )
+            return dict(architecture="bert", **{**kwargs, "dropout": self.dropout},
+                        pooling=self.pooling)
+        kind = _INPUT_KIND[self.input_type_]
+        sizes = {}
+        if kind == "tokens":
+            sizes["vocab_size"] = self.tokenizer_.vocab_size_
+        else:
+            sizes["n_features"] = np.shape(X_model)[-1]
+        return dict(
+            input_kind=kind, d_model=self.d_model, n_heads=self.n_heads,
+            n_layers=self.n_layers, dim_feedforward=self.dim_feedforward,
+            dropout=self.dropout, activation=self.activation,
+            norm_first=self.norm_first, positional=self.positional,
+            max_len=self.max_len, pooling=self.pooling, padding_idx=PAD_ID, **sizes,
+        )
+
+    def _fit_module(self, X_model, y=None, *, objective, stratify=None, epochs=None,
+                    **head_kwargs):
+        """Split, build, seed and train the module for ``objective``."""
+        rng = check_random_state(self.random_state)
+        seed = self._seed(rng)
+        train, valid = self._split(X_model, y, rng, stratify)
+        if objective == "masked_tokens":
+            head_kwargs.update(vocab_size=self.tokenizer_.vocab_size_,
+                               mask_id=getattr(self.tokenizer_, "mask_id_", MASK_ID),
+                               n_special=getattr(self.tokenizer_, "n_special_", N_SPECIAL))
+        return self._train_net(objective, self._backbone_kwargs(X_model), train, valid,
+                               seed=seed, head_kwargs=head_kwargs, epochs=epochs,
+                               pretrained=self._pretrained_path())
+
+    # -------------------------------------------------------------- inference
+    def _model_input(self, X):
+        check_is_fitted(self, "net_")
+        return self._prepare_X(X, reset=False)
+
+    def _outputs(self, X):
+        """Raw module outputs for ``X`` (float32), computed batch by batch."""
+        X_model = self._model_input(X)
+        return inference.predict_outputs(self.net_, X_model, batch_size=self.batch_size)
+
+    def _embed(self, X):
+        """Pooled embeddings for ``X`` (float32), computed batch by batch."""
+        X_model = self._model_input(X)
+        return inference.embed(self.net_, X_model, batch_size=self.batch_size)
+
+    def attention_weights(self, X):
+        """Self-attention weights of every layer and head, per sample, for plots.
+
+        Parameters
+        ----------
+        X : list of str, array-like or DataFrame
+            Input of the type seen at fit.
+
+        Returns
+        -------
+        weights : list of ndarray of shape (n_layers, n_heads, n_tokens, n_tokens)
+            One float32 array per sample; rows attend over columns. The
+            tokens are the sample's own: position 0 is the [CLS] token,
+            then its tokens (text), features (tabular) or steps
+            (sequences), without padding. See
+            :func:`sktfm.plotting.plot_attention`.
+        """
+        X_model = self._model_input(X)
+        return inference.self_attention(self.net_, X_model, batch_size=self.batch_size)

@@ -1,0 +1,192 @@
+"""Every estimator parameter, defined once: its constraint and its documentation.
+
+Parameters come in groups (architecture, text, training, encoder input).
+An estimator lists the groups it takes in ``_parameters``; its
+``_parameter_constraints`` and its docstring's ``{parameters}`` block are
+assembled from these entries for the parameters of its ``__init__``, in
+signature order and with the signature's defaults: neither can drift from
+what the constructor accepts.
+"""
+
+import inspect
+import os
+import textwrap
+from numbers import Integral, Real
+from typing import NamedTuple
+
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ..data import INPUT_TYPES
+from ..nn import ACTIVATIONS, POOLINGS, POSITIONALS
+from ..text import N_SPECIAL, TOKENIZER_KINDS, Tokenizer
+from ..training import PRECISIONS
+
+
+class Parameter(NamedTuple):
+    """One parameter: scikit-learn constraint, numpydoc type and description."""
+
+    constraint: list
+    type: str
+    doc: str
+
+
+def _options(values):
+    return "{" + ", ".join(f'"{value}"' for value in values) + "}"
+
+
+def _positive(minimum=1):
+    return [Interval(Integral, minimum, None, closed="left")]
+
+
+ARCHITECTURE = {
+    "d_model": Parameter(_positive(), "int", "Width of every token representation."),
+    "n_heads": Parameter(_positive(), "int", "Attention heads per layer; must divide ``d_model``."),
+    "n_layers": Parameter(_positive(), "int", "Number of encoder layers."),
+    "dim_feedforward": Parameter(
+        _positive(), "int", "Hidden width of the position-wise feed-forward block."),
+    "dropout": Parameter([Interval(Real, 0, 1, closed="left")], "float",
+                         "Dropout on embeddings, attention weights and residual branches."),
+    "activation": Parameter([StrOptions(set(ACTIVATIONS))], _options(ACTIVATIONS),
+                            "Feed-forward activation."),
+    "norm_first": Parameter(["boolean"], "bool",
+                            "Pre-norm layers (stable training) when True, the paper's "
+                            "post-norm otherwise."),
+    "positional": Parameter([StrOptions(set(POSITIONALS))], _options(POSITIONALS),
+                            "Positional encoding for text, tokens and sequences."),
+    "max_len": Parameter(_positive(), "int",
+                         "Longest sequence, in tokens (text) or steps (sequences)."),
+    "pooling": Parameter([StrOptions(set(POOLINGS))], _options(POOLINGS),
+                         "How token states become one vector per sample."),
+}
+
+TEXT = {
+    "vocab_size": Parameter(_positive(N_SPECIAL + 1), "int",
+                            "Largest vocabulary learned from text."),
+    "truncation": Parameter(["boolean"], "bool",
+                            "Cut sequences longer than ``max_len``; when False they raise a "
+                            "``ValueError`` instead."),
+}
+
+ENCODER_INPUT = {
+    "input_type": Parameter(
+        [StrOptions({"auto", *INPUT_TYPES})], _options(("auto", *INPUT_TYPES)),
+        "What ``X`` holds: 1-D strings, pre-tokenized lists of strings, a 2-D numeric "
+        "table (each feature one token) or a 3-D numeric array ``(n_samples, seq_len, "
+        'n_features)``. ``"auto"`` infers it.'),
+    "tokenizer": Parameter(
+        [StrOptions(set(TOKENIZER_KINDS)), Tokenizer], _options(TOKENIZER_KINDS) + " or Tokenizer",
+        "Tokenizer kind learned on text at fit, or a :class:`~sktfm.Tokenizer` whose kind, "
+        "``vocab_size`` and ``min_frequency`` are used (its ``max_len`` and ``truncation`` "
+        "are taken from this estimator)."),
+    "pretrained": Parameter(
+        [str, os.PathLike, None], "str, path or None",
+        "A BERT-family folder (``config.json``, ``model.safetensors``, ``tokenizer.json``) "
+        "to start from, for text input: ``fit`` builds the encoder from its config, loads "
+        "its weights and uses its tokenizer (WordPiece), so ``d_model``, ``n_heads``, "
+        "``n_layers``, ``dim_feedforward``, ``activation``, ``norm_first``, ``positional``, "
+        "``tokenizer`` and ``vocab_size`` come from the checkpoint; ``max_len`` is where "
+        "texts are cut (at most the checkpoint's positions). ``max_epochs=0`` loads only; "
+        "otherwise ``fit`` fine-tunes (with ``y`` the task head, without it masked-token "
+        "modelling)."),
+}
+
+TRAINING = {
+    "max_epochs": Parameter(
+        _positive(0), "int",
+        "Passes over the training data. 0 is allowed with ``pretrained`` and means "
+        '"load only": the checkpoint is used as it is.'),
+    "batch_size": Parameter(_positive(), "int",
+                            "Samples per mini-batch, for training and for inference."),
+    "lr": Parameter([Interval(Real, 0, None, closed="neither")], "float",
+                    "AdamW learning rate."),
+    "weight_decay": Parameter([Interval(Real, 0, None, closed="left")], "float",
+                              "AdamW weight decay."),
+    "warmup_steps": Parameter(_positive(0), "int",
+                              "Batches over which the learning rate rises linearly to ``lr``."),
+    "label_smoothing": Parameter([Interval(Real, 0, 1, closed="left")], "float",
+                                 "Label smoothing of the classification loss."),
+    "grad_clip": Parameter([Interval(Real, 0, None, closed="neither"), None], "float or None",
+                           "Largest gradient norm; None disables clipping."),
+    "early_stopping": Parameter(
+        ["boolean"], "bool",
+        "Hold out ``validation_fraction`` of the data and stop when the validation loss "
+        "has not improved for ``patience`` epochs, keeping the best weights."),
+    "validation_fraction": Parameter([Interval(Real, 0, 1, closed="neither")], "float",
+                                     "Share of the training data held out when "
+                                     "``early_stopping``."),
+    "patience": Parameter(_positive(), "int",
+                          "Epochs without improvement before early stopping."),
+    "device": Parameter([str], "str",
+                        'Torch device; ``"auto"`` picks CUDA when available, else CPU.'),
+    "precision": Parameter(
+        [StrOptions(set(PRECISIONS))], _options(PRECISIONS),
+        'Autocast precision (``"fp32"`` and ``"bf16"`` are short names); ``"auto"`` is '
+        "bfloat16 on a capable GPU and float32 on CPU. bfloat16 also speeds up CPUs with "
+        "AVX-512 BF16 or AMX."),
+    "random_state": Parameter(
+        ["random_state"], "int, RandomState instance or None",
+        "Seeds weight init, masking, dropout, shuffling and the validation split; an int "
+        "makes a CPU fit bit-for-bit repeatable."),
+    "verbose": Parameter(["verbose"], "int",
+                         "0 is silent; 1 shows skorch's progress bar and per-epoch table."),
+    "callbacks": Parameter([list, None], "list of skorch callbacks or None",
+                           "Extra skorch callbacks (instances or ``(name, callback)`` pairs)."),
+    "checkpoint_dir": Parameter(
+        [str, os.PathLike, None], "str, path or None",
+        "Folder where the weights of the best epoch (``best.safetensors``, by validation "
+        "loss with early stopping, else training loss) and of the last epoch "
+        "(``last.safetensors``) are written during fit, with their histories as JSON."),
+    "warm_start": Parameter(
+        ["boolean"], "bool",
+        "When True, calling ``fit`` on a fitted estimator continues training its model "
+        "for ``max_epochs`` more epochs (same vocabulary, scaling and classes; the history "
+        "goes on) instead of starting afresh. ``partial_fit`` always continues, one epoch "
+        "at a time."),
+    "strategy": Parameter(
+        [StrOptions({"ddp"}), None], '{"ddp"} or None',
+        'None trains in the calling process. ``"ddp"`` trains data-parallel with '
+        "``torch.distributed``: ``n_processes`` processes (gloo on CPU, NCCL on CUDA, one "
+        "GPU each) each take ``batch_size / n_processes`` samples of every batch and "
+        "all-reduce their gradients; the fitted model comes back to the calling process. "
+        "Under ``torchrun`` every launched process trains as one rank instead."),
+    "n_processes": Parameter(
+        [Interval(Integral, 1, None, closed="left"), None], "int or None",
+        'Processes for ``strategy="ddp"``: None means one per visible GPU on CUDA, one per '
+        "usable CPU core otherwise. Ignored without a strategy."),
+    "compile": Parameter(
+        ["boolean"], "bool",
+        "Run the model's forward passes (training and prediction) through "
+        "``torch.compile`` (dynamic shapes). The first batches pay for the compilation "
+        "(tens of seconds on CPU); weights, pickles and saved folders are those of the "
+        "plain model. Data-parallel training runs uncompiled."),
+}
+
+
+def init_parameters(cls):
+    """Names of the parameters of ``cls.__init__``, in signature order."""
+    if cls.__init__ is object.__init__:
+        return []
+    return [name for name, arg in inspect.signature(cls.__init__).parameters.items()
+            if name != "self" and arg.kind is not arg.VAR_KEYWORD
+            and arg.kind is not arg.VAR_POSITIONAL]
+
+
+def constraints(cls, parameters):
+    """``_parameter_constraints`` of ``cls``: the constraint of each of its parameters."""
+    return {name: parameters[name].constraint for name in init_parameters(cls)}
+
+
+def _default(value):
+    return f'"{value}"' if isinstance(value, str) else repr(value)
+
+
+def parameters_doc(cls, parameters):
+    """The numpydoc ``Parameters`` entries of ``cls.__init__``, in signature order."""
+    blocks = []
+    signature = inspect.signature(cls.__init__).parameters
+    for name in init_parameters(cls):
+        param, arg = parameters[name], signature[name]
+        text = textwrap.fill(param.doc, width=76, initial_indent=" " * 8,
+                             subsequent_indent=" " * 8, break_on_hyphens=False)
+        blocks.append(f"    {name} : {param.type}, default={_default(arg.default)}\n{text}")
+    return "\n\n".join(blocks)

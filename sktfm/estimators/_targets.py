@@ -1,0 +1,28 @@
+"""Target encodings shared by the estimators: label indices and standardisation."""
+
+import numpy as np
+
+
+def mean_and_scale(values):
+    """Per-column mean and standard deviation of a 2-D array; zero spreads become 1.
+
+    Used to standardise features and targets: a constant column is centred,
+    never divided by zero.
+    """
+    scale = values.std(axis=0)
+    return values.mean(axis=0), np.where(scale > 0, scale, 1.0)
+
+
+def label_indices(classes, y, *, hint):
+    """Positions of the labels ``y`` in the sorted ``classes``, as int64.
+
+    Raises a ValueError naming the unseen labels and ending with ``hint``.
+    """
+    index = np.searchsorted(classes, y).clip(max=len(classes) - 1)
+    unknown = classes[index] != y
+    if unknown.any():
+        raise ValueError(
+            f"y contains labels not in classes_ {classes.tolist()[:10]}: "
+            f"{np.unique(y[unknown]).tolist()[:5]}. {hint}"
+        )
+    return index.astype(np.int64)

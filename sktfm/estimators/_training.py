@@ -1,0 +1,214 @@
+"""The training base shared by every estimator that fits a torch module.
+
+:class:`BaseTrainedEstimator` owns what training means for a scikit-learn
+user: the training parameters, a fit that leaves a previous fit untouched
+when it fails, continued training (``warm_start``, ``partial_fit``), the
+validation split of early stopping, saving and restoring the fitted net, and
+pickling. It holds no tensor code: :mod:`sktfm.training` builds and runs the
+nets.
+"""
+
+import warnings
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from ..data import SequenceDataset
+from ..persistence import WEIGHTS_FILE, Persistable, load_weights
+from ..training import TransformerNet, make_module, make_net, resolve_device, seeded
+from ..training.distributed import DataParallelNet, fit_data_parallel
+from ..training.runtime import available_device
+from ..training.schedules import LinearWarmup
+from ._parameters import constraints, parameters_doc
+
+_MAX_SEED = np.iinfo(np.int32).max
+
+
+class BaseTrainedEstimator(Persistable, BaseEstimator, register=False):
+    """Training parameters, guarded and continued fits, persistence of the net.
+
+    Subclasses define ``__init__`` (their parameters) and ``_parameters``, the
+    :class:`~sktfm.estimators._parameters.Parameter` entries from which their
+    ``_parameter_constraints`` and their docstring's ``{parameters}`` block
+    are assembled.
+    """
+
+    _parameters = {}
+    # Rebuilt on load from ``_module_spec`` and the weights, never stored.
+    _not_saved = ("net_", "module_", "_training_module")
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls._parameter_constraints = constraints(cls, cls._parameters)
+        if cls.__doc__ and "{parameters}" in cls.__doc__:
+            cls.__doc__ = cls.__doc__.replace(
+                "{parameters}", parameters_doc(cls, cls._parameters)
+            )
+
+    def __getstate__(self):
+        state = dict(super().__getstate__())  # a copy: never edit the live object
+        if "net_" in state:
+            # ``module_`` is the net's module: pickled once, inside the net.
+            state.pop("module_", None)
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if "net_" in self.__dict__:
+            self.module_ = self.net_.module_
+            # skorch maps a CUDA-fitted net to the CPU when no GPU is here;
+            # report where the model now lives.
+            self.device_ = str(self.net_.device)
+
+    # ------------------------------------------------------------ persistence
+    def _check_saveable(self):
+        check_is_fitted(self, "net_")
+
+    def _saved_module(self):
+        return self.module_
+
+    def _restore(self, folder, *, device):
+        """Rebuild module and net as ``fit`` builds them, around the saved weights."""
+        from skorch.history import History
+
+        device = available_device(device)
+        spec = self._module_spec
+        module = make_module(spec["objective"], spec["module_kwargs"], **spec["head_kwargs"])
+        load_weights(module, folder / WEIGHTS_FILE)
+        module = module.to(device).eval()
+        # A TransformerEncoder keeps its backbone only; its net trains (and so
+        # computes losses) for the objective recorded at fit.
+        objective = getattr(self, "_training_spec", spec)["objective"]
+        net = self._build_net(module, objective=objective, device=device, restored=True)
+        net.initialize()
+        net.module_ = module
+        module.eval()
+        history = getattr(self, "history_", None)
+        net.history_ = history if history is not None else History()
+        self.history_ = net.history_
+        self.net_ = net
+        self.module_ = module
+        self.device_ = device
+
+    # --------------------------------------------------------------- training
+    def _build_net(self, module, *, objective, device, valid=None, epochs=None,
+                   schedule=LinearWarmup, monitor="valid_loss", extra_callbacks=(),
+                   restored=False):
+        """The skorch net for ``module``: the one builder, for fit and for load."""
+        return make_net(
+            module, objective=objective, params=self.get_params(deep=False), device=device,
+            valid=valid, max_epochs=epochs, schedule=schedule, monitor=monitor,
+            extra_callbacks=extra_callbacks, restored=restored,
+            net_class=DataParallelNet if self.strategy == "ddp" else TransformerNet,
+        )
+
+    def _train_net(self, objective, module_kwargs, train, valid, *, seed, head_kwargs=None,
+                   pretrained=None, epochs=None, **net_options):
+        """Build the module and its net under ``seed``, train, set fitted attributes.
+
+        ``train`` and ``valid`` are ``(X, y)`` pairs of model-ready samples
+        (``valid`` may be None); ``net_options`` go to :meth:`_build_net`.
+        """
+        device = resolve_device(self.device)
+        with seeded(seed):
+            module = make_module(objective, module_kwargs, **(head_kwargs or {}),
+                                 pretrained=pretrained)
+            net = self._build_net(module, objective=objective, device=device, valid=valid,
+                                  epochs=epochs, **net_options)
+            self._run_fit(net, *train, seed=seed)
+        self._warn_if_interrupted(net)
+        # Everything needed to rebuild the module without pickle (sktfm.load).
+        self._module_spec = {"objective": objective, "module_kwargs": module_kwargs,
+                             "head_kwargs": dict(head_kwargs or {})}
+        self.device_ = device
+        self.net_ = net
+        self.module_ = net.module_
+        self.history_ = net.history
+        self.n_iter_ = len(net.history)
+        return self
+
+    def _run_fit(self, net, X, y=None, *, seed, epochs=None, resume=False):
+        """Train ``net`` on model-ready data, here or data-parallel (``strategy``)."""
+        dataset = SequenceDataset(X, y)
+        if self.strategy == "ddp":
+            return fit_data_parallel(net, dataset, n_processes=self.n_processes, seed=seed,
+                                     epochs=epochs)
+        if resume:
+            return net.partial_fit(dataset, epochs=epochs)
+        return net.fit(dataset, y=None)
+
+    def _continue_training(self, X_model, y=None, *, epochs):
+        """Train the fitted net for ``epochs`` more epochs on model-ready data."""
+        seed = int(check_random_state(self.random_state).randint(_MAX_SEED))
+        seed += len(self.net_.history)  # new shuffles each call
+        with seeded(seed):
+            self._run_fit(self.net_, X_model, y, seed=seed, epochs=epochs, resume=True)
+        self._warn_if_interrupted(self.net_)
+        self.history_ = self.net_.history
+        self.n_iter_ = len(self.net_.history)
+        return self
+
+    def _split(self, X_model, y, rng, stratify):
+        """``(train, valid)`` pairs; ``valid`` is None unless early stopping holds some out."""
+        n_samples = len(X_model)
+        if not self.early_stopping:
+            return (X_model, y), None
+        if n_samples < 2:
+            raise ValueError(
+                f"early_stopping needs at least 2 samples to hold some out; got {n_samples}."
+            )
+        indices = np.arange(n_samples)
+        seed = rng.randint(_MAX_SEED)
+        try:
+            train, valid = train_test_split(
+                indices, test_size=self.validation_fraction, random_state=seed,
+                stratify=stratify,
+            )
+        except ValueError:  # a class too rare to stratify on
+            train, valid = train_test_split(
+                indices, test_size=self.validation_fraction, random_state=seed
+            )
+
+        def take(data, idx):
+            if data is None:
+                return None
+            return [data[i] for i in idx] if isinstance(data, list) else data[idx]
+
+        return (take(X_model, train), take(y, train)), (take(X_model, valid), take(y, valid))
+
+    def _warn_if_interrupted(self, net):
+        if net.interrupted_:
+            kept = "best" if self.early_stopping else "latest"
+            warnings.warn(
+                f"{type(self).__name__}: training was interrupted after "
+                f"{len(net.history)} epoch(s); the estimator is fitted with the "
+                f"{kept} weights so far.", stacklevel=4,
+            )
+
+    def _resuming(self, partial):
+        """Whether this fit continues the fitted model rather than starting afresh."""
+        return hasattr(self, "net_") and (partial or self.warm_start)
+
+    def _fit_guarded(self, fit, X, y):
+        """Run ``fit`` so that a failure leaves a previous fit untouched."""
+        state = self.__dict__.copy()
+        try:
+            return fit(X, y)
+        except Exception:
+            self.__dict__.clear()
+            self.__dict__.update(state)
+            raise
+
+    def _require_y(self, y):
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None."
+            )
+
+    @staticmethod
+    def _seed(rng):
+        """A torch seed drawn from ``rng``."""
+        return int(rng.randint(_MAX_SEED))

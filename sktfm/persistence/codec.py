@@ -1,0 +1,241 @@
+"""JSON encoding of parameters and fitted attributes, tagging non-JSON types.
+
+:class:`Encoder` turns values into JSON, :class:`Decoder` builds back only the
+types it knows (numpy arrays and scalars, tuples, dicts, paths, random
+states, skorch histories, Hugging Face tokenizers, registered sktfm objects).
+"""
+
+import pathlib
+import warnings
+
+import numpy as np
+
+from .registry import is_persistable, registered_class
+
+__all__ = ["Decoder", "Encoder"]
+
+_TAG = "__sktfm__"
+# Never saved: scikit-learn's metadata-routing requests.
+_SKIPPED = ("_metadata_request",)
+
+
+class Encoder:
+    """Turn params and fitted attributes into JSON values, tagging non-JSON types.
+
+    Objects met twice (a translator's shared tokenizer) are written once and
+    referred to by id afterwards, so they load back as one object.
+    """
+
+    def __init__(self):
+        self._ids = {}  # id(obj) -> (reference number, obj kept alive)
+
+    def __call__(self, value, name="value"):
+        from skorch.history import History
+        from tokenizers import Tokenizer as HFTokenizer
+
+        if value is None or type(value) in (bool, int, float, str):
+            return value
+        if isinstance(value, np.generic):
+            return self._numpy_scalar(value, name)
+        if isinstance(value, np.ndarray):
+            return self._array(value, name)
+        if isinstance(value, History):
+            return {_TAG: "history", "epochs": _history_to_json(value)}
+        if isinstance(value, list):
+            return [self(item, name) for item in value]
+        if isinstance(value, tuple):
+            return {_TAG: "tuple", "items": [self(item, name) for item in value]}
+        if isinstance(value, dict):
+            return self._dict(value, name)
+        if isinstance(value, pathlib.PurePath):
+            return {_TAG: "path", "path": str(value)}
+        if isinstance(value, np.random.RandomState):
+            return {_TAG: "random_state", "state": self(value.get_state(), name)}
+        if isinstance(value, HFTokenizer):
+            return {_TAG: "hf_tokenizer", "json": value.to_str(),
+                    "encode_special_tokens": value.encode_special_tokens}
+        if is_persistable(value):
+            return self._estimator(value, name)
+        raise TypeError(
+            f"Cannot save {name}: a {type(value).__module__}.{type(value).__name__} "
+            "has no safe (pickle-free) format in sktfm.io."
+        )
+
+    def _numpy_scalar(self, value, name):
+        if value.dtype.kind not in "biufUS":
+            raise TypeError(f"Cannot save {name}: numpy scalar of dtype {value.dtype}.")
+        return {_TAG: "scalar", "dtype": value.dtype.str, "value": value.item()}
+
+    def _array(self, value, name):
+        if value.dtype.kind in "biufUS":
+            return {_TAG: "ndarray", "dtype": value.dtype.str, "shape": list(value.shape),
+                    "data": value.ravel().tolist()}
+        if value.dtype.kind == "O":
+            items = [self(item, name) for item in value.ravel().tolist()]
+            return {_TAG: "ndarray", "dtype": "object", "shape": list(value.shape),
+                    "data": items}
+        raise TypeError(f"Cannot save {name}: an array of dtype {value.dtype}.")
+
+    def _dict(self, value, name):
+        if not all(isinstance(key, str) for key in value):
+            raise TypeError(f"Cannot save {name}: a dict with non-str keys.")
+        return {_TAG: "dict", "items": {key: self(item, f"{name}[{key!r}]")
+                                        for key, item in value.items()}}
+
+    def _estimator(self, value, name):
+        if id(value) in self._ids:
+            return {_TAG: "ref", "id": self._ids[id(value)][0]}
+        ref = len(self._ids)
+        self._ids[id(value)] = (ref, value)
+        return {_TAG: "estimator", "id": ref, "class": type(value).__name__,
+                "params": self.params(value), "fitted": self.fitted(value)}
+
+    def params(self, estimator):
+        params = estimator.get_params(deep=False)
+        if params.get("callbacks"):
+            warnings.warn(
+                f"{type(estimator).__name__}.callbacks are not saved: skorch callbacks "
+                "have no safe format. The loaded estimator has callbacks=None; set "
+                "them again before refitting.",
+                UserWarning, stacklevel=4,
+            )
+        if "callbacks" in params:
+            params["callbacks"] = None
+        return {key: self(value, f"parameter {key}") for key, value in params.items()}
+
+    def fitted(self, estimator):
+        params = estimator.get_params(deep=False)
+        skipped = {*params, *_SKIPPED, *type(estimator)._not_saved}
+        return {key: self(value, f"attribute {key}")
+                for key, value in vars(estimator).items() if key not in skipped}
+
+
+def _history_to_json(history):
+    """skorch History (list of dicts) as JSON values, dropping what JSON cannot hold."""
+
+    def clean(value):
+        if isinstance(value, np.generic) and value.dtype.kind in "biuf":
+            return value.item()
+        if value is None or type(value) in (bool, int, float, str):
+            return value
+        if isinstance(value, (list, tuple)):
+            items = [clean(item) for item in value]
+            return [item for item in items if item is not _DROP]
+        if isinstance(value, dict):
+            items = {str(key): clean(item) for key, item in value.items()}
+            return {key: item for key, item in items.items() if item is not _DROP}
+        return _DROP
+
+    return clean(list(history))
+
+
+_DROP = object()
+
+
+def _history_to_json(history):
+    """skorch History (list of dicts) as JSON values, dropping what JSON cannot hold."""
+
+    def clean(value):
+        if isinstance(value, np.generic) and value.dtype.kind in "biuf":
+            return value.item()
+        if value is None or type(value) in (bool, int, float, str):
+            return value
+        if isinstance(value, (list, tuple)):
+            items = [clean(item) for item in value]
+            return [item for item in items if item is not _DROP]
+        if isinstance(value, dict):
+            items = {str(key): clean(item) for key, item in value.items()}
+            return {key: item for key, item in items.items() if item is not _DROP}
+        return _DROP
+
+    return clean(list(history))
+
+
+_DROP = object()
+
+
+# ----------------------------------------------------------------- decoding
+class Decoder:
+    """Inverse of :class:`Encoder`: builds only the types it knows."""
+
+    _TAGS = frozenset({"scalar", "ndarray", "history", "tuple", "dict", "path",
+                       "random_state", "hf_tokenizer", "ref", "estimator"})
+
+    def __init__(self):
+        self._refs = {}
+
+    def __call__(self, value):
+        if isinstance(value, list):
+            return [self(item) for item in value]
+        if not isinstance(value, dict):
+            return value
+        tag = value.get(_TAG)
+        if tag not in self._TAGS:
+            raise ValueError(f"Unknown value tag {tag!r} in an sktfm folder.")
+        try:
+            return getattr(self, f"_{tag}")(value)
+        except (KeyError, TypeError) as error:
+            raise ValueError(f"Malformed {tag!r} value in an sktfm folder: {error}") from error
+
+    def _scalar(self, value):
+        return np.dtype(value["dtype"]).type(value["value"])
+
+    def _ndarray(self, value):
+        if value["dtype"] == "object":
+            data = [self(item) for item in value["data"]]
+            out = np.empty(len(data), dtype=object)
+            out[:] = data
+        else:
+            out = np.asarray(value["data"], dtype=np.dtype(value["dtype"]))
+        return out.reshape(value["shape"])
+
+    def _history(self, value):
+        from skorch.history import History
+
+        return History(value["epochs"])
+
+    def _tuple(self, value):
+        return tuple(self(item) for item in value["items"])
+
+    def _dict(self, value):
+        return {key: self(item) for key, item in value["items"].items()}
+
+    def _path(self, value):
+        return pathlib.Path(value["path"])
+
+    def _random_state(self, value):
+        random_state = np.random.RandomState()
+        random_state.set_state(self(value["state"]))
+        return random_state
+
+    def _hf_tokenizer(self, value):
+        from tokenizers import Tokenizer as HFTokenizer
+
+        tokenizer = HFTokenizer.from_str(value["json"])
+        # Special tokens in the input are plain text, as after fit (folders of
+        # before this key was written held sktfm tokenizers, which all set it).
+        tokenizer.encode_special_tokens = value.get("encode_special_tokens", True)
+        return tokenizer
+
+    def _ref(self, value):
+        return self._refs[value["id"]]
+
+    def _estimator(self, value):
+        estimator = self.params(value["class"], value["params"])
+        self._refs[value["id"]] = estimator
+        self.set_fitted(estimator, value["fitted"])
+        return estimator
+
+    def params(self, class_name, params):
+        cls = registered_class(class_name)
+        params = {key: self(item) for key, item in params.items()}
+        try:
+            return cls(**params)
+        except TypeError as error:
+            raise ValueError(
+                f"Cannot rebuild {class_name} from the saved parameters: {error}"
+            ) from error
+
+    def set_fitted(self, estimator, fitted):
+        for key, item in fitted.items():
+            setattr(estimator, key, self(item))

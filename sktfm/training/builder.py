@@ -1,0 +1,137 @@
+"""The one place where estimator parameters become a module and its skorch net.
+
+``fit`` and :func:`sktfm.load` both go through :func:`make_module` and
+:func:`make_net` (skorch's ``initialize_*`` idea, as functions): a net that an
+estimator trained and one that it restored from a folder are built alike.
+"""
+
+import torch
+from skorch.helper import predefined_split
+
+from .. import _pretrained
+from ..data import SequenceDataset, collate, collate_pairs, training_loader
+from ..nn import (
+    BertBackbone,
+    MaskedFeatureModel,
+    MaskedTokenModel,
+    Seq2Seq,
+    TaskModel,
+    TransformerBackbone,
+)
+from .callbacks import make_callbacks
+from .losses import criterion_for
+from .nets import TransformerNet
+from .runtime import resolve_precision
+from .schedules import LinearWarmup
+
+__all__ = ["OBJECTIVES", "make_module", "make_net"]
+
+#: What a module can be trained for; "backbone" is a fitted encoder's module.
+OBJECTIVES = ("classification", "regression", "masked_tokens", "masked_features",
+              "translation", "backbone")
+
+
+def make_module(objective, module_kwargs, *, n_outputs=None, vocab_size=None,
+                mask_id=None, n_special=None, pretrained=None):
+    """Build the torch module trained for ``objective``.
+
+    Parameters
+    ----------
+    objective : str
+        One of :data:`OBJECTIVES`.
+    module_kwargs : dict
+        Arguments of :class:`~sktfm.nn.Seq2Seq` (translation) or of the
+        backbone; ``architecture="bert"`` builds a :class:`~sktfm.nn.BertBackbone`.
+    n_outputs, vocab_size, mask_id, n_special : int, optional
+        What the head needs: outputs of a task head, the vocabulary and
+        special ids of a masked-token head.
+    pretrained : str or path-like, optional
+        A BERT-family folder whose weights fill the backbone.
+    """
+    if objective == "translation":
+        return Seq2Seq(**module_kwargs)
+    kwargs = dict(module_kwargs)
+    if kwargs.pop("architecture", None) == "bert":
+        backbone = BertBackbone(**kwargs)
+        if pretrained is not None:
+            _pretrained.load_weights(backbone, pretrained)
+    else:
+        backbone = TransformerBackbone(**kwargs)
+    if objective == "backbone":
+        return backbone
+    if objective in ("classification", "regression"):
+        return TaskModel(backbone, n_outputs)
+    if objective == "masked_tokens":
+        return MaskedTokenModel(
+            backbone, vocab_size=vocab_size, mask_id=mask_id, n_special=n_special
+        )
+    if objective == "masked_features":
+        return MaskedFeatureModel(backbone)
+    raise ValueError(f"Unknown {objective=}; expected one of {OBJECTIVES}.")
+
+
+def make_net(module, *, objective, params, device, valid=None, max_epochs=None,
+             schedule=LinearWarmup, monitor="valid_loss", extra_callbacks=(),
+             restored=False, net_class=TransformerNet):
+    """Wrap ``module`` in the skorch net that trains it for ``objective``.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        Built by :func:`make_module`.
+    objective : str
+        The training objective (it picks the loss and the batch layout).
+    params : dict
+        The estimator's parameters (``get_params(deep=False)``).
+    device : str
+        A resolved torch device.
+    valid : tuple or None
+        ``(X, y)`` of model-ready validation samples, or None.
+    max_epochs : int or None
+        Epochs of this fit; None means ``params["max_epochs"]``.
+    schedule, monitor, extra_callbacks
+        The learning-rate schedule class, the early-stopping metric and
+        callbacks that run first.
+    restored : bool
+        Build the net of a model loaded from disk: continued training keeps
+        gradient clipping and the NaN guard, without warm-up, early stopping
+        (no validation split was saved), checkpoints or user callbacks.
+    net_class : type
+        :class:`~sktfm.training.nets.TransformerNet` or a subclass (the
+        data-parallel net).
+    """
+    criterion, criterion_kwargs = criterion_for(
+        objective, label_smoothing=params.get("label_smoothing", 0.0)
+    )
+    collate_fn = collate_pairs if objective == "translation" else collate
+    early_stopping = bool(params["early_stopping"]) and not restored
+    callbacks = make_callbacks(
+        grad_clip=params["grad_clip"], early_stopping=early_stopping,
+        patience=params["patience"],
+        warmup_steps=0 if restored else params["warmup_steps"],
+        verbose=params["verbose"],
+        callbacks=None if restored else params["callbacks"],
+        schedule=schedule, monitor=monitor, extra=extra_callbacks,
+        checkpoint_dir=None if restored else params["checkpoint_dir"],
+    )
+    return net_class(
+        module,
+        criterion=criterion,
+        **{f"criterion__{key}": value for key, value in criterion_kwargs.items()},
+        optimizer=torch.optim.AdamW,
+        optimizer__weight_decay=params["weight_decay"],
+        lr=params["lr"],
+        max_epochs=max_epochs or params["max_epochs"],
+        batch_size=params["batch_size"],
+        train_split=None if valid is None else predefined_split(SequenceDataset(*valid)),
+        iterator_train=training_loader,
+        iterator_train__shuffle=True,
+        iterator_train__collate_fn=collate_fn,
+        iterator_valid__collate_fn=collate_fn,
+        predict_nonlinearity=None,
+        callbacks=callbacks,
+        device=device,
+        precision=resolve_precision(params["precision"], device),
+        compiled=params.get("compile", False),
+        verbose=params["verbose"],
+    )

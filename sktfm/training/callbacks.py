@@ -1,0 +1,138 @@
+"""skorch callbacks for the estimator-level training options."""
+
+import torch
+from skorch.callbacks import (
+    Callback,
+    Checkpoint,
+    EarlyStopping,
+    GradientNormClipping,
+    LRScheduler,
+    ProgressBar,
+)
+
+from .inference import generate
+from .schedules import LinearWarmup
+
+__all__ = [
+    "NonFiniteLoss",
+    "StopOnNonFiniteLoss",
+    "ValidationBLEU",
+    "checkpoint_callbacks",
+    "make_callbacks",
+]
+
+
+class NonFiniteLoss(FloatingPointError):
+    """Training produced a NaN or infinite loss."""
+
+
+class StopOnNonFiniteLoss(Callback):
+    """Stop at the first non-finite training loss, naming epoch and batch.
+
+    The weights of the last epoch that ended with finite losses are put back
+    into the module before the error is raised, so nothing downstream sees
+    NaN weights.
+    """
+
+    def on_train_begin(self, net, **kwargs):
+        self._good_state = _copy_state(net.module_)
+
+    def on_epoch_begin(self, net, **kwargs):
+        self._batch = 0
+
+    def on_batch_end(self, net, batch=None, training=False, loss=None, **kwargs):
+        if not training:
+            return
+        self._batch += 1
+        if loss is not None and not torch.isfinite(loss).all():
+            net.module_.load_state_dict(self._good_state)
+            epoch = len(net.history)
+            raise NonFiniteLoss(
+                f"Training loss became {loss.item()} at epoch {epoch}, batch "
+                f"{self._batch}; training stopped and the weights of epoch "
+                f"{epoch - 1} were restored. Lower lr, raise warmup_steps or set "
+                f"grad_clip."
+            )
+
+    def on_epoch_end(self, net, **kwargs):
+        self._good_state = _copy_state(net.module_)
+
+    def on_train_end(self, net, **kwargs):
+        self._good_state = None  # a full copy of the weights: not for pickles
+
+
+def _copy_state(module):
+    return {key: value.detach().clone() for key, value in module.state_dict().items()}
+
+
+def checkpoint_callbacks(dirname, *, validation):
+    """skorch checkpoints of the best and of the last epoch, as safetensors.
+
+    Weights only (safetensors holds tensors, not code); the history goes to
+    JSON beside them.
+    """
+    best = "valid_loss_best" if validation else "train_loss_best"
+    common = dict(dirname=str(dirname), f_optimizer=None, f_criterion=None,
+                  use_safetensors=True)
+    return [
+        ("checkpoint_best", Checkpoint(monitor=best, f_params="best.safetensors",
+                                       f_history="best_history.json", **common)),
+        ("checkpoint_last", Checkpoint(monitor=None, f_params="last.safetensors",
+                                       f_history="last_history.json", **common)),
+    ]
+
+
+class ValidationBLEU(Callback):
+    """Score greedy translations of the validation sources with corpus BLEU.
+
+    Adds ``valid_bleu`` to each epoch of the history, so that
+    ``EarlyStopping(monitor="valid_bleu", lower_is_better=False)`` can use it.
+
+    Parameters
+    ----------
+    sources : list of int arrays
+        Validation source ids.
+    references : list of str
+        Their reference translations.
+    decode : callable
+        Maps a list of id lists to a list of strings (the target tokenizer's
+        ``decode``).
+    """
+
+    def __init__(self, sources, references, decode):
+        self.sources = sources
+        self.references = references
+        self.decode = decode
+
+    def on_epoch_end(self, net, **kwargs):
+        import sacrebleu
+
+        hypotheses = list(self.decode(generate(net, self.sources, batch_size=net.batch_size)))
+        score = sacrebleu.metrics.BLEU().corpus_score(hypotheses, [list(self.references)])
+        net.history.record("valid_bleu", score.score)
+
+
+def make_callbacks(*, grad_clip, early_stopping, patience, warmup_steps, verbose,
+                   callbacks, schedule=LinearWarmup, monitor="valid_loss",
+                   extra=(), checkpoint_dir=None):
+    """skorch callbacks for the estimator-level training options."""
+    result = [("non_finite", StopOnNonFiniteLoss()), *extra]
+    if checkpoint_dir is not None:
+        result += checkpoint_callbacks(checkpoint_dir, validation=bool(early_stopping))
+    if grad_clip:
+        result.append(("grad_clip", GradientNormClipping(gradient_clip_value=grad_clip)))
+    if early_stopping:
+        result.append((
+            "early_stopping",
+            EarlyStopping(monitor=monitor, patience=patience, load_best=True,
+                          lower_is_better=monitor.endswith("loss")),
+        ))
+    if warmup_steps:
+        result.append((
+            "warmup",
+            LRScheduler(policy=torch.optim.lr_scheduler.LambdaLR,
+                        lr_lambda=schedule(warmup_steps), step_every="batch"),
+        ))
+    if verbose:
+        result.append(("progress_bar", ProgressBar()))
+    return result + list(callbacks or [])

@@ -1,0 +1,150 @@
+"""Batched inference with a fitted net: outputs, embeddings, attention, generation.
+
+Every function takes the batch size of this call and builds its own loader
+with it (the net's ``batch_size`` is never changed); variable-length samples
+are processed in order of length, so batches carry little padding, and the
+results come back in input order. Memory beyond the output stays bounded by
+one chunk of batches, however many samples there are.
+"""
+
+import numpy as np
+import torch
+
+from ..data import SequenceDataset
+
+__all__ = [
+    "cross_attention",
+    "embed",
+    "generate",
+    "predict_outputs",
+    "self_attention",
+]
+
+# Samples sorted by length and computed together: this many batches at a time.
+_BATCHES_PER_CHUNK = 64
+
+
+def _batches(net, dataset, batch_size):
+    """The net's validation loader over ``dataset``, with this call's batch size."""
+    kwargs = {**net.get_params_for("iterator_valid"), "batch_size": batch_size}
+    return net.iterator_valid(dataset, shuffle=False, **kwargs)
+
+
+def _on_device(net, Xi):
+    return {key: value.to(net.device) for key, value in Xi.items()}
+
+
+def predict_outputs(net, X, *, batch_size):
+    """Module outputs on ``X`` (model-ready samples), float32, in batches."""
+
+    def compute(part):
+        return np.concatenate([
+            net.evaluation_step(batch).cpu().numpy()
+            for batch in _batches(net, SequenceDataset(part), batch_size)
+        ])
+
+    return _in_length_order(X, compute, chunk=batch_size * _BATCHES_PER_CHUNK)
+
+
+def embed(net, X, *, batch_size):
+    """Pooled embeddings of model-ready samples ``X``, float32 ``(n_samples, d_model)``."""
+    net.check_is_fitted()
+    encode = net.embed_function()
+
+    def compute(part):
+        net.module_.eval()
+        chunks = []
+        with torch.inference_mode():
+            for Xi, _ in _batches(net, SequenceDataset(part), batch_size):
+                with net.autocast():
+                    chunks.append(encode(**_on_device(net, Xi)).float().cpu().numpy())
+        return np.concatenate(chunks, axis=0)
+
+    return _in_length_order(X, compute, chunk=batch_size * _BATCHES_PER_CHUNK)
+
+
+def _in_length_order(X, compute, *, chunk):
+    """``compute`` over ``X`` chunk by chunk, rows written straight into the output.
+
+    Variable-length samples (a list) go in order of length; each chunk's rows
+    land at their input positions.
+    """
+    n = len(X)
+    if n == 0:
+        return compute(X)
+    variable = isinstance(X, list)
+    order = _by_length(X) if variable else np.arange(n)
+    out = None
+    for start in range(0, n, chunk):
+        rows = order[start:start + chunk]
+        part = compute([X[i] for i in rows] if variable else X[start:start + chunk])
+        if out is None:
+            out = np.empty((n, *part.shape[1:]), dtype=part.dtype)
+        out[rows] = part
+    return out
+
+
+def _by_length(sequences):
+    """Indices that sort sequences by length: batches then carry little padding."""
+    return np.argsort([len(seq) for seq in sequences], kind="stable")
+
+
+def _backbone(module):
+    """The encoder backbone of a fitted module (itself, or a head's ``backbone``)."""
+    return getattr(module, "backbone", module)
+
+
+def self_attention(net, X, *, batch_size):
+    """Self-attention weights per sample, ``(n_layers, H, T, T)`` float32 each.
+
+    ``T`` counts the sample's own positions, [CLS] first, without padding.
+    """
+    net.check_is_fitted()
+    backbone = _backbone(net.module_)
+    net.module_.eval()
+    maps = []
+    with torch.inference_mode():
+        for Xi, _ in _batches(net, SequenceDataset(X), batch_size):
+            with net.autocast():
+                _, padding, weights = backbone.encode(_on_device(net, Xi)["x"],
+                                                      need_weights=True)
+            stacked = torch.stack(weights, dim=1).float().cpu().numpy()  # (B, L, H, T, T)
+            lengths = ([stacked.shape[-1]] * len(stacked) if padding is None
+                       else (~padding).sum(dim=1).tolist())
+            maps.extend(sample[:, :, :n, :n] for sample, n in zip(stacked, lengths))
+    return maps
+
+
+def generate(net, sources, *, batch_size, **generate_kwargs):
+    """Generated target ids for each source id array, in the input order."""
+    net.check_is_fitted()
+    order = _by_length(sources)
+    generated = []
+    for Xi, _ in _batches(net, SequenceDataset([sources[i] for i in order]), batch_size):
+        with net.autocast():
+            generated.extend(net.module_.generate(Xi["src"].to(net.device),
+                                                  **generate_kwargs))
+    result = [None] * len(sources)
+    for position, ids in zip(order, generated):
+        result[position] = ids
+    return result
+
+
+def cross_attention(net, sources, targets, *, batch_size):
+    """Cross-attention maps ``(n_layers, H, T, S)`` for (source, target) id pairs."""
+    net.check_is_fitted()
+    module = net.module_
+    module.eval()
+    maps = []
+    with torch.inference_mode():
+        for Xi, _ in _batches(net, SequenceDataset(sources, targets), batch_size):
+            src, tgt_in = Xi["src"].to(net.device), Xi["tgt_in"].to(net.device)
+            memory, memory_mask = module.encode(src)
+            _, weights = module.decode(tgt_in, memory, memory_mask, need_weights=True)
+            stacked = torch.stack(weights, dim=1).float().cpu().numpy()  # (B, L, H, T, S)
+            src_lengths = (src != module.padding_idx).sum(dim=1).tolist()
+            # Shorter targets still hold their [EOS] in tgt_in: not a query.
+            real = (tgt_in != module.padding_idx) & (tgt_in != module.eos_id)
+            for sample, t_len, s_len in zip(stacked, real.sum(dim=1).tolist(), src_lengths):
+                maps.append(sample[:, :, :t_len, :s_len])
+    return maps
