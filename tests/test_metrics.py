@@ -75,19 +75,19 @@ class TestErrors:
             metric(["a", "b"], ["a"])
 
     def test_empty(self, metric):
-        with pytest.raises(ValueError, match="empty"):
+        with pytest.raises(ValueError, match="y_true has 0 samples"):
             metric([], [])
 
     @pytest.mark.parametrize("missing", [None, np.nan, pd.NA])
     def test_missing_value_names_the_index(self, metric, missing):
-        with pytest.raises(ValueError, match="y_pred contains None/NaN at index 1"):
+        with pytest.raises(ValueError, match="y_pred contains None/NaN at row 1"):
             metric(["a", "b", "c"], ["a", missing, "c"])
-        with pytest.raises(ValueError, match="y_true contains None/NaN at index 0"):
+        with pytest.raises(ValueError, match="y_true contains None/NaN at row 0"):
             metric(pd.Series([missing, "b"]), ["a", "b"])
 
     @pytest.mark.parametrize("value", [3, 2.5, b"bytes", ["a", "list"]])
     def test_non_string_entry(self, metric, value):
-        with pytest.raises(TypeError, match="y_true contains a .* at index 2"):
+        with pytest.raises(TypeError, match=r"y_true\[2\] is \w+, expected str"):
             metric(["a", "b", value], ["a", "b", "c"])
 
     def test_single_string(self, metric):

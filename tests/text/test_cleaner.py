@@ -109,8 +109,13 @@ def test_emoji_cjk_and_long_text():
 
 
 def test_empty_strings_and_numbers():
-    out = TextCleaner().fit_transform(["", "  ", 3, 2.5])
-    np.testing.assert_array_equal(out, ["", "", "3", "2.5"])
+    out = TextCleaner().fit_transform(["", "  "])
+    np.testing.assert_array_equal(out, ["", ""])
+    # A column of numbers only is read as text; numbers among strings are an error.
+    out = TextCleaner().fit_transform(np.array([[3], [2.5]], dtype=object))
+    np.testing.assert_array_equal(out, [["3"], ["2.5"]])
+    with pytest.raises(TypeError, match=r"X\[2\] is int, expected str"):
+        TextCleaner().fit_transform(["", "  ", 3, 2.5])
 
 
 # ------------------------------------------------------- shapes and input
@@ -182,8 +187,9 @@ def test_refit_on_1d_forgets_columns():
         (np.array([["a", np.inf]], dtype=object), ValueError, "inf at row 0, column 1"),
         ([], ValueError, "0 samples"),
         (np.zeros((1, 2, 3)), ValueError, "3 dimensions"),
-        (["a", b"b"], TypeError, "type bytes"),
-        (["a", ["b"]], TypeError, "type list"),
+        (["a", b"b"], TypeError, r"X\[1\] is bytes, expected str"),
+        (["a", ["b"]], TypeError, r"X\[1\] is list, expected str"),
+        (["a", 3], TypeError, r"X\[1\] is int, expected str"),
     ],
 )
 def test_bad_input(bad, error, match):

@@ -269,8 +269,9 @@ class _TokenizerTests:
     @pytest.mark.parametrize(
         "bad, match",
         [
-            (["a", b"bytes"], "type bytes at row 1"),
-            (["a", {"k": 1}], "type dict at row 1"),
+            (["a", b"bytes"], r"X\[1\] is bytes, expected str"),
+            (["a", {"k": 1}], r"X\[1\] is dict, expected str"),
+            (["a", 3], r"X\[1\] is int, expected str"),
             ([["a"], "b"], "mixes pre-tokenized samples"),
             ("one text", "wrap it in a list"),
         ],
