@@ -17,6 +17,7 @@ from sklearn.base import (
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import validate_data
 
+from ..persistence import Persistable
 from .validation import as_text_array
 
 __all__ = ["TextCleaner"]
@@ -84,7 +85,7 @@ def _for_validate_data(X, texts):
     return X if isinstance(X, pd.DataFrame) else texts
 
 
-class TextCleaner(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+class TextCleaner(Persistable, OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     """Normalize raw text: unicode form, case, HTML, control characters, spaces.
 
     A stateless transformer to put in front of :class:`~sktfm.Tokenizer` or a
@@ -169,20 +170,6 @@ class TextCleaner(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self.strip_html = strip_html
         self.strip_control = strip_control
         self.collapse_whitespace = collapse_whitespace
-
-    def save(self, path):
-        """Save this cleaner to the folder ``path`` as JSON, without pickle.
-
-        Load it back with :func:`sktfm.load`.
-
-        Parameters
-        ----------
-        path : str or path-like
-            Folder to write; created if missing.
-        """
-        from ..io import save
-
-        save(self, path)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):

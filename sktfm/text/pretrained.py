@@ -6,12 +6,13 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from ..persistence import Persistable
 from .validation import as_text_array, as_token_lists, is_token_lists
 
 __all__ = ["PretrainedTokenizer"]
 
 
-class PretrainedTokenizer(TransformerMixin, BaseEstimator):
+class PretrainedTokenizer(Persistable, TransformerMixin, BaseEstimator):
     """A pretrained model's own tokenizer (e.g. BERT's WordPiece), as an estimator.
 
     Loads ``tokenizer.json`` from a model folder with Hugging Face

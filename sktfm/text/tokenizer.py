@@ -16,6 +16,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from tokenizers import Regex, decoders, models, pre_tokenizers, trainers
 from tokenizers import Tokenizer as HFTokenizer
 
+from ..persistence import Persistable
 from .special_tokens import N_SPECIAL, PAD_ID, SPECIAL_TOKENS, TOKENIZER_KINDS, UNK_ID
 from .validation import as_text_array, as_token_lists, is_token_lists
 
@@ -34,7 +35,7 @@ _INPUT_KINDS = {
 }
 
 
-class Tokenizer(TransformerMixin, BaseEstimator):
+class Tokenizer(Persistable, TransformerMixin, BaseEstimator):
     """Learn a vocabulary and turn texts into sequences of token ids.
 
     A thin scikit-learn wrapper around a Hugging Face ``tokenizers`` model,
@@ -142,20 +143,6 @@ class Tokenizer(TransformerMixin, BaseEstimator):
         self.max_len = max_len
         self.truncation = truncation
         self.output = output
-
-    def save(self, path):
-        """Save this fitted tokenizer to the folder ``path`` as JSON, without pickle.
-
-        Load it back with :func:`sktfm.load`.
-
-        Parameters
-        ----------
-        path : str or path-like
-            Folder to write; created if missing.
-        """
-        from ..io import save
-
-        save(self, path)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
