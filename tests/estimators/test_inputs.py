@@ -57,10 +57,21 @@ def test_text_containers(tiny, container):
 
 
 def test_multi_output_regression(tiny):
-    X = _inputs()["tabular"]
-    y = np.c_[X[:, 0], X[:, 1] * 100]
-    pred = TransformerRegressor(**tiny).fit(X, y).predict(X)
-    assert pred.shape == (24, 2)
+    # Two different linear functions of the features (nearly uncorrelated:
+    # their weight vectors are almost orthogonal), on scales 100x apart.
+    rng = np.random.RandomState(1)
+    weights = np.array([[1.0, -2.0, 0.5], [-0.5, 0.0, 1.5]]).T  # (3 features, 2 outputs)
+    X, X_test = rng.normal(size=(256, 3)), rng.normal(size=(200, 3))
+    scale, offset = np.array([1.0, 100.0]), np.array([0.0, 10.0])
+    y, y_test = X @ weights * scale + offset, X_test @ weights * scale + offset
+    model = TransformerRegressor(**{**tiny, "max_epochs": 10, "lr": 1e-2}).fit(X, y)
+    pred = model.predict(X_test)
+    assert pred.shape == (200, 2)
+    r2 = 1 - ((pred - y_test) ** 2).sum(axis=0) / ((y_test - y_test.mean(axis=0)) ** 2).sum(axis=0)
+    assert (r2 > 0.9).all(), r2
+    # Output i follows target i, not the other one (not the same function twice).
+    corr = np.corrcoef(pred.T, y_test.T)[:2, 2:]  # corr[i, j]: prediction i vs target j
+    assert corr[0, 0] > abs(corr[0, 1]) + 0.5 and corr[1, 1] > abs(corr[1, 0]) + 0.5, corr
 
 
 def test_odd_but_valid_text_works(tiny):

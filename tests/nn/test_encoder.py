@@ -1,43 +1,18 @@
-"""FeedForward, EncoderLayer and Encoder: shapes, torch reference, padding, gradients."""
+"""EncoderLayer and Encoder: torch reference, padding, gradients.
+
+FeedForward has its own module, test_feedforward.py.
+"""
 
 import pytest
 import torch
 
-from sktfm.nn import Encoder, EncoderLayer, FeedForward, Packing
+from sktfm.nn import Encoder, EncoderLayer, Packing
 
 B, T, C, H, FF = 3, 6, 16, 2, 32
 
 
 def _padding(lengths, t=T):
     return torch.arange(t)[None, :] >= torch.tensor(lengths)[:, None]  # (B, T), True = pad
-
-
-@pytest.mark.parametrize("activation", ["gelu", "relu"])
-def test_feedforward_shape_and_formula(activation):
-    ff = FeedForward(C, FF, dropout=0.0, activation=activation).eval()
-    x = torch.randn(B, T, C)
-    act = torch.nn.functional.gelu if activation == "gelu" else torch.relu
-    expected = ff.linear2(act(ff.linear1(x)))
-    out = ff(x)
-    assert out.shape == (B, T, C)
-    torch.testing.assert_close(out, expected)
-
-
-@pytest.mark.parametrize("rows", [1024, 2500])
-def test_feedforward_in_blocks_matches_one_product(rows):
-    # Inference on many rows runs the network a block of rows at a time (the
-    # hidden activations stay in cache); rows that do not fill the last block too.
-    ff = FeedForward(C, 2048, dropout=0.0).eval()  # blocks of 512 rows
-    x = torch.randn(rows, C)
-    with torch.no_grad():
-        blocked = ff(x.view(-1, 4, C))  # (B, T, C)
-    expected = ff(x)  # with gradients: one product over all rows
-    torch.testing.assert_close(blocked.reshape(rows, C), expected.detach())
-
-
-def test_feedforward_rejects_unknown_activation():
-    with pytest.raises(ValueError, match="activation='tanh'"):
-        FeedForward(C, FF, activation="tanh")
 
 
 @pytest.mark.parametrize("norm_first", [True, False], ids=["pre-norm", "post-norm"])
