@@ -162,6 +162,68 @@ TRAINING = {
 }
 
 
+_LAYERS = [Interval(Integral, 1, None, closed="left"), None]
+
+# What the translator means by the parameters it shares, and its own ones.
+TRANSLATION = {
+    "input_type": Parameter(
+        [StrOptions({"auto", "text", "tokens"})], '{"auto", "text", "tokens"}',
+        "Whether ``X`` and ``y`` hold strings or pre-tokenized lists of str."),
+    "n_layers": Parameter(
+        ARCHITECTURE["n_layers"].constraint, "int",
+        "Layers of each stack, encoder and decoder, unless ``n_encoder_layers`` or "
+        "``n_decoder_layers`` say otherwise."),
+    "n_encoder_layers": Parameter(_LAYERS, "int or None",
+                                  "Encoder layers; None means ``n_layers``."),
+    "n_decoder_layers": Parameter(_LAYERS, "int or None",
+                                  "Decoder layers; None means ``n_layers`` (as T5's "
+                                  "``num_decoder_layers``)."),
+    "pooling": Parameter(
+        ARCHITECTURE["pooling"].constraint, ARCHITECTURE["pooling"].type,
+        'How :meth:`transform` reduces a source\'s encoder states to one vector; "cls" '
+        "takes the first source token's state (translation prepends no [CLS])."),
+    "tokenizer": Parameter(
+        [StrOptions(set(TOKENIZER_KINDS)), Tokenizer, tuple],
+        '{"word", "char", "bpe"}, Tokenizer, or a pair of those',
+        'Tokenizer kind for both sides, or a ``(source, target)`` pair such as '
+        '``("char", "word")``.'),
+    "vocab_size": Parameter(TEXT["vocab_size"].constraint, "int",
+                            "Largest vocabulary learned per side."),
+    "share_vocab": Parameter(
+        ["boolean"], "bool",
+        "Learn one vocabulary over sources and targets and share the source and target "
+        "embeddings (needs one tokenizer kind)."),
+    "tie_embeddings": Parameter(["boolean"], "bool",
+                                "Tie the decoder's output projection to its input embedding."),
+    "beam_size": Parameter([Interval(Integral, 1, None, closed="left")], "int",
+                           "Beam width of ``predict`` (1 is greedy search)."),
+    "max_output_len": Parameter(
+        [Interval(Integral, 1, None, closed="left"), None], "int or None",
+        "Longest translation in tokens; None allows the source length + 50."),
+    "length_penalty": Parameter(
+        [Interval(Real, 0, None, closed="left")], "float",
+        "GNMT length-penalty exponent for beam search (0 disables it)."),
+    "max_epochs": Parameter([Interval(Integral, 1, None, closed="left")], "int",
+                            "Passes over the training pairs."),
+    "warmup_steps": Parameter(
+        TRAINING["warmup_steps"].constraint, "int",
+        "Batches of linear warm-up before the paper's inverse-square-root decay; 0 keeps "
+        "``lr`` constant."),
+    "label_smoothing": Parameter(
+        TRAINING["label_smoothing"].constraint, "float",
+        "Label smoothing of the target-token loss (0.1 in the paper)."),
+    "early_stopping": Parameter(
+        ["boolean", StrOptions({"loss", "bleu"})], 'bool or {"loss", "bleu"}',
+        "Hold out ``validation_fraction`` of the pairs and stop when the validation loss "
+        '(True or "loss") or the validation BLEU of greedy translations ("bleu") has not '
+        "improved for ``patience`` epochs."),
+    "compile": Parameter(
+        TRAINING["compile"].constraint, "bool",
+        "Run teacher-forced forward passes through ``torch.compile`` (generation runs "
+        "the plain model)."),
+}
+
+
 def init_parameters(cls):
     """Names of the parameters of ``cls.__init__``, in signature order."""
     if cls.__init__ is object.__init__:

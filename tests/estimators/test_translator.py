@@ -6,6 +6,7 @@ import joblib
 import numpy as np
 import pytest
 import sacrebleu
+import torch
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV
 
@@ -172,3 +173,37 @@ def test_fit_contract_on_text():
     full = model.predict(X)
     assert model.predict(X[:7]).tolist() == full[:7].tolist()
     assert model.predict(X[::-1]).tolist() == full[::-1].tolist()
+
+
+SHAPE_ONLY = dict(d_model=16, n_heads=2, dim_feedforward=32, dropout=0.0, max_epochs=1, max_len=16,
+                  vocab_size=100, device="cpu", random_state=0)
+
+
+@pytest.mark.parametrize("params, stacks", [
+    ({"n_layers": 2}, (2, 2)),
+    ({"n_layers": 2, "n_decoder_layers": 1}, (2, 1)),
+    ({"n_layers": 1, "n_encoder_layers": 3}, (3, 1)),
+])
+def test_n_layers_sets_both_stacks_unless_overridden(params, stacks):
+    X, y = _word_pairs(20)
+    model = Seq2SeqTranslator(**SHAPE_ONLY, **params).fit(X, y)
+    assert (len(model.module_.encoder.layers), len(model.module_.decoder.layers)) == stacks
+    assert model.get_params()["n_encoder_layers"] == params.get("n_encoder_layers")
+
+
+def test_pooling_decides_what_transform_returns():
+    X, y = _word_pairs(20)
+    states = {}
+    for pooling in ("mean", "max", "cls"):
+        model = Seq2SeqTranslator(**SHAPE_ONLY, n_layers=1, pooling=pooling).fit(X, y)
+        assert model.module_.pooling.mode == pooling
+        states[pooling] = model.transform(X[:4])
+        ids = torch.as_tensor(model.source_tokenizer_.transform(X[:1])[0][None])
+        with torch.inference_mode():
+            memory, _ = model.module_.eval().encode(ids)  # one source: no padding
+        reference = {"mean": memory.mean(1), "max": memory.max(1).values,
+                     "cls": memory[:, 0]}[pooling]
+        np.testing.assert_allclose(states[pooling][:1], reference.detach().numpy(), rtol=1e-5,
+                                   atol=1e-6)
+    assert not np.allclose(states["mean"], states["max"])
+    assert not np.allclose(states["mean"], states["cls"])
