@@ -4,8 +4,6 @@ Backed by Hugging Face ``tokenizers``; this module only adapts it to the
 scikit-learn API (fit/transform, parameters, validation, pickling).
 """
 
-import re
-from collections import Counter
 from numbers import Integral
 
 import numpy as np
@@ -13,20 +11,21 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
-from tokenizers import Regex, decoders, models, pre_tokenizers, trainers
-from tokenizers import Tokenizer as HFTokenizer
-
 from ..persistence import Persistable
-from .special_tokens import N_SPECIAL, PAD_ID, SPECIAL_TOKENS, TOKENIZER_KINDS, UNK_ID
+from ._hf_backend import (
+    build_tokenizer,
+    build_trainer,
+    no_special_tokens_in_text,
+    training_texts,
+    utf8_safe,
+)
+from .special_tokens import N_SPECIAL, PAD_ID, TOKENIZER_KINDS, UNK_ID
 from .validation import as_text_array, as_token_lists, is_token_lists
 
 __all__ = ["Tokenizer"]
 
 # Texts are encoded this many at a time, so memory stays bounded.
 _ENCODE_BATCH = 2048
-
-_SURROGATE_RE = re.compile("[\ud800-\udfff]")
-_METASPACE = "\u2581"  # "▁", the word-start mark of the BPE pre-tokenizer
 
 _INPUT_KINDS = {
     "text": "text (one str per sample)",
@@ -163,12 +162,12 @@ class Tokenizer(Persistable, TransformerMixin, BaseEstimator):
             The fitted tokenizer.
         """
         input_kind, data = self._validate_input(X, reset=True)
-        tokenizer = self._build_tokenizer(input_kind)
-        tokenizer.train_from_iterator(
-            _training_texts(input_kind, data),
-            trainer=self._build_trainer(input_kind, data),
+        tokenizer = build_tokenizer(self.kind, input_kind)
+        trainer = build_trainer(
+            self.kind, self.vocab_size, self.min_frequency, input_kind, data
         )
-        _no_special_tokens_in_text(tokenizer)
+        tokenizer.train_from_iterator(training_texts(input_kind, data), trainer=trainer)
+        no_special_tokens_in_text(tokenizer)
         vocab = tokenizer.get_vocab()
         self.tokenizer_ = tokenizer
         self.vocabulary_ = dict(sorted(vocab.items(), key=lambda item: item[1]))
@@ -278,15 +277,15 @@ class Tokenizer(Persistable, TransformerMixin, BaseEstimator):
         """
         if is_token_lists(X):
             input_kind, texts = "tokens", None
-            data = [[_utf8_safe(tok) for tok in seq] for seq in as_token_lists(X)]
+            data = [[utf8_safe(tok) for tok in seq] for seq in as_token_lists(X)]
         else:
             texts = as_text_array(X)
             if texts.ndim == 1 or texts.shape[1] == 1:
                 input_kind = "text"
-                data = [_utf8_safe(text) for text in texts.ravel().tolist()]
+                data = [utf8_safe(text) for text in texts.ravel().tolist()]
             else:
                 input_kind = "columns"
-                data = [[_utf8_safe(tok) for tok in row] for row in texts.tolist()]
+                data = [[utf8_safe(tok) for tok in row] for row in texts.tolist()]
         if texts is not None and texts.ndim == 2:
             if reset or hasattr(self, "n_features_in_"):
                 # The DataFrame carries the column names; any other input has
@@ -303,57 +302,6 @@ class Tokenizer(Persistable, TransformerMixin, BaseEstimator):
                 "kind of input as in fit, or refit on this kind."
             )
         return input_kind, data
-
-    def _build_tokenizer(self, input_kind):
-        """An untrained Hugging Face tokenizer for ``kind`` and the input kind."""
-        if self.kind == "bpe":
-            tokenizer = HFTokenizer(models.BPE(unk_token=SPECIAL_TOKENS[UNK_ID]))
-            # Metaspace marks word starts with "▁", so decode restores spaces;
-            # characters unseen at fit map to [UNK] instead of failing.
-            tokenizer.pre_tokenizer = pre_tokenizers.Metaspace()
-            tokenizer.decoder = decoders.Metaspace()
-            return tokenizer
-        tokenizer = HFTokenizer(models.WordLevel(unk_token=SPECIAL_TOKENS[UNK_ID]))
-        if self.kind == "char":
-            # Every code point, whitespace included, is one token.
-            tokenizer.pre_tokenizer = pre_tokenizers.Split(
-                Regex(r"[\s\S]"), behavior="isolated"
-            )
-            tokenizer.decoder = decoders.Fuse()
-        elif input_kind == "text":
-            # Words split at spaces and punctuation; "▁" marks a word that
-            # follows a space, so decode restores the text exactly
-            # ("quatre-vingt-dix" -> "▁quatre", "-", "vingt", "-", "dix").
-            tokenizer.pre_tokenizer = pre_tokenizers.Sequence([
-                pre_tokenizers.Metaspace(),
-                pre_tokenizers.Punctuation(behavior="isolated"),
-            ])
-            tokenizer.decoder = decoders.Metaspace()
-        # Word tokens given by the user (lists or cells) are used as they are:
-        # no pre-tokenizer, so "New York" stays one token.
-        return tokenizer
-
-    def _build_trainer(self, input_kind, data):
-        common = dict(
-            vocab_size=self.vocab_size,
-            min_frequency=self.min_frequency,
-            special_tokens=list(SPECIAL_TOKENS),
-            show_progress=False,
-        )
-        if self.kind != "bpe":
-            return trainers.WordLevelTrainer(**common)
-        # The alphabet alone may not overflow vocab_size. The trainer's own
-        # limit_alphabet breaks ties between equally frequent characters in
-        # hash order, which changes from run to run: pick them here instead.
-        limit = self.vocab_size - N_SPECIAL
-        counts = _metaspace_char_counts(_training_texts(input_kind, data))
-        if len(counts) <= limit:
-            return trainers.BpeTrainer(**common)
-        ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-        alphabet = sorted(char for char, _ in ranked[:limit])
-        return trainers.BpeTrainer(
-            initial_alphabet=alphabet, limit_alphabet=limit, **common
-        )
 
     def _encode(self, input_kind, data):
         """Token ids of each sample, truncated to (or checked against) max_len."""
@@ -385,7 +333,7 @@ class Tokenizer(Persistable, TransformerMixin, BaseEstimator):
                 yield [vocab.get(token, UNK_ID) for token in tokens]
             return
         # The flag is not pickled: set it again after a round trip.
-        _no_special_tokens_in_text(self.tokenizer_)
+        no_special_tokens_in_text(self.tokenizer_)
         for start in range(0, len(data), _ENCODE_BATCH):
             encodings = self.tokenizer_.encode_batch(
                 data[start : start + _ENCODE_BATCH],
@@ -447,39 +395,3 @@ class Tokenizer(Persistable, TransformerMixin, BaseEstimator):
         tags.target_tags.required = False
         tags.transformer_tags.preserves_dtype = []
         return tags
-
-
-def _no_special_tokens_in_text(tokenizer):
-    """Read "[PAD]", "[MASK]"... in the input as plain text, not special ids.
-
-    Otherwise a text quoting "[PAD]" would put a padding id mid-sequence.
-    """
-    if not tokenizer.encode_special_tokens:
-        tokenizer.encode_special_tokens = True
-
-
-def _utf8_safe(text):
-    """Replace lone surrogates, which UTF-8 (and so Rust) cannot encode."""
-    if text.isascii() or not _SURROGATE_RE.search(text):
-        return text
-    return _SURROGATE_RE.sub("\ufffd", text)
-
-
-def _metaspace_char_counts(texts):
-    """Character counts as the BPE trainer sees them after Metaspace."""
-    counts = Counter()
-    n_texts = 0
-    for text in texts:
-        counts.update(text)
-        n_texts += bool(text) and text[0] != " "
-    # Metaspace turns each space into "▁" and prepends one to each text.
-    spaces = counts.pop(" ", 0)
-    counts[_METASPACE] += spaces + n_texts
-    return counts
-
-
-def _training_texts(input_kind, data):
-    """What the trainer reads: the texts, or each given token on its own."""
-    if input_kind == "text":
-        return data
-    return (token for sequence in data for token in sequence)
