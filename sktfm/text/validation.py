@@ -210,9 +210,10 @@ def _object_to_text(arr, name, at, allow_numbers):
             out[i] = cell if type(cell) is str else str(cell)
             continue
         row, col = divmod(i, n_cols)
-        where, index = (_where(row), row) if arr.ndim == 1 else (
-            _where(row, col), f"{row}, {col}"
-        )
+        if arr.ndim == 1:
+            where, index = _where(row), f"{row}"
+        else:
+            where, index = _where(row, col), f"{row}, {col}"
         out[i] = _cell_to_str(
             cell, name, where, f"{at}[{index}]", has_str[col], allow_numbers
         )
