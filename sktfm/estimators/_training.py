@@ -22,7 +22,7 @@ from ..training import TransformerNet, make_module, make_net, resolve_device, se
 from ..training.distributed import DataParallelNet, fit_data_parallel
 from ..training.runtime import available_device
 from ..training.schedules import LinearWarmup
-from ._parameters import constraints, parameters_doc
+from ._parameters import constraints, make_init, parameters_doc
 
 _MAX_SEED = np.iinfo(np.int32).max
 
@@ -30,10 +30,10 @@ _MAX_SEED = np.iinfo(np.int32).max
 class BaseTrainedEstimator(Persistable, BaseEstimator, register=False):
     """Training parameters, guarded and continued fits, persistence of the net.
 
-    Subclasses define ``__init__`` (their parameters) and ``_parameters``, the
-    :class:`~sktfm.estimators._parameters.Parameter` entries from which their
-    ``_parameter_constraints`` and their docstring's ``{parameters}`` block
-    are assembled.
+    Subclasses define ``_parameters``, the
+    :class:`~sktfm.estimators._parameters.Parameter` entries (in signature
+    order) from which their ``__init__``, their ``_parameter_constraints`` and
+    their docstring's ``{parameters}`` block are made.
     """
 
     _parameters = {}
@@ -42,6 +42,10 @@ class BaseTrainedEstimator(Persistable, BaseEstimator, register=False):
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
+        if "_parameters" in vars(cls):  # a new parameter list: a new signature
+            cls.__init__ = make_init(cls._parameters)
+            cls.__init__.__qualname__ = f"{cls.__qualname__}.__init__"
+            cls.__init__.__module__ = cls.__module__
         cls._parameter_constraints = constraints(cls, cls._parameters)
         if cls.__doc__ and "{parameters}" in cls.__doc__:
             cls.__doc__ = cls.__doc__.replace(

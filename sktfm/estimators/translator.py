@@ -12,7 +12,15 @@ from ..text.validation import as_text_array, is_token_lists
 from ..training import inference
 from ..training.callbacks import ValidationBLEU
 from ..training.schedules import InverseSqrtWarmup
-from ._parameters import ARCHITECTURE, TEXT, TRAINING, TRANSLATION
+from ._parameters import (
+    ARCHITECTURE,
+    GENERATION,
+    TEXT,
+    TRAINING,
+    TRANSLATION_ARCHITECTURE,
+    TRANSLATION_TEXT,
+    TRANSLATION_TRAINING,
+)
 from ._training import BaseTrainedEstimator
 
 
@@ -61,94 +69,13 @@ class Seq2SeqTranslator(BaseTrainedEstimator):
     ['deux un']
     """
 
-    _parameters = {**ARCHITECTURE, **TEXT, **TRAINING, **TRANSLATION}
-
-    def __init__(
-        self,
-        *,
-        input_type="auto",
-        d_model=128,
-        n_heads=4,
-        n_layers=3,
-        n_encoder_layers=None,
-        n_decoder_layers=None,
-        dim_feedforward=512,
-        dropout=0.1,
-        activation="gelu",
-        norm_first=True,
-        positional="sinusoidal",
-        max_len=256,
-        pooling="mean",
-        tokenizer="word",
-        vocab_size=8000,
-        share_vocab=False,
-        tie_embeddings=True,
-        truncation=True,
-        beam_size=4,
-        max_output_len=None,
-        length_penalty=0.6,
-        max_epochs=10,
-        batch_size=64,
-        lr=1e-3,
-        weight_decay=0.01,
-        warmup_steps=300,
-        label_smoothing=0.1,
-        grad_clip=1.0,
-        early_stopping=False,
-        validation_fraction=0.1,
-        patience=5,
-        device="auto",
-        precision="auto",
-        random_state=None,
-        verbose=0,
-        callbacks=None,
-        checkpoint_dir=None,
-        warm_start=False,
-        strategy=None,
-        n_processes=None,
-        compile=False,
-    ):
-        self.input_type = input_type
-        self.d_model = d_model
-        self.n_heads = n_heads
-        self.n_layers = n_layers
-        self.n_encoder_layers = n_encoder_layers
-        self.n_decoder_layers = n_decoder_layers
-        self.dim_feedforward = dim_feedforward
-        self.dropout = dropout
-        self.activation = activation
-        self.norm_first = norm_first
-        self.positional = positional
-        self.max_len = max_len
-        self.pooling = pooling
-        self.tokenizer = tokenizer
-        self.vocab_size = vocab_size
-        self.share_vocab = share_vocab
-        self.tie_embeddings = tie_embeddings
-        self.truncation = truncation
-        self.beam_size = beam_size
-        self.max_output_len = max_output_len
-        self.length_penalty = length_penalty
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.warmup_steps = warmup_steps
-        self.label_smoothing = label_smoothing
-        self.grad_clip = grad_clip
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.patience = patience
-        self.device = device
-        self.precision = precision
-        self.random_state = random_state
-        self.verbose = verbose
-        self.callbacks = callbacks
-        self.checkpoint_dir = checkpoint_dir
-        self.warm_start = warm_start
-        self.strategy = strategy
-        self.n_processes = n_processes
-        self.compile = compile
+    _parameters = {
+        "input_type": TRANSLATION_TEXT["input_type"],
+        **ARCHITECTURE, **TRANSLATION_ARCHITECTURE,
+        **TEXT, **TRANSLATION_TEXT,
+        **GENERATION,
+        **TRAINING, **TRANSLATION_TRAINING,
+    }
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
