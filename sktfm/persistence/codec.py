@@ -132,28 +132,6 @@ def _history_to_json(history):
 _DROP = object()
 
 
-def _history_to_json(history):
-    """skorch History (list of dicts) as JSON values, dropping what JSON cannot hold."""
-
-    def clean(value):
-        if isinstance(value, np.generic) and value.dtype.kind in "biuf":
-            return value.item()
-        if value is None or type(value) in (bool, int, float, str):
-            return value
-        if isinstance(value, (list, tuple)):
-            items = [clean(item) for item in value]
-            return [item for item in items if item is not _DROP]
-        if isinstance(value, dict):
-            items = {str(key): clean(item) for key, item in value.items()}
-            return {key: item for key, item in items.items() if item is not _DROP}
-        return _DROP
-
-    return clean(list(history))
-
-
-_DROP = object()
-
-
 # ----------------------------------------------------------------- decoding
 class Decoder:
     """Inverse of :class:`Encoder`: builds only the types it knows."""

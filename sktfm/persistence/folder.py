@@ -238,21 +238,6 @@ def read_json(path):
         raise ValueError(f"{path} is not valid JSON: {error}") from error
 
 
-def _check_format(config, path):
-    version = config.get("format") if isinstance(config, dict) else None
-    if version is None:
-        raise ValueError(
-            f"{path} has no format version: not a folder written by sktfm.save."
-        )
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise ValueError(f"{path} has an unreadable format version {version!r}.")
-    if version > SKTFM_FORMAT:
-        raise ValueError(
-            f"{path} was saved by a newer sktfm (format {version}); upgrade sktfm "
-            f"(this one reads format {SKTFM_FORMAT} and older)."
-        )
-
-
 def load_weights(module, path):
     """Load a state dict written by :func:`save` into ``module`` (strict)."""
     from safetensors import safe_open
