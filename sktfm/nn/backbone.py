@@ -13,7 +13,7 @@ from .embedding import (
     SinusoidalPositionalEncoding,
     TokenEmbedding,
 )
-from .encoder import Encoder
+from .encoder import Encoder, encode_tokens
 from .pooling import POOLINGS, Pooling
 
 __all__ = ["POSITIONALS", "TransformerBackbone"]
@@ -118,15 +118,8 @@ class TransformerBackbone(nn.Module):
             self.cls = nn.Parameter(torch.randn(d_model) * 0.02)
             self.positional = _POSITIONAL_CLASSES[positional](d_model, max_len + 1)
         self.dropout = Dropout(dropout)
-        self.encoder = Encoder(
-            n_layers,
-            d_model,
-            n_heads,
-            dim_feedforward,
-            dropout=dropout,
-            activation=activation,
-            norm_first=norm_first,
-        )
+        layer_kw = dict(dropout=dropout, activation=activation, norm_first=norm_first)
+        self.encoder = Encoder(n_layers, d_model, n_heads, dim_feedforward, **layer_kw)
         self.pooling = Pooling(pooling)
 
     def _check_sequence(self, x: Tensor, mask: Optional[Tensor]) -> None:
@@ -192,10 +185,7 @@ class TransformerBackbone(nn.Module):
         """
         tokens, padding = self._embed(x, mask)
         tokens = self.dropout(tokens)
-        if need_weights:
-            states, weights = self.encoder(tokens, key_padding_mask=padding, need_weights=True)
-            return states, padding, weights
-        return self.encoder(tokens, key_padding_mask=padding), padding
+        return encode_tokens(self.encoder, tokens, padding, need_weights)
 
     def forward(self, x: Tensor) -> Tensor:
         """Pooled embedding (B, C) of ``x``."""

@@ -15,7 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from .dropout import Dropout
-from .encoder import Encoder
+from .encoder import Encoder, encode_tokens
 from .pooling import Pooling
 
 __all__ = ["BertEmbedding", "BertBackbone", "bert_kwargs", "load_bert_state"]
@@ -134,10 +134,7 @@ class BertBackbone(nn.Module):
             )
         padding = x == self.padding_idx
         tokens = self.embedding(x)
-        if need_weights:
-            states, weights = self.encoder(tokens, key_padding_mask=padding, need_weights=True)
-            return states, padding, weights
-        return self.encoder(tokens, key_padding_mask=padding), padding
+        return encode_tokens(self.encoder, tokens, padding, need_weights)
 
     def forward(self, x: Tensor) -> Tensor:
         """Pooled embedding (B, C) of ids ``x`` (B, T)."""

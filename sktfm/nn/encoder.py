@@ -11,7 +11,7 @@ from .dropout import Dropout
 from .feedforward import FeedForward
 from .linear import cpu_inference
 
-__all__ = ["EncoderLayer", "Encoder", "Packing"]
+__all__ = ["EncoderLayer", "Encoder", "Packing", "encode_tokens"]
 
 
 class Packing:
@@ -283,3 +283,17 @@ class Encoder(nn.Module):
         if packing is not None:
             return packing.unpack(x)  # (B, T, C)
         return (x, all_weights) if need_weights else x
+
+
+def encode_tokens(
+    encoder: Encoder, tokens: Tensor, padding: Optional[Tensor], need_weights: bool = False
+) -> Union[tuple[Tensor, Optional[Tensor]], tuple[Tensor, Optional[Tensor], list[Tensor]]]:
+    """Run ``encoder`` over embedded ``tokens`` (B, T, C) with key padding ``padding``.
+
+    Returns ``(states, padding)``, and the per-layer attention weights after
+    them when ``need_weights``: what a backbone's ``encode`` returns.
+    """
+    if need_weights:
+        states, weights = encoder(tokens, key_padding_mask=padding, need_weights=True)
+        return states, padding, weights
+    return encoder(tokens, key_padding_mask=padding), padding
