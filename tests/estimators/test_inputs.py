@@ -1,13 +1,19 @@
 """Every input type the contract lists, odd-but-valid text, and clear errors."""
 
 import pickle
+import re
 
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn.exceptions import NotFittedError
 
-from sktfm import TransformerClassifier, TransformerEncoder, TransformerRegressor
+from sktfm import (
+    Seq2SeqTranslator,
+    TransformerClassifier,
+    TransformerEncoder,
+    TransformerRegressor,
+)
 from sktfm.data import infer_input_type
 
 ESTIMATORS = [TransformerEncoder, TransformerClassifier, TransformerRegressor]
@@ -188,3 +194,16 @@ def test_tokenizer_kinds_and_instances(tiny, tokenizer):
     if not isinstance(model.tokenizer, str):
         assert model.tokenizer.max_len == 999  # the parameter is left unchanged
         assert model.tokenizer_.kind == "char"
+
+
+@pytest.mark.parametrize("X, position", [
+    (["a b", 3, "c"], "X[1] is int"),
+    (pd.Series(["a", "b", 2.5]), "X.iloc[2] is float"),
+    (np.array(["a", None, b"c"], dtype=object)[[0, 2, 0]], "X[1] is bytes"),
+])
+def test_text_mixed_with_other_values_is_a_type_error(tiny, X, position):
+    for model in (TransformerClassifier(**tiny),
+                  Seq2SeqTranslator(**{**tiny, "n_layers": 1})):
+        with pytest.raises(TypeError, match=re.escape(position)):
+            model.fit(X, ["x", "y", "z"])
+        assert not hasattr(model, "net_")
