@@ -1,8 +1,9 @@
 """Attention heat maps and learning curves, drawn with matplotlib.
 
 This module needs the ``plot`` extra (``pip install sktfm[plot]``). It works
-on plain arrays and history objects: it imports neither torch nor
-scikit-learn nor the estimators, and ``import sktfm`` does not import it.
+on plain arrays and history objects: it imports neither torch nor the
+estimators (scikit-learn only to raise ``NotFittedError``), and ``import sktfm``
+does not import it.
 ``matplotlib.pyplot`` is imported only when a function has to create a
 figure, so the backend is whatever the caller chose.
 """
@@ -14,7 +15,7 @@ import numpy as np
 
 try:
     import matplotlib  # noqa: F401  (the package only; pyplot is imported on use)
-except ImportError as exc:  # pragma: no cover - exercised through sys.modules in tests
+except ImportError as exc:  # tested by hiding matplotlib from sys.modules
     raise ImportError(
         "sktfm.plotting needs matplotlib, which is not installed: "
         "pip install sktfm[plot]"
