@@ -15,8 +15,8 @@ from skorch.callbacks import Callback
 
 import sktfm
 from sktfm import TransformerClassifier, TransformerEncoder
-from sktfm.training import distributed, runtime
 from sktfm.data import SequenceDataset
+from sktfm.training import distributed, runtime
 
 DIGITS = dict(d_model=32, n_heads=2, n_layers=1, dim_feedforward=64, dropout=0.1,
               max_epochs=10, batch_size=32, lr=3e-3, device="cpu", random_state=0)
@@ -64,8 +64,10 @@ def test_ddp_fitted_estimator_is_an_ordinary_one(single_and_ddp, digits_split, t
 
 def test_every_rank_ends_with_identical_weights(digits_split):
     (X, y), _ = digits_split
-    model = TransformerClassifier(**{**DIGITS, "max_epochs": 2})
-    model.fit(X[:200], y[:200])  # a fitted net: spawned training continues it
+    # One process trains in place, with the DataParallelNet that spawned
+    # training needs; the fitted net then continues in 2 processes.
+    model = TransformerClassifier(**{**DIGITS, "max_epochs": 2}, strategy="ddp", n_processes=1)
+    model.fit(X[:200], y[:200])
     dataset = SequenceDataset(model._model_input(X), model._encode_labels(y))
     before = {k: v.clone() for k, v in model.module_.state_dict().items()}
     _, states = distributed.train_spawned(model.net_, dataset, n_processes=2, seed=3,
@@ -206,3 +208,59 @@ def test_training_in_place_leaves_the_net_as_it_was(topic_texts, tiny, tmp_path)
     assert settings() == before  # no sampler left behind to switch bucketing off
     assert type(net) is distributed.DataParallelNet and "ddp_module_" not in net.__dict__
     assert len(net.history) == tiny["max_epochs"] + 1
+
+
+def test_data_parallel_net_is_one_transformer_net_subclass_defined_once():
+    import ast
+    from pathlib import Path
+
+    from sktfm.estimators import _training
+    from sktfm.training import TransformerNet
+
+    assert issubclass(distributed.DataParallelNet, TransformerNet)
+    assert distributed.DataParallelNet.__module__ == "sktfm.training.distributed"
+    assert _training.DataParallelNet is distributed.DataParallelNet  # what strategy="ddp" uses
+    package = Path(sktfm.__file__).parent
+    definitions = [
+        path.relative_to(package).as_posix()
+        for path in package.rglob("*.py")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.ClassDef) and node.name == "DataParallelNet"
+    ]
+    assert definitions == ["training/distributed.py"]
+
+
+def test_outside_a_process_group_the_data_parallel_net_is_the_plain_net(monkeypatch):
+    import torch.distributed as dist
+
+    from sktfm.data import collate
+    from sktfm.training import TransformerNet, make_module, make_net, nets, seeded
+
+    rng = np.random.RandomState(0)
+    X = [rng.randint(10, 50, size=rng.randint(2, 9)) for _ in range(48)]
+    y = rng.randint(0, 3, size=48)
+    params = TransformerClassifier(d_model=16, n_heads=2, n_layers=1, dim_feedforward=32,
+                                   dropout=0.1, max_epochs=2, batch_size=16,
+                                   device="cpu").get_params(deep=False)
+    module_kwargs = dict(input_kind="tokens", vocab_size=50, d_model=16, n_heads=2,
+                         n_layers=1, dim_feedforward=32, dropout=0.1)
+
+    def fitted(net_class):
+        with seeded(0):
+            module = make_module("classification", module_kwargs, n_outputs=3)
+            net = make_net(module, objective="classification", params=params, device="cpu",
+                           net_class=net_class)
+            return net.fit(SequenceDataset(X, y), y=None)
+
+    assert not (dist.is_available() and dist.is_initialized())
+    plain, ddp = fitted(TransformerNet), fitted(distributed.DataParallelNet)
+    assert type(ddp) is distributed.DataParallelNet and not ddp._replicated()
+    assert ddp.forward_function() is ddp.module_
+    for name, value in plain.module_.state_dict().items():
+        torch.testing.assert_close(ddp.module_.state_dict()[name], value, rtol=0, atol=0)
+    np.testing.assert_array_equal(ddp.predict_proba(SequenceDataset(X)),
+                                  plain.predict_proba(SequenceDataset(X)))
+    # It splits long CPU batches into micro-batches as the plain net does.
+    monkeypatch.setattr(nets, "_MICRO_BATCH_TOKENS", 8)
+    batch = collate(list(zip(X[:16], y[:16])))
+    assert len(ddp._micro_batches(*batch)) == len(plain._micro_batches(*batch)) > 1

@@ -1,0 +1,1 @@
+"""Tests of sktfm.training, one module per module (a package: its basenames cannot clash)."""

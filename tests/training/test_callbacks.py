@@ -1,0 +1,195 @@
+"""sktfm.training.callbacks: the skorch callbacks of the training options."""
+
+import numpy as np
+import pytest
+import sacrebleu
+import torch
+from skorch.callbacks import (
+    Callback,
+    Checkpoint,
+    EarlyStopping,
+    GradientNormClipping,
+    LRScheduler,
+    ProgressBar,
+)
+from torch import nn
+
+from sktfm import Seq2SeqTranslator
+from sktfm.training import inference
+from sktfm.training.callbacks import (
+    NonFiniteLoss,
+    StopOnNonFiniteLoss,
+    ValidationBLEU,
+    make_callbacks,
+)
+from sktfm.training.nets import TransformerNet
+from sktfm.training.schedules import InverseSqrtWarmup, LinearWarmup
+
+OFF = dict(grad_clip=None, early_stopping=False, patience=5, warmup_steps=0, verbose=0,
+           callbacks=None)
+
+
+def _names(callbacks):
+    return [name for name, _ in callbacks]
+
+
+class _User(Callback):
+    pass
+
+
+def test_make_callbacks_with_every_option_off_is_the_nan_guard_only():
+    callbacks = make_callbacks(**OFF)
+    assert _names(callbacks) == ["non_finite"]
+    assert isinstance(callbacks[0][1], StopOnNonFiniteLoss)
+    assert _names(make_callbacks(**{**OFF, "grad_clip": 0.0})) == ["non_finite"]
+
+
+def test_make_callbacks_with_every_option_on(tmp_path):
+    user, extra = _User(), ("first", _User())
+    callbacks = make_callbacks(
+        grad_clip=0.5, early_stopping=True, patience=3, warmup_steps=7, verbose=1,
+        callbacks=[user], schedule=InverseSqrtWarmup, extra=[extra],
+        checkpoint_dir=tmp_path / "ckpt",
+    )
+    # The NaN guard first, then the extra callbacks, the options, the user's last.
+    assert _names(callbacks[:-1]) == ["non_finite", "first", "checkpoint_best",
+                                      "checkpoint_last", "grad_clip", "early_stopping",
+                                      "warmup", "progress_bar"]
+    assert callbacks[-1] is user
+    by_name = dict(callbacks[:-1])
+    assert by_name["first"] is extra[1]
+    clip = by_name["grad_clip"]
+    assert isinstance(clip, GradientNormClipping) and clip.gradient_clip_value == 0.5
+    stopping = by_name["early_stopping"]
+    assert isinstance(stopping, EarlyStopping)
+    assert (stopping.monitor, stopping.patience, stopping.lower_is_better, stopping.load_best) \
+        == ("valid_loss", 3, True, True)
+    warmup = by_name["warmup"]
+    assert isinstance(warmup, LRScheduler) and warmup.step_every == "batch"
+    assert warmup.policy is torch.optim.lr_scheduler.LambdaLR
+    assert isinstance(warmup.lr_lambda, InverseSqrtWarmup) and warmup.lr_lambda.warmup_steps == 7
+    assert isinstance(by_name["progress_bar"], ProgressBar)
+    best, last = by_name["checkpoint_best"], by_name["checkpoint_last"]
+    assert isinstance(best, Checkpoint) and isinstance(last, Checkpoint)
+    assert best.monitor == "valid_loss_best" and last.monitor is None  # validation: valid loss
+    assert (best.f_params, last.f_params) == ("best.safetensors", "last.safetensors")
+    assert best.dirname == str(tmp_path / "ckpt") and best.f_optimizer is None
+
+
+@pytest.mark.parametrize("option, value, name", [
+    ("grad_clip", 1.0, "grad_clip"),
+    ("early_stopping", True, "early_stopping"),
+    ("warmup_steps", 4, "warmup"),
+    ("verbose", 1, "progress_bar"),
+])
+def test_each_option_adds_its_own_callback_only(option, value, name):
+    assert _names(make_callbacks(**{**OFF, option: value})) == ["non_finite", name]
+
+
+def test_make_callbacks_details(tmp_path):
+    warmup = dict(make_callbacks(**{**OFF, "warmup_steps": 4}))["warmup"]
+    assert isinstance(warmup.lr_lambda, LinearWarmup)  # the default schedule
+    bleu = dict(make_callbacks(**{**OFF, "early_stopping": True}, monitor="valid_bleu"))
+    assert bleu["early_stopping"].monitor == "valid_bleu"
+    assert bleu["early_stopping"].lower_is_better is False  # a score, not a loss
+    # Without validation the best checkpoint follows the training loss.
+    best = dict(make_callbacks(**OFF, checkpoint_dir=tmp_path))["checkpoint_best"]
+    assert best.monitor == "train_loss_best"
+    # Pairs and bare instances are both accepted as user callbacks.
+    user = _User()
+    assert make_callbacks(**{**OFF, "callbacks": [("mine", user)]})[-1] == ("mine", user)
+
+
+class _NaNAtCall(nn.MSELoss):
+    """Squared error that turns NaN at its ``at``-th call (training calls only here)."""
+
+    def __init__(self, at):
+        super().__init__()
+        self.at, self.calls = at, 0
+
+    def forward(self, prediction, target):
+        self.calls += 1
+        loss = super().forward(prediction, target)
+        return loss * float("nan") if self.calls == self.at else loss
+
+
+class _KeepEpochWeights(Callback):
+    def initialize(self):
+        self.states = []
+        return self
+
+    def on_epoch_end(self, net, **kwargs):
+        self.states.append({k: v.clone() for k, v in net.module_.state_dict().items()})
+
+
+def _regression_net(**kwargs):
+    return TransformerNet(nn.Linear, module__in_features=3, module__out_features=1,
+                          optimizer=torch.optim.SGD, lr=0.1, batch_size=10, max_epochs=3,
+                          train_split=None, device="cpu", verbose=0, **kwargs)
+
+
+def _regression_data():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(40, 3)).astype(np.float32)
+    return X, X @ np.float32([[1], [-2], [0.5]])
+
+
+def test_stop_on_non_finite_loss_restores_the_last_good_epoch():
+    X, y = _regression_data()
+    keep = _KeepEpochWeights()
+    # 4 batches per epoch: the 7th loss is epoch 2, batch 3.
+    net = _regression_net(criterion=_NaNAtCall, criterion__at=7,
+                          callbacks=[("non_finite", StopOnNonFiniteLoss()), ("keep", keep)])
+    with pytest.raises(NonFiniteLoss, match=r"became nan at epoch 2, batch 3.*weights of "
+                                            r"epoch 1 were restored"):
+        net.fit(X, y)
+    assert len(keep.states) == 1  # epoch 2 never ended
+    # Two SGD steps of epoch 2 and the NaN step are undone.
+    for name, value in net.module_.state_dict().items():
+        assert torch.isfinite(value).all()
+        torch.testing.assert_close(value, keep.states[0][name], rtol=0, atol=0)
+
+
+def test_a_first_epoch_nan_restores_the_initial_weights():
+    X, y = _regression_data()
+    net = _regression_net(criterion=_NaNAtCall, criterion__at=2,
+                          callbacks=[("non_finite", StopOnNonFiniteLoss())])
+    net.initialize()
+    initial = {k: v.clone() for k, v in net.module_.state_dict().items()}
+    with pytest.raises(NonFiniteLoss, match="epoch 1, batch 2"):
+        net.partial_fit(X, y)
+    for name, value in net.module_.state_dict().items():
+        torch.testing.assert_close(value, initial[name], rtol=0, atol=0)
+
+
+def test_a_finite_fit_keeps_no_copy_of_the_weights():
+    X, y = _regression_data()
+    guard = StopOnNonFiniteLoss()
+    net = _regression_net(criterion=nn.MSELoss, callbacks=[("non_finite", guard)]).fit(X, y)
+    assert len(net.history) == 3
+    assert guard._good_state is None  # not carried into pickles
+
+
+@pytest.fixture(scope="module")
+def translator():
+    # Four words or more: corpus BLEU counts up to 4-grams.
+    X = ["one two three one", "two three one two", "three one two two one",
+         "one one two three", "two two one three three"] * 6
+    y = [s.replace("one", "un").replace("two", "deux").replace("three", "trois") for s in X]
+    model = Seq2SeqTranslator(d_model=16, n_heads=2, n_layers=1, dim_feedforward=32,
+                              dropout=0.0, max_epochs=1, batch_size=8, vocab_size=50,
+                              max_len=16, device="cpu", random_state=0).fit(X, y)
+    return model, X[:5], y[:5]
+
+
+def test_validation_bleu_records_the_corpus_bleu_of_greedy_translations(translator):
+    model, X, references = translator
+    net, sources = model.net_, model._sources(X)
+    decode = model.target_tokenizer_.decode
+    ValidationBLEU(sources, references, decode).on_epoch_end(net)
+    hypotheses = list(decode(inference.generate(net, sources, batch_size=1)))
+    expected = sacrebleu.metrics.BLEU().corpus_score(hypotheses, [references]).score
+    assert net.history[-1, "valid_bleu"] == pytest.approx(expected)
+    # Perfect hypotheses (in the order of the references) score 100.
+    ValidationBLEU(sources, references, lambda ids: references[:len(ids)]).on_epoch_end(net)
+    assert net.history[-1, "valid_bleu"] == pytest.approx(100.0)
