@@ -70,8 +70,8 @@ def _in_length_order(X, compute, *, chunk):
     land at their input positions.
     """
     n = len(X)
-    if n == 0:
-        return compute(X)
+    if n == 0:  # the estimators reject empty input before it gets here
+        raise ValueError("0 samples were given; at least 1 is required.")
     variable = isinstance(X, list)
     order = _by_length(X) if variable else np.arange(n)
     out = None
