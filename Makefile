@@ -1,6 +1,9 @@
 # Two commands for a fresh machine:
 #   make demo   create .venv, install sktfm, run examples/text_pipeline.py
-#   make test   create .venv, install sktfm with its test extra, run the suite
+#   make test   create .venv, install sktfm with its test extra, lint, run the suite
+# and, for development:
+#   make lint   ruff check + ruff format --check (settings in ruff.toml)
+#   make bench  every benchmark in benchmarks/ (figures go to benchmarks/RESULTS.md)
 #
 # TORCH_SPEC installs PyTorch before the package so that the range in
 # pyproject.toml is already satisfied (a CPU wheel here; override it, e.g.
@@ -12,8 +15,9 @@ TORCH_SPEC ?= torch==2.13.0
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 PYTEST_ARGS ?= -n 2 --dist loadgroup
+LINT_PATHS := sktfm tests benchmarks examples
 
-.PHONY: demo test examples benchmark bench clean
+.PHONY: demo lint test examples bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -31,18 +35,21 @@ $(VENV)/.installed-test: pyproject.toml | $(VENV)/.installed
 demo: $(VENV)/.installed
 	$(PY) examples/text_pipeline.py
 
-test: $(VENV)/.installed-test
+lint: $(VENV)/.installed-test
+	$(PY) -m ruff check $(LINT_PATHS)
+	$(PY) -m ruff format --check $(LINT_PATHS)
+
+test: lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 examples: $(VENV)/.installed-test
 	for example in examples/*.py; do $(PY) $$example || exit 1; done
 
-benchmark: $(VENV)/.installed
-	$(PY) benchmarks/tabular_digits.py
-
-# The performance suite: each script times sktfm and its alternatives in one
-# process and appends a dated table to benchmarks/RESULTS.md.
-BENCH_SCRIPTS := encode train decode tokenization memory pretrained scale
+# The one benchmark target: each script times sktfm (and the alternatives a
+# user could pick instead) in one process and appends a dated table to
+# benchmarks/RESULTS.md. `make bench BENCH_SCRIPTS="encode decode"` runs a few.
+BENCH_SCRIPTS ?= encode train decode tokenization memory pretrained scale \
+	tabular_digits translation translation_pairs
 bench: $(VENV)/.installed-test
 	for script in $(BENCH_SCRIPTS); do $(PY) benchmarks/$$script.py || exit 1; done
 

@@ -1,4 +1,4 @@
-"""The README's code blocks and the examples run as users would run them."""
+"""The README's code blocks print what the README says, and the examples run."""
 
 import re
 import subprocess
@@ -10,31 +10,83 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _readme_blocks():
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    return re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL)
+README = ROOT / "README.md"
+
+# A fenced block: ```lang, its lines, and a closing ``` on a line of its own.
+FENCE = re.compile(r"^```(\w*)[ \t]*\n(.*?)^```[ \t]*$", flags=re.DOTALL | re.MULTILINE)
+
+
+def _readme_examples():
+    """Each ```python block of the README with the ```text block right after it.
+
+    Returns (line, code, expected) triples, ``expected`` being None when the
+    python block is not followed (blank lines apart) by a text block.
+    """
+    text = README.read_text(encoding="utf-8")
+    fences = list(FENCE.finditer(text))
+    examples = []
+    for block, after in zip(fences, fences[1:] + [None]):
+        if block.group(1) != "python":
+            continue
+        expected = None
+        if (
+            after is not None
+            and after.group(1) == "text"
+            and not text[block.end() : after.start()].strip()
+        ):
+            expected = after.group(2)
+        line = text.count("\n", 0, block.start()) + 1
+        examples.append((line, block.group(2), expected))
+    return examples
+
+
+def _lines(output):
+    """Output as a list of lines, without trailing spaces or outer blank lines."""
+    return [line.rstrip() for line in output.strip("\n").splitlines()]
 
 
 def test_readme_opens_with_the_two_commands():
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    text = README.read_text(encoding="utf-8")
     first_block = re.search(r"```bash\n(.*?)```", text, flags=re.DOTALL).group(1)
     commands = [line.split("#")[0].strip() for line in first_block.splitlines()]
     assert commands == ["make demo", "make test"]
 
 
-@pytest.mark.parametrize("index", range(len(_readme_blocks())))
-def test_readme_code_block_runs(index, capsys, tmp_path, monkeypatch):
+def test_readme_has_python_examples():
+    assert len(_readme_examples()) >= 5
+
+
+@pytest.mark.parametrize(
+    "line, code, expected",
+    [pytest.param(*example, id=f"line{example[0]}") for example in _readme_examples()],
+)
+def test_readme_code_block_runs(line, code, expected, capsys, tmp_path, monkeypatch):
+    """A README block prints exactly what the ```text block after it shows.
+
+    The comparison is exact, line by line (trailing spaces and blank lines
+    around the output aside). Blocks that train print what does not depend on
+    the machine: labels, shapes, rounded values with a wide margin, or a
+    comparison with a threshold ("test accuracy above 0.9: True"), so that the
+    same text comes out on any CPU or GPU.
+    """
+    assert expected is not None, (
+        f"README.md line {line}: a ```python block must be followed by a ```text "
+        "block with what it prints"
+    )
+    assert _lines(expected), f"README.md line {line}: the ```text block is empty"
     monkeypatch.chdir(tmp_path)  # blocks may write files (saved models)
     # Run as a script: blocks that start processes sit under a __main__ guard.
-    exec(compile(_readme_blocks()[index], f"README.md block {index}", "exec"),
-         {"__name__": "__main__"})
-    assert capsys.readouterr().out.strip()  # each block prints its result
+    exec(compile(code, f"README.md line {line}", "exec"), {"__name__": "__main__"})
+    assert _lines(capsys.readouterr().out) == _lines(expected)
 
 
 def test_demo_example_prints_its_result():
     result = subprocess.run(
         [sys.executable, str(ROOT / "examples" / "text_pipeline.py")],
-        capture_output=True, text=True, timeout=300, check=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
     )
     match = re.search(r"TransformerClassifier test accuracy: ([0-9.]+)", result.stdout)
     assert match, result.stdout
