@@ -33,9 +33,16 @@ REPEATS = 9
 
 def sktfm_model():
     torch.manual_seed(0)
-    model = Seq2Seq(src_vocab_size=VOCAB, tgt_vocab_size=VOCAB, d_model=D, n_heads=HEADS,
-                    n_encoder_layers=LAYERS, n_decoder_layers=LAYERS, dim_feedforward=FF,
-                    max_len=128).eval()
+    model = Seq2Seq(
+        src_vocab_size=VOCAB,
+        tgt_vocab_size=VOCAB,
+        d_model=D,
+        n_heads=HEADS,
+        n_encoder_layers=LAYERS,
+        n_decoder_layers=LAYERS,
+        dim_feedforward=FF,
+        max_len=128,
+    ).eval()
     model.eos_id = model.padding_idx  # padding is never generated: EOS never comes
     return model
 
@@ -43,12 +50,23 @@ def sktfm_model():
 def hf_model():
     from transformers import BartConfig, BartForConditionalGeneration
 
-    config = BartConfig(vocab_size=VOCAB, d_model=D, encoder_layers=LAYERS,
-                        decoder_layers=LAYERS, encoder_attention_heads=HEADS,
-                        decoder_attention_heads=HEADS, encoder_ffn_dim=FF, decoder_ffn_dim=FF,
-                        max_position_embeddings=256, pad_token_id=0, bos_token_id=5,
-                        eos_token_id=6, decoder_start_token_id=5, forced_eos_token_id=None,
-                        attn_implementation="sdpa")
+    config = BartConfig(
+        vocab_size=VOCAB,
+        d_model=D,
+        encoder_layers=LAYERS,
+        decoder_layers=LAYERS,
+        encoder_attention_heads=HEADS,
+        decoder_attention_heads=HEADS,
+        encoder_ffn_dim=FF,
+        decoder_ffn_dim=FF,
+        max_position_embeddings=256,
+        pad_token_id=0,
+        bos_token_id=5,
+        eos_token_id=6,
+        decoder_start_token_id=5,
+        forced_eos_token_id=None,
+        attn_implementation="sdpa",
+    )
     torch.manual_seed(0)
     return BartForConditionalGeneration(config).eval()
 
@@ -59,12 +77,17 @@ def main():
     mask = torch.ones_like(src)
     systems = {
         "sktfm Seq2Seq.generate, KV cache": lambda: ours.generate(
-            src, max_output_len=NEW_TOKENS, use_cache=True),
-        "sktfm, no cache": lambda: ours.generate(src, max_output_len=NEW_TOKENS,
-                                                 use_cache=False),
+            src, max_output_len=NEW_TOKENS, use_cache=True
+        ),
+        "sktfm, no cache": lambda: ours.generate(src, max_output_len=NEW_TOKENS, use_cache=False),
         "Hugging Face generate (Bart, KV cache)": lambda: theirs.generate(
-            input_ids=src, attention_mask=mask, num_beams=1, do_sample=False,
-            min_new_tokens=NEW_TOKENS, max_new_tokens=NEW_TOKENS),
+            input_ids=src,
+            attention_mask=mask,
+            num_beams=1,
+            do_sample=False,
+            min_new_tokens=NEW_TOKENS,
+            max_new_tokens=NEW_TOKENS,
+        ),
     }
     outputs = {}
     times = {name: [] for name in systems}
@@ -85,8 +108,10 @@ def main():
     ratio = {name: paired_ratio(t, cached_times) for name, t in times.items()}
     for name in systems:
         print(f"{name}: {median[name]:.2f} s (spread {spread[name]:.2f})")
-    machine = (f"{platform.machine()}, {os.cpu_count()} CPU cores, {torch.get_num_threads()} "
-               f"torch threads, torch {torch.__version__}")
+    machine = (
+        f"{platform.machine()}, {os.cpu_count()} CPU cores, {torch.get_num_threads()} "
+        f"torch threads, torch {torch.__version__}"
+    )
     lines = [
         f"## Greedy decoding: KV cache vs no cache vs Hugging Face generate "
         f"({datetime.date.today()})",
@@ -94,14 +119,16 @@ def main():
         f"Machine: {machine}. `benchmarks/decode.py`: random encoder-decoder, d_model {D}, "
         f"{HEADS} heads, {LAYERS}+{LAYERS} layers, feed-forward {FF}, vocab {VOCAB}; batch "
         f"{BATCH}, source length {SOURCE_LEN}, {NEW_TOKENS} new tokens each; median of "
-        f"{REPEATS} alternating repetitions after a warm-up; \"sktfm cached is\": median of "
+        f'{REPEATS} alternating repetitions after a warm-up; "sktfm cached is": median of '
         "the within-repetition time ratios.",
         "",
         "| system | median (s) | spread (s) | tokens/s | sktfm cached is |",
         "|---|---|---|---|---|",
-        *(f"| {name} | {median[name]:.2f} | {spread[name]:.2f} | "
-          f"{BATCH * NEW_TOKENS / median[name]:,.0f} | {ratio[name]:.2f}x faster |"
-          for name in systems),
+        *(
+            f"| {name} | {median[name]:.2f} | {spread[name]:.2f} | "
+            f"{BATCH * NEW_TOKENS / median[name]:,.0f} | {ratio[name]:.2f}x faster |"
+            for name in systems
+        ),
         "",
         f"KV cache {ratio['sktfm, no cache']:.1f}x the uncached path (target >= 6x), "
         f"same tokens: {same_tokens}; "

@@ -66,7 +66,7 @@ def encoder_flops(lengths):
 def batches(ids, bucketed):
     order = np.argsort([len(x) for x in ids], kind="stable") if bucketed else np.arange(len(ids))
     for start in range(0, len(ids), BATCH):
-        chunk = [ids[i] for i in order[start:start + BATCH]]
+        chunk = [ids[i] for i in order[start : start + BATCH]]
         width = max(len(x) for x in chunk)
         padded = torch.zeros(len(chunk), width, dtype=torch.long)
         for row, x in enumerate(chunk):
@@ -84,10 +84,12 @@ class TorchFastPath(nn.Module):
     def __init__(self):
         super().__init__()
         self.embedding = nn.Embedding(VOCAB, D, padding_idx=0)
-        layer = nn.TransformerEncoderLayer(D, HEADS, FF, dropout=0.1, activation="gelu",
-                                           batch_first=True, norm_first=False)
-        self.encoder = nn.TransformerEncoder(layer, LAYERS, norm=nn.LayerNorm(D),
-                                             enable_nested_tensor=True)
+        layer = nn.TransformerEncoderLayer(
+            D, HEADS, FF, dropout=0.1, activation="gelu", batch_first=True, norm_first=False
+        )
+        self.encoder = nn.TransformerEncoder(
+            layer, LAYERS, norm=nn.LayerNorm(D), enable_nested_tensor=True
+        )
 
     def forward(self, ids):
         padding = ids == 0
@@ -101,9 +103,15 @@ class TorchFastPath(nn.Module):
 def hf_bert():
     from transformers import BertConfig, BertModel
 
-    config = BertConfig(vocab_size=VOCAB, hidden_size=D, num_hidden_layers=LAYERS,
-                        num_attention_heads=HEADS, intermediate_size=FF,
-                        max_position_embeddings=512, attn_implementation="sdpa")
+    config = BertConfig(
+        vocab_size=VOCAB,
+        hidden_size=D,
+        num_hidden_layers=LAYERS,
+        num_attention_heads=HEADS,
+        intermediate_size=FF,
+        max_position_embeddings=512,
+        attn_implementation="sdpa",
+    )
     model = BertModel(config, add_pooling_layer=False).eval()
 
     def run(ids):
@@ -136,15 +144,26 @@ def main():
 
     fit_tokens = [list(words[rng.randint(0, VOCAB, size=128)]) for _ in range(64)]
     fit_tokens.append(list(words))  # the whole vocabulary, once
-    options = dict(input_type="tokens", d_model=D, n_heads=HEADS, n_layers=LAYERS,
-                   dim_feedforward=FF, vocab_size=VOCAB + 7, max_len=128, batch_size=BATCH,
-                   max_epochs=1, device="cpu", random_state=0)
+    options = dict(
+        input_type="tokens",
+        d_model=D,
+        n_heads=HEADS,
+        n_layers=LAYERS,
+        dim_feedforward=FF,
+        vocab_size=VOCAB + 7,
+        max_len=128,
+        batch_size=BATCH,
+        max_epochs=1,
+        device="cpu",
+        random_state=0,
+    )
     ours = TransformerEncoder(**options).fit(fit_tokens)
     ours_compiled = TransformerEncoder(**options).fit(fit_tokens)
     ours_compiled.net_.compiled = True  # the same weights, forward through torch.compile
     native_bf16 = cpu_has_native_bf16()
-    ours_bf16 = TransformerEncoder(**options, precision="bf16").fit(fit_tokens) if native_bf16 \
-        else None
+    ours_bf16 = (
+        TransformerEncoder(**options, precision="bf16").fit(fit_tokens) if native_bf16 else None
+    )
     vocab = ours.tokenizer_.vocabulary_
 
     def as_tokens(ids):
@@ -159,11 +178,14 @@ def main():
         tokens = as_tokens(ids)
         systems = {
             "sktfm TransformerEncoder.transform": lambda t=tokens: ours.transform(t),
-            "torch nn.TransformerEncoder fast path": lambda: [torch_model(b) for b in
-                                                             batches(ids, False)],
-            "torch fast path, bucketed": lambda: [torch_model(b) for b in batches(ids, True)],
-            "HF BertModel (sdpa)": lambda: [bert(b) for b in batches(ids, False)],
-            "HF BertModel (sdpa), bucketed": lambda: [bert(b) for b in batches(ids, True)],
+            "torch nn.TransformerEncoder fast path": lambda ids=ids: [
+                torch_model(b) for b in batches(ids, False)
+            ],
+            "torch fast path, bucketed": lambda ids=ids: [
+                torch_model(b) for b in batches(ids, True)
+            ],
+            "HF BertModel (sdpa)": lambda ids=ids: [bert(b) for b in batches(ids, False)],
+            "HF BertModel (sdpa), bucketed": lambda ids=ids: [bert(b) for b in batches(ids, True)],
             "sktfm, compile=True": lambda t=tokens: ours_compiled.transform(t),
         }
         if native_bf16:
@@ -181,45 +203,56 @@ def main():
     ours_name = "sktfm TransformerEncoder.transform"
     achieved = flops / float(np.median(results["fixed 128"][ours_name])) / 1e9
 
-    machine = (f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, "
-               f"{torch.get_num_threads()} torch threads, torch {torch.__version__}, "
-               f"cpu capability {torch.backends.cpu.get_cpu_capability()}")
+    machine = (
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, "
+        f"{torch.get_num_threads()} torch threads, torch {torch.__version__}, "
+        f"cpu capability {torch.backends.cpu.get_cpu_capability()}"
+    )
     lines = [
         f"## Encoder inference: sktfm vs torch fast path vs HF BertModel ({datetime.date.today()})",
         "",
         f"Machine: {machine}. `benchmarks/encode.py`: d_model {D}, {HEADS} heads, {LAYERS} layers, "
         f"feed-forward {FF}, vocab {VOCAB}, batch {BATCH}, {N_SEQUENCES} sequences; median of "
-        f"{REPEATS} interleaved repetitions after a warm-up (spread in brackets); \"vs sktfm\" "
+        f'{REPEATS} interleaved repetitions after a warm-up (spread in brackets); "vs sktfm" '
         "is the median over repetitions of the time relative to sktfm's in the same "
         "repetition.",
         "",
         "| system | fixed 128: s | vs sktfm | variable 8-128: s | vs sktfm |",
         "|---|---|---|---|---|",
     ]
-    ratio = {case: {name: paired_ratio(times, results[case][ours_name])
-                    for name, times in results[case].items()}
-             for case in ("fixed 128", "variable 8-128")}
+    ratio = {
+        case: {
+            name: paired_ratio(times, results[case][ours_name])
+            for name, times in results[case].items()
+        }
+        for case in ("fixed 128", "variable 8-128")
+    }
     for name in results["fixed 128"]:
         fixed_t, var_t = results["fixed 128"][name], results["variable 8-128"][name]
-        lines.append(f"| {name} | {np.median(fixed_t):.2f} ({np.ptp(fixed_t):.2f}) | "
-                     f"{ratio['fixed 128'][name]:.2f}x | {np.median(var_t):.2f} "
-                     f"({np.ptp(var_t):.2f}) | {ratio['variable 8-128'][name]:.2f}x |")
+        lines.append(
+            f"| {name} | {np.median(fixed_t):.2f} ({np.ptp(fixed_t):.2f}) | "
+            f"{ratio['fixed 128'][name]:.2f}x | {np.median(var_t):.2f} "
+            f"({np.ptp(var_t):.2f}) | {ratio['variable 8-128'][name]:.2f}x |"
+        )
     best_fixed = min(r for k, r in ratio["fixed 128"].items() if not k.startswith("sktfm"))
     best_var = min(r for k, r in ratio["variable 8-128"].items() if not k.startswith("sktfm"))
     hf_var = ratio["variable 8-128"]["HF BertModel (sdpa)"]
     lines += [
         "",
-        "(\"vs sktfm\": time relative to sktfm's float32 transform; above 1 is slower.)",
+        '("vs sktfm": time relative to sktfm\'s float32 transform; above 1 is slower.)',
         "",
         f"- Fixed length: sktfm {best_fixed:.2f}x the best alternative; "
         f"{achieved:.0f} GFLOP/s = {achieved / ceiling:.0%} of the float32 matmul ceiling "
         f"({ceiling:.0f} GFLOP/s"
         + (f"; bf16 ceiling {ceiling_bf16:.0f})." if native_bf16 else ")."),
-        (f"- bf16: {1 / ratio['fixed 128']['sktfm, precision=bf16']:.2f}x "
-         f"sktfm's float32 at fixed length, relative max error "
-         f"{results['fixed 128 bf16 error']:.1e}." if native_bf16 else
-         "- bf16: not timed, this CPU has no native bfloat16 (emulated bfloat16 is slower "
-         "than float32; sktfm warns when asked for it here)."),
+        (
+            f"- bf16: {1 / ratio['fixed 128']['sktfm, precision=bf16']:.2f}x "
+            f"sktfm's float32 at fixed length, relative max error "
+            f"{results['fixed 128 bf16 error']:.1e}."
+            if native_bf16
+            else "- bf16: not timed, this CPU has no native bfloat16 (emulated bfloat16 is slower "
+            "than float32; sktfm warns when asked for it here)."
+        ),
         f"- Variable lengths: sktfm {hf_var:.2f}x HF BertModel used unbucketed, "
         f"{best_var:.2f}x the best alternative.",
         "",

@@ -30,8 +30,10 @@ def strings(n, seed=0):
 
     words = " ".join(make_topic_texts(2000, random_state=seed)[0]).split()
     rng = np.random.RandomState(seed)
-    return [" ".join(words[i:i + k]) for i, k in
-            zip(rng.randint(0, len(words) - 10, n), rng.randint(1, 8, n))]
+    return [
+        " ".join(words[i : i + k])
+        for i, k in zip(rng.randint(0, len(words) - 10, n), rng.randint(1, 8, n))
+    ]
 
 
 def child():
@@ -53,15 +55,21 @@ def child():
     start = time.perf_counter()
     tokenizer.transform(texts)
     tokenize_seconds = time.perf_counter() - start
-    print((peak - before) / 2**20, peak / 2**20, seconds, tokenize_seconds, out.shape[1],
-          out.nbytes / 2**30)
+    print(
+        (peak - before) / 2**20,
+        peak / 2**20,
+        seconds,
+        tokenize_seconds,
+        out.shape[1],
+        out.nbytes / 2**30,
+    )
 
 
 def main():
-    result = subprocess.run([sys.executable, __file__, "--child"], capture_output=True,
-                            text=True, check=True)
-    rise, peak, seconds, tokenize_seconds, width, out_gb = map(
-        float, result.stdout.split()[-6:])
+    result = subprocess.run(
+        [sys.executable, __file__, "--child"], capture_output=True, text=True, check=True
+    )
+    rise, peak, seconds, tokenize_seconds, width, out_gb = map(float, result.stdout.split()[-6:])
     verdict = "meets" if rise < TARGET_GB else "MISSES"
     lines = [
         f"## Transforming 1,000,000 short strings ({datetime.date.today()})",

@@ -80,20 +80,33 @@ class PlainTranslator(nn.Module):
         Longest sequence the positional table covers.
     """
 
-    def __init__(self, n_src_tokens, n_tgt_tokens, *, d_model=128, n_heads=4,
-                 n_encoder_layers=3, n_decoder_layers=3, dim_feedforward=512,
-                 dropout=0.1, max_len=1024):
+    def __init__(
+        self,
+        n_src_tokens,
+        n_tgt_tokens,
+        *,
+        d_model=128,
+        n_heads=4,
+        n_encoder_layers=3,
+        n_decoder_layers=3,
+        dim_feedforward=512,
+        dropout=0.1,
+        max_len=1024,
+    ):
         super().__init__()
         self.d_model = d_model
         self.src_embedding = nn.Embedding(n_src_tokens, d_model, padding_idx=PAD)
         self.tgt_embedding = nn.Embedding(n_tgt_tokens, d_model, padding_idx=PAD)
-        self.register_buffer("positions", sinusoidal_positions(max_len, d_model),
-                             persistent=False)
+        self.register_buffer("positions", sinusoidal_positions(max_len, d_model), persistent=False)
         self.dropout = nn.Dropout(dropout)
         self.transformer = nn.Transformer(
-            d_model=d_model, nhead=n_heads, num_encoder_layers=n_encoder_layers,
-            num_decoder_layers=n_decoder_layers, dim_feedforward=dim_feedforward,
-            dropout=dropout, batch_first=True,
+            d_model=d_model,
+            nhead=n_heads,
+            num_encoder_layers=n_encoder_layers,
+            num_decoder_layers=n_decoder_layers,
+            dim_feedforward=dim_feedforward,
+            dropout=dropout,
+            batch_first=True,
         )
         self.output = nn.Linear(d_model, n_tgt_tokens)
 
@@ -110,11 +123,13 @@ class PlainTranslator(nn.Module):
 
     def decode(self, tgt, memory, src_padding):
         """Next-token logits ``(B, T, n_tgt_tokens)`` for target prefixes ``(B, T)``."""
-        causal = torch.ones(tgt.shape[1], tgt.shape[1], dtype=torch.bool,
-                            device=tgt.device).triu(1)
+        causal = torch.ones(tgt.shape[1], tgt.shape[1], dtype=torch.bool, device=tgt.device).triu(1)
         states = self.transformer.decoder(
-            self._embed(self.tgt_embedding, tgt), memory, tgt_mask=causal,
-            tgt_key_padding_mask=tgt == PAD, memory_key_padding_mask=src_padding,
+            self._embed(self.tgt_embedding, tgt),
+            memory,
+            tgt_mask=causal,
+            tgt_key_padding_mask=tgt == PAD,
+            memory_key_padding_mask=src_padding,
             tgt_is_causal=True,
         )
         return self.output(states)
@@ -129,8 +144,7 @@ def _pad(sequences, device):
 
 
 @torch.no_grad()
-def greedy_translate(model, sources, src_vocab, tgt_words, *, batch_size=256,
-                     device="cpu"):
+def greedy_translate(model, sources, src_vocab, tgt_words, *, batch_size=256, device="cpu"):
     """Translate ``sources`` with batched greedy decoding, re-running the decoder.
 
     Each sentence gets at most its source length + 50 tokens; a batch stops as
@@ -140,7 +154,7 @@ def greedy_translate(model, sources, src_vocab, tgt_words, *, batch_size=256,
     model.eval()
     translations = []
     for start in range(0, len(sources), batch_size):
-        encoded = [encode(s, src_vocab) for s in sources[start:start + batch_size]]
+        encoded = [encode(s, src_vocab) for s in sources[start : start + batch_size]]
         src = _pad(encoded, device)
         src_padding = src == PAD
         memory = model.encode(src)
@@ -167,14 +181,26 @@ def greedy_translate(model, sources, src_vocab, tgt_words, *, batch_size=256,
 
 def _warmup_schedule(d_model, warmup_steps):
     """The paper's rate, as a factor of a base learning rate of 1."""
+
     def factor(step):
         step = max(step, 1)
-        return d_model ** -0.5 * min(step ** -0.5, step * warmup_steps ** -1.5)
+        return d_model**-0.5 * min(step**-0.5, step * warmup_steps**-1.5)
+
     return factor
 
 
-def train_plain(train_src, train_tgt, *, budgets_s=(120, 240, 360), evaluate,
-                batch_size=64, seed=0, warmup_steps=4000, device=None, **model_kwargs):
+def train_plain(
+    train_src,
+    train_tgt,
+    *,
+    budgets_s=(120, 240, 360),
+    evaluate,
+    batch_size=64,
+    seed=0,
+    warmup_steps=4000,
+    device=None,
+    **model_kwargs,
+):
     """Train a :class:`PlainTranslator` for wall-clock budgets of training time.
 
     The training clock starts at the call (vocabularies, encoding and model
@@ -223,7 +249,8 @@ def train_plain(train_src, train_tgt, *, budgets_s=(120, 240, 360), evaluate,
     model = PlainTranslator(len(src_vocab), len(tgt_vocab), **model_kwargs).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=1.0, betas=(0.9, 0.98), eps=1e-9)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, _warmup_schedule(model.d_model, warmup_steps))
+        optimizer, _warmup_schedule(model.d_model, warmup_steps)
+    )
     criterion = nn.CrossEntropyLoss(ignore_index=PAD)
 
     def translate(texts):
@@ -236,7 +263,7 @@ def train_plain(train_src, train_tgt, *, budgets_s=(120, 240, 360), evaluate,
         total_loss, n_batches = 0.0, 0
         order = torch.randperm(len(sources)).tolist()
         for start in range(0, len(order), batch_size):
-            batch = order[start:start + batch_size]
+            batch = order[start : start + batch_size]
             src = _pad([sources[i] for i in batch], device)
             tgt = _pad([targets[i] for i in batch], device)
             logits = model(src, tgt[:, :-1])  # teacher forcing
@@ -261,9 +288,15 @@ def train_plain(train_src, train_tgt, *, budgets_s=(120, 240, 360), evaluate,
             n_epochs += 1
             epoch_losses.append(total_loss / n_batches)
     train_s = clock.elapsed()
-    return {"n_pairs": n_pairs, "train_pairs_per_s": n_pairs / train_s, "train_s": train_s,
-            "n_steps": n_steps, "n_epochs": n_epochs, "epoch_losses": epoch_losses,
-            "evaluations": evaluations}
+    return {
+        "n_pairs": n_pairs,
+        "train_pairs_per_s": n_pairs / train_s,
+        "train_s": train_s,
+        "n_steps": n_steps,
+        "n_epochs": n_epochs,
+        "epoch_losses": epoch_losses,
+        "evaluations": evaluations,
+    }
 
 
 class _TrainingClock:
@@ -313,21 +346,34 @@ def main(argv=None):
     def evaluate(translate, budget_s):
         start = time.perf_counter()
         predictions = translate(list(X_test))
-        scores = {"bleu": bleu_score(y_test, predictions),
-                  "exact_match": exact_match_score(y_test, predictions)}
-        print(f"after {budget_s:5.0f} s of training: BLEU {scores['bleu']:5.1f}  "
-              f"exact match {scores['exact_match']:.3f}  "
-              f"({time.perf_counter() - start:.1f} s to translate {len(X_test)})")
+        scores = {
+            "bleu": bleu_score(y_test, predictions),
+            "exact_match": exact_match_score(y_test, predictions),
+        }
+        print(
+            f"after {budget_s:5.0f} s of training: BLEU {scores['bleu']:5.1f}  "
+            f"exact match {scores['exact_match']:.3f}  "
+            f"({time.perf_counter() - start:.1f} s to translate {len(X_test)})"
+        )
         print(f"  {X_test[0]!r} -> {predictions[0]!r} (reference {y_test[0]!r})")
         return scores
 
-    print(f"plain torch.nn.Transformer, {len(X_train)} training pairs, "
-          f"{torch.get_num_threads()} threads")
-    result = train_plain(list(X_train), list(y_train), budgets_s=tuple(args.budgets),
-                         evaluate=evaluate, warmup_steps=args.warmup_steps)
-    print(f"{result['n_pairs']} pairs in {result['train_s']:.1f} s of training "
-          f"({result['train_pairs_per_s']:.0f} pairs/s, {result['n_steps']} steps, "
-          f"{result['n_epochs']} full epochs)")
+    print(
+        f"plain torch.nn.Transformer, {len(X_train)} training pairs, "
+        f"{torch.get_num_threads()} threads"
+    )
+    result = train_plain(
+        list(X_train),
+        list(y_train),
+        budgets_s=tuple(args.budgets),
+        evaluate=evaluate,
+        warmup_steps=args.warmup_steps,
+    )
+    print(
+        f"{result['n_pairs']} pairs in {result['train_s']:.1f} s of training "
+        f"({result['train_pairs_per_s']:.0f} pairs/s, {result['n_steps']} steps, "
+        f"{result['n_epochs']} full epochs)"
+    )
     return result
 
 

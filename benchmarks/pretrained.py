@@ -37,14 +37,17 @@ def varied_sentences(n, seed=0):
     rng = np.random.RandomState(seed)
     pool = " ".join(make_topic_texts(400, random_state=seed)[0]).split()
     lengths = np.minimum(rng.geometric(1 / 25, size=n), 200)
-    return [" ".join(pool[start:start + length])
-            for start, length in zip(rng.randint(0, len(pool) - 200, size=n), lengths)]
+    return [
+        " ".join(pool[start : start + length])
+        for start, length in zip(rng.randint(0, len(pool) - 200, size=n), lengths)
+    ]
 
 
 def main():
     sentences = varied_sentences(N_SENTENCES)
-    ours = TransformerEncoder(pretrained=PATH, max_epochs=0, batch_size=BATCH_SIZE,
-                              device="cpu").fit(sentences[:1])
+    ours = TransformerEncoder(
+        pretrained=PATH, max_epochs=0, batch_size=BATCH_SIZE, device="cpu"
+    ).fit(sentences[:1])
     theirs = SentenceTransformer(PATH, device="cpu")
 
     def run_ours():
@@ -67,31 +70,40 @@ def main():
     ratio = medians["sentence-transformers"] / medians["sktfm"]
     tokens = sum(len(ids) for ids in ours.tokenizer_.transform(sentences))
     for name, t in times.items():
-        print(f"{name}: median {medians[name]:.2f} s (spread {np.ptp(t):.2f} s), "
-              f"{N_SENTENCES / medians[name]:.0f} sentences/s")
+        print(
+            f"{name}: median {medians[name]:.2f} s (spread {np.ptp(t):.2f} s), "
+            f"{N_SENTENCES / medians[name]:.0f} sentences/s"
+        )
     print(f"sktfm speed-up: {ratio:.2f}x; min cosine {cosine:.6f}, max |diff| {max_diff:.1e}")
 
-    machine = (f"{platform.machine()}, {os.cpu_count()} CPU cores, "
-               f"{torch.get_num_threads()} torch threads, torch {torch.__version__}, device cpu")
+    machine = (
+        f"{platform.machine()}, {os.cpu_count()} CPU cores, "
+        f"{torch.get_num_threads()} torch threads, torch {torch.__version__}, device cpu"
+    )
     verdict = "meets" if ratio >= 1.0 else "MISSES"
-    section = "\n".join([
-        f"## Pretrained all-MiniLM-L6-v2: sktfm vs sentence-transformers "
-        f"({datetime.date.today()})",
-        "",
-        f"Machine: {machine}. `benchmarks/pretrained.py`: {N_SENTENCES:,} generated sentences "
-        f"({tokens:,} WordPiece tokens in all, cut at 256), batch size {BATCH_SIZE}, "
-        f"{REPEATS} alternating repetitions after a warm-up.",
-        "",
-        "| system | median (s) | spread (s) | sentences/s |",
-        "|---|---|---|---|",
-        *(f"| {name} | {medians[name]:.2f} | {np.ptp(t):.2f} | "
-          f"{N_SENTENCES / medians[name]:.0f} |" for name, t in times.items()),
-        "",
-        f"sktfm / sentence-transformers speed: {ratio:.2f}x (target >= 1.0x, aim 1.2x: "
-        f"{verdict} the target). Embeddings agree: min cosine {cosine:.6f}, "
-        f"max |difference| {max_diff:.1e}.",
-        "",
-    ])
+    section = "\n".join(
+        [
+            f"## Pretrained all-MiniLM-L6-v2: sktfm vs sentence-transformers "
+            f"({datetime.date.today()})",
+            "",
+            f"Machine: {machine}. `benchmarks/pretrained.py`: {N_SENTENCES:,} generated sentences "
+            f"({tokens:,} WordPiece tokens in all, cut at 256), batch size {BATCH_SIZE}, "
+            f"{REPEATS} alternating repetitions after a warm-up.",
+            "",
+            "| system | median (s) | spread (s) | sentences/s |",
+            "|---|---|---|---|",
+            *(
+                f"| {name} | {medians[name]:.2f} | {np.ptp(t):.2f} | "
+                f"{N_SENTENCES / medians[name]:.0f} |"
+                for name, t in times.items()
+            ),
+            "",
+            f"sktfm / sentence-transformers speed: {ratio:.2f}x (target >= 1.0x, aim 1.2x: "
+            f"{verdict} the target). Embeddings agree: min cosine {cosine:.6f}, "
+            f"max |difference| {max_diff:.1e}.",
+            "",
+        ]
+    )
     with open(ROOT / "benchmarks" / "RESULTS.md", "a") as results:
         results.write("\n" + section)
     print(f"appended to {ROOT / 'benchmarks' / 'RESULTS.md'}")

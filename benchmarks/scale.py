@@ -34,11 +34,29 @@ TARGET = 1.6
 REPEATS = 3
 SEARCH_PAIRS = 3
 
-SEARCH_MODEL = dict(d_model=32, n_heads=2, n_layers=1, dim_feedforward=64, max_epochs=4,
-                    batch_size=64, lr=3e-3, device="cpu", random_state=0)
+SEARCH_MODEL = dict(
+    d_model=32,
+    n_heads=2,
+    n_layers=1,
+    dim_feedforward=64,
+    max_epochs=4,
+    batch_size=64,
+    lr=3e-3,
+    device="cpu",
+    random_state=0,
+)
 SEARCH_GRID = {"lr": [1e-3, 3e-3], "d_model": [32, 48]}
-DDP_MODEL = dict(d_model=64, n_heads=4, n_layers=2, dim_feedforward=256, max_epochs=4,
-                 batch_size=64, lr=2e-3, device="cpu", random_state=0)
+DDP_MODEL = dict(
+    d_model=64,
+    n_heads=4,
+    n_layers=2,
+    dim_feedforward=256,
+    max_epochs=4,
+    batch_size=64,
+    lr=2e-3,
+    device="cpu",
+    random_state=0,
+)
 
 
 def _warm_up(client):
@@ -47,13 +65,18 @@ def _warm_up(client):
 
 def time_search(n_workers, X, y):
     """Seconds for the grid search on ``n_workers`` single-threaded workers."""
-    with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                      dashboard_address=None) as cluster, Client(cluster) as client:
+    with (
+        LocalCluster(
+            n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        Client(cluster) as client,
+    ):
         client.register_plugin(TorchWorker())
         _warm_up(client)
         # No refit: it runs in this process, outside the cluster.
-        search = GridSearchCV(TransformerClassifier(**SEARCH_MODEL), SEARCH_GRID, cv=3,
-                              n_jobs=-1, refit=False)
+        search = GridSearchCV(
+            TransformerClassifier(**SEARCH_MODEL), SEARCH_GRID, cv=3, n_jobs=-1, refit=False
+        )
         start = time.perf_counter()
         with joblib.parallel_backend("dask"):
             search.fit(X, y)
@@ -88,22 +111,27 @@ def main():
     # can tell from the speed-up itself.
     seconds, searches = {1: [], 2: []}, {}
     for pair in range(SEARCH_PAIRS):
-        for n_workers in ((1, 2) if pair % 2 == 0 else (2, 1)):
+        for n_workers in (1, 2) if pair % 2 == 0 else (2, 1):
             elapsed, searches[n_workers] = time_search(n_workers, X, y)
             seconds[n_workers].append(elapsed)
     search_one, search_two = searches[1], searches[2]
     same = search_one.best_params_ == search_two.best_params_ and np.array_equal(
-        search_one.cv_results_["mean_test_score"], search_two.cv_results_["mean_test_score"])
+        search_one.cv_results_["mean_test_score"], search_two.cv_results_["mean_test_score"]
+    )
     one, two = float(np.median(seconds[1])), float(np.median(seconds[2]))
     speedup = paired_ratio(seconds[1], seconds[2])
-    print(f"grid search ({n_fits} fits): 1 worker {one:.1f} s, 2 workers {two:.1f} s, "
-          f"speed-up {speedup:.2f}x, same results: {same}")
+    print(
+        f"grid search ({n_fits} fits): 1 worker {one:.1f} s, 2 workers {two:.1f} s, "
+        f"speed-up {speedup:.2f}x, same results: {same}"
+    )
 
     runs = [
         ("1 process, 1 torch thread", dict(threads=1)),
         ("1 process, 2 torch threads", dict(threads=2)),
-        ('strategy="ddp", 2 gloo processes x 1 thread',
-         dict(threads=2, strategy="ddp", n_processes=2)),
+        (
+            'strategy="ddp", 2 gloo processes x 1 thread',
+            dict(threads=2, strategy="ddp", n_processes=2),
+        ),
     ]
     # Interleaved repetitions: a slow spell of this shared machine hits every run.
     measured = {name: [] for name, _ in runs}
@@ -115,47 +143,55 @@ def main():
         throughput, wall, accuracy = np.median(np.array(measured[name]), axis=0)
         spread = np.ptp([m[0] for m in measured[name]])
         training.append((name, throughput, spread, wall, accuracy))
-        print(f"{name}: {throughput:.0f} samples/s (spread {spread:.0f}), fit {wall:.1f} s, "
-              f"accuracy {accuracy:.3f}")
+        print(
+            f"{name}: {throughput:.0f} samples/s (spread {spread:.0f}), fit {wall:.1f} s, "
+            f"accuracy {accuracy:.3f}"
+        )
 
-    machine = (f"{platform.machine()}, {os.cpu_count()} CPU cores, torch "
-               f"{torch.__version__}, device cpu")
+    machine = (
+        f"{platform.machine()}, {os.cpu_count()} CPU cores, torch {torch.__version__}, device cpu"
+    )
     verdict = "meets" if speedup >= TARGET else "MISSES"
     base = training[0][1]
-    append_section([
-        f"## Scaling out: Dask grid search and DDP training ({datetime.date.today()})",
-        "",
-        f"Machine: {machine}. `benchmarks/scale.py`.",
-        "",
-        f"`GridSearchCV` over `TransformerClassifier` (d_model 32-48, 1 layer, 4 epochs; "
-        f"{n_fits} fits on the 1,797 digits) under `joblib.parallel_backend(\"dask\")` on a "
-        "`LocalCluster` of single-threaded workers, sktfm imported on the workers first. "
-        "With one worker thread joblib runs the fits in the calling process (one job "
-        "needs no cluster), here on one torch thread: the compute of one worker.",
-        "",
-        f"{SEARCH_PAIRS} pairs of searches in alternating order; median wall times, and "
-        "the median of the within-pair speed-ups.",
-        "",
-        "| workers | wall time (s) | speed-up |",
-        "|---|---|---|",
-        f"| 1 | {one:.1f} | 1.00x |",
-        f"| 2 | {two:.1f} | {speedup:.2f}x |",
-        "",
-        f"Target >= {TARGET}x: {verdict} it. Both searches chose {search_two.best_params_} "
-        f"with identical cv scores: {same}. Times cover the 12 cross-validation fits "
-        "(`refit=False`; a refit runs in the calling process).",
-        "",
-        "Training one `TransformerClassifier` (d_model 64, 2 layers, 4 epochs, batch 64) on "
-        "1,400 digits; throughput over the epochs, so that process start-up (in the fit "
-        "time) is apart; accuracy on the other 397.",
-        "",
-        f"| training | samples/s (median of {REPEATS}) | spread | vs 1 thread "
-        "| fit wall time (s) | test accuracy |",
-        "|---|---|---|---|---|---|",
-        *(f"| {name} | {rate:.0f} | {spread:.0f} | {rate / base:.2f}x | {wall:.1f} | {acc:.3f} |"
-          for name, rate, spread, wall, acc in training),
-        "",
-    ])
+    append_section(
+        [
+            f"## Scaling out: Dask grid search and DDP training ({datetime.date.today()})",
+            "",
+            f"Machine: {machine}. `benchmarks/scale.py`.",
+            "",
+            f"`GridSearchCV` over `TransformerClassifier` (d_model 32-48, 1 layer, 4 epochs; "
+            f'{n_fits} fits on the 1,797 digits) under `joblib.parallel_backend("dask")` on a '
+            "`LocalCluster` of single-threaded workers, sktfm imported on the workers first. "
+            "With one worker thread joblib runs the fits in the calling process (one job "
+            "needs no cluster), here on one torch thread: the compute of one worker.",
+            "",
+            f"{SEARCH_PAIRS} pairs of searches in alternating order; median wall times, and "
+            "the median of the within-pair speed-ups.",
+            "",
+            "| workers | wall time (s) | speed-up |",
+            "|---|---|---|",
+            f"| 1 | {one:.1f} | 1.00x |",
+            f"| 2 | {two:.1f} | {speedup:.2f}x |",
+            "",
+            f"Target >= {TARGET}x: {verdict} it. Both searches chose {search_two.best_params_} "
+            f"with identical cv scores: {same}. Times cover the 12 cross-validation fits "
+            "(`refit=False`; a refit runs in the calling process).",
+            "",
+            "Training one `TransformerClassifier` (d_model 64, 2 layers, 4 epochs, batch 64) on "
+            "1,400 digits; throughput over the epochs, so that process start-up (in the fit "
+            "time) is apart; accuracy on the other 397.",
+            "",
+            f"| training | samples/s (median of {REPEATS}) | spread | vs 1 thread "
+            "| fit wall time (s) | test accuracy |",
+            "|---|---|---|---|---|---|",
+            *(
+                f"| {name} | {rate:.0f} | {spread:.0f} | {rate / base:.2f}x "
+                f"| {wall:.1f} | {acc:.3f} |"
+                for name, rate, spread, wall, acc in training
+            ),
+            "",
+        ]
+    )
 
 
 if __name__ == "__main__":

@@ -39,30 +39,38 @@ def main():
     rows = [
         "| model | random_state | test accuracy | fit time (s) |",
         "|---|---|---|---|",
-        *(f"| TransformerClassifier (d_model=64, 2 layers, 60 epochs) | {seed} | "
-          f"{acc:.4f} | {seconds:.0f} |" if seed == 0 else
-          f"| TransformerClassifier, same | {seed} | {acc:.4f} | - |"
-          for seed, acc in accuracies.items()),
+        *(
+            f"| TransformerClassifier (d_model=64, 2 layers, 60 epochs) | {seed} | "
+            f"{acc:.4f} | {seconds:.0f} |"
+            if seed == 0
+            else f"| TransformerClassifier, same | {seed} | {acc:.4f} | - |"
+            for seed, acc in accuracies.items()
+        ),
         f"| StandardScaler + LogisticRegression | - | {baseline:.4f} | - |",
     ]
-    machine = (f"{platform.machine()}, {os.cpu_count()} CPU cores, torch "
-               f"{torch.__version__}, device {device}")
-    section = "\n".join([
-        f"## Tabular digits ({datetime.date.today().isoformat()})",
-        "",
-        f"scikit-learn `load_digits`, 80/20 stratified split (seed 0), each of "
-        f"the 64 pixels one token. Machine: {machine}.",
-        "",
-        *rows,
-        "",
-        f"Target >= {TARGET} on every seed: {verdict} it (worst {worst:.4f}).",
-        "",
-    ])
+    machine = (
+        f"{platform.machine()}, {os.cpu_count()} CPU cores, torch "
+        f"{torch.__version__}, device {device}"
+    )
+    section = "\n".join(
+        [
+            f"## Tabular digits ({datetime.date.today().isoformat()})",
+            "",
+            f"scikit-learn `load_digits`, 80/20 stratified split (seed 0), each of "
+            f"the 64 pixels one token. Machine: {machine}.",
+            "",
+            *rows,
+            "",
+            f"Target >= {TARGET} on every seed: {verdict} it (worst {worst:.4f}).",
+            "",
+        ]
+    )
     print(section)
     results = ROOT / "benchmarks" / "RESULTS.md"
     if not results.exists():
-        results.write_text("# Benchmark results\n\nAppended by the scripts in "
-                           "benchmarks/; newest last.\n\n")
+        results.write_text(
+            "# Benchmark results\n\nAppended by the scripts in benchmarks/; newest last.\n\n"
+        )
     with results.open("a", encoding="utf-8") as handle:
         handle.write(section + "\n")
     if worst < TARGET:

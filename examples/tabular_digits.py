@@ -22,18 +22,22 @@ from sktfm import TransformerClassifier
 
 # %% Data: 1,797 digits, 64 pixel intensities each.
 X, y = load_digits(return_X_y=True)
-X_train, X_test, y_train, y_test = train_test_split(
-    X, y, test_size=0.2, stratify=y, random_state=0
-)
+X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2, stratify=y, random_state=0)
 
 # %% Model: any skorch callback plugs in, here a cosine learning-rate decay.
 max_epochs = 60
 model = TransformerClassifier(
-    d_model=64, n_heads=4, n_layers=2, dim_feedforward=128, dropout=0.2,
-    label_smoothing=0.1, max_epochs=max_epochs, batch_size=64, lr=1e-3,
+    d_model=64,
+    n_heads=4,
+    n_layers=2,
+    dim_feedforward=128,
+    dropout=0.2,
+    label_smoothing=0.1,
+    max_epochs=max_epochs,
+    batch_size=64,
+    lr=1e-3,
     random_state=0,
-    callbacks=[LRScheduler(policy=torch.optim.lr_scheduler.CosineAnnealingLR,
-                           T_max=max_epochs)],
+    callbacks=[LRScheduler(policy=torch.optim.lr_scheduler.CosineAnnealingLR, T_max=max_epochs)],
 )
 start = time.perf_counter()
 model.fit(X_train, y_train)

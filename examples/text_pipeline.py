@@ -29,8 +29,14 @@ print(f"{len(X_train)} training texts, e.g. {X_train[0]!r}")
 model = make_pipeline(
     TextCleaner(lowercase=True),
     TransformerClassifier(
-        d_model=64, n_heads=4, n_layers=2, dim_feedforward=128,
-        max_epochs=12, batch_size=64, lr=2e-3, random_state=0,
+        d_model=64,
+        n_heads=4,
+        n_layers=2,
+        dim_feedforward=128,
+        max_epochs=12,
+        batch_size=64,
+        lr=2e-3,
+        random_state=0,
     ),
 )
 start = time.perf_counter()
@@ -39,13 +45,17 @@ seconds = time.perf_counter() - start
 transformer_accuracy = model.score(X_test, y_test)
 
 # %% A classic baseline on the same split.
-baseline = make_pipeline(TextCleaner(lowercase=True), TfidfVectorizer(),
-                         LogisticRegression(max_iter=1000))
+baseline = make_pipeline(
+    TextCleaner(lowercase=True), TfidfVectorizer(), LogisticRegression(max_iter=1000)
+)
 baseline_accuracy = baseline.fit(X_train, y_train).score(X_test, y_test)
 
 # %% Result.
-print(f"TransformerClassifier test accuracy: {transformer_accuracy:.3f} "
-      f"(fit in {seconds:.1f} s)")
+print(f"TransformerClassifier test accuracy: {transformer_accuracy:.3f} (fit in {seconds:.1f} s)")
 print(f"TF-IDF + LogisticRegression test accuracy: {baseline_accuracy:.3f}")
-print("predictions:", model.predict(["The striker scored a late goal",
-                                     "<b>NEW LAPTOP CHIP</b> and a faster browser"]))
+print(
+    "predictions:",
+    model.predict(
+        ["The striker scored a late goal", "<b>NEW LAPTOP CHIP</b> and a faster browser"]
+    ),
+)

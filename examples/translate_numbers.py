@@ -32,8 +32,10 @@ print(f"fit on {len(X_train)} pairs in {time.perf_counter() - start:.0f} s")
 
 # %% Score.
 predictions = model.predict(X_test)
-print(f"BLEU {model.score(X_test, y_test):.1f}  chrF {chrf_score(y_test, predictions):.1f}  "
-      f"exact match {exact_match_score(y_test, predictions):.3f}")
+print(
+    f"BLEU {model.score(X_test, y_test):.1f}  chrF {chrf_score(y_test, predictions):.1f}  "
+    f"exact match {exact_match_score(y_test, predictions):.3f}"
+)
 for source, target, guess in list(zip(X_test, y_test, predictions))[:5]:
     print(f"  {source!r} -> {guess!r} (reference {target!r})")
 

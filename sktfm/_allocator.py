@@ -22,4 +22,5 @@ def tune_glibc_allocator(mmap_threshold=32 << 20, trim_threshold=256 << 20):
     except (OSError, AttributeError):
         return False
     return bool(mallopt(_M_MMAP_THRESHOLD, mmap_threshold)) and bool(
-        mallopt(_M_TRIM_THRESHOLD, trim_threshold))
+        mallopt(_M_TRIM_THRESHOLD, trim_threshold)
+    )

@@ -61,8 +61,7 @@ def infer_input_type(X):
     """
     if X is None or isinstance(X, (str, bytes, Number)):
         raise TypeError(
-            f"Expected an array-like, a list of strings or a DataFrame, got "
-            f"{type(X).__name__}."
+            f"Expected an array-like, a list of strings or a DataFrame, got {type(X).__name__}."
         )
     if sparse.issparse(X):
         raise TypeError(
@@ -85,8 +84,10 @@ def infer_input_type(X):
             return "text"
     array = np.asarray(X, dtype=object) if _looks_ragged(X) else np.asarray(X)
     if array.ndim == 1 and array.dtype.kind in "USO":
-        if array.dtype.kind == "O" and array.size and all(
-            isinstance(item, (list, tuple, np.ndarray)) for item in array
+        if (
+            array.dtype.kind == "O"
+            and array.size
+            and all(isinstance(item, (list, tuple, np.ndarray)) for item in array)
         ):
             return "tokens"
         return "text"
@@ -94,7 +95,9 @@ def infer_input_type(X):
         return _one_d_numeric()
     if array.ndim == 2:
         if array.dtype.kind in "US" or (
-            array.dtype.kind == "O" and array.shape[1] == 1 and array.size
+            array.dtype.kind == "O"
+            and array.shape[1] == 1
+            and array.size
             and all(isinstance(item, str) for item in array[:, 0])
         ):
             return "text" if array.shape[1] == 1 else "tabular"
@@ -105,9 +108,10 @@ def infer_input_type(X):
 
 
 def _looks_ragged(X):
-    return isinstance(X, (list, tuple)) and len({
-        len(item) if isinstance(item, (list, tuple)) else -1 for item in X
-    }) > 1
+    return (
+        isinstance(X, (list, tuple))
+        and len({len(item) if isinstance(item, (list, tuple)) else -1 for item in X}) > 1
+    )
 
 
 def _one_d_numeric():
@@ -124,9 +128,7 @@ def resolve_input_type(X, input_type="auto"):
     if input_type == "auto":
         return infer_input_type(X)
     if input_type not in INPUT_TYPES:
-        raise ValueError(
-            f"Unknown input_type={input_type!r}; use 'auto' or one of {INPUT_TYPES}."
-        )
+        raise ValueError(f"Unknown input_type={input_type!r}; use 'auto' or one of {INPUT_TYPES}.")
     return input_type
 
 
@@ -141,9 +143,7 @@ def text_column(X):
         return X.iloc[:, 0]
     if isinstance(X, np.ndarray) and X.ndim == 2:
         if X.shape[1] != 1:
-            raise ValueError(
-                f"Text input must be a single column, got shape {X.shape}."
-            )
+            raise ValueError(f"Text input must be a single column, got shape {X.shape}.")
         return X[:, 0]
     return X
 
@@ -162,11 +162,7 @@ class SequenceDataset(Dataset):
     def __init__(self, X, y=None):
         if y is not None and len(y) != len(X):
             raise ValueError(f"X has {len(X)} samples but y has {len(y)}.")
-        if (
-            isinstance(X, np.ndarray)
-            and X.dtype.kind == "f"
-            and not np.isfinite(X).all()
-        ):
+        if isinstance(X, np.ndarray) and X.dtype.kind == "f" and not np.isfinite(X).all():
             # NaN/inf are rejected earlier; what is left here are finite
             # values too large for float32 (|x| > 3.4e38 once standardised),
             # which would turn every output into NaN.
@@ -221,20 +217,21 @@ class BucketBatchSampler(Sampler):
 
     def _pools(self, order):
         size = self.batch_size * self.pool_batches
-        return [order[start:start + size] for start in range(0, len(order), size)]
+        return [order[start : start + size] for start in range(0, len(order), size)]
 
     def __iter__(self):
         order = torch.randperm(len(self.lengths)).numpy()
         batches = []
         for pool in self._pools(order):
             pool = pool[np.argsort(self.lengths[pool], kind="stable")]
-            batches += [pool[i:i + self.batch_size] for i in range(0, len(pool), self.batch_size)]
+            batches += [pool[i : i + self.batch_size] for i in range(0, len(pool), self.batch_size)]
         for index in torch.randperm(len(batches)).tolist():
             yield batches[index].tolist()
 
     def __len__(self):
-        return sum(-(-len(pool) // self.batch_size)
-                   for pool in self._pools(np.arange(len(self.lengths))))
+        return sum(
+            -(-len(pool) // self.batch_size) for pool in self._pools(np.arange(len(self.lengths)))
+        )
 
 
 def training_loader(dataset, *, batch_size, shuffle=False, **kwargs):

@@ -92,9 +92,13 @@ def save_pipeline(pipeline, path):
                 joblib.dump(step, folder / entry["dir"] / JOBLIB_FILE)
         steps.append(entry)
     other = {key: value for key, value in params.items() if key != "steps"}
-    config = {"format": SKTFM_FORMAT, "class": "Pipeline", "steps": steps,
-              "params": encode_value(other, "Pipeline parameters"),
-              "versions": versions()}
+    config = {
+        "format": SKTFM_FORMAT,
+        "class": "Pipeline",
+        "steps": steps,
+        "params": encode_value(other, "Pipeline parameters"),
+        "versions": versions(),
+    }
     write_json(folder / PIPELINE_FILE, config)
 
 

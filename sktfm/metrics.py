@@ -32,12 +32,8 @@ def _check_texts(y_true, y_pred):
     Each side is 1-D (a one-column 2-D input is flattened) and holds only
     ``str``: unlike the text transformers, a metric reads no number as text.
     """
-    references = as_text_array(
-        y_true, allow_2d=False, allow_numbers=False, name="y_true"
-    ).tolist()
-    hypotheses = as_text_array(
-        y_pred, allow_2d=False, allow_numbers=False, name="y_pred"
-    ).tolist()
+    references = as_text_array(y_true, allow_2d=False, allow_numbers=False, name="y_true").tolist()
+    hypotheses = as_text_array(y_pred, allow_2d=False, allow_numbers=False, name="y_pred").tolist()
     if len(references) != len(hypotheses):
         raise ValueError(
             f"y_true and y_pred have different lengths ({len(references)} and "

@@ -17,8 +17,7 @@ try:
     import matplotlib  # noqa: F401  (the package only; pyplot is imported on use)
 except ImportError as exc:  # tested by hiding matplotlib from sys.modules
     raise ImportError(
-        "sktfm.plotting needs matplotlib, which is not installed: "
-        "pip install sktfm[plot]"
+        "sktfm.plotting needs matplotlib, which is not installed: pip install sktfm[plot]"
     ) from exc
 
 __all__ = ["plot_attention", "plot_learning_curve"]
@@ -45,8 +44,7 @@ def _labels(labels, size, name, axis):
     labels = [str(label) for label in labels]
     if len(labels) != size:
         raise ValueError(
-            f"{name} has {len(labels)} labels but the attention map has {size} "
-            f"{axis} positions."
+            f"{name} has {len(labels)} labels but the attention map has {size} {axis} positions."
         )
     return labels
 
@@ -150,8 +148,13 @@ def plot_attention(weights, *, x_labels=None, y_labels=None, layer=-1, head=None
         width = min(max(4.0, 0.4 * n_key + 2.5), 16.0)
         height = min(max(3.5, 0.35 * n_query + 1.5), 14.0)
         ax = _new_axes((width, height))
-    image = ax.imshow(matrix, cmap="viridis", aspect="auto", interpolation="nearest",
-                      vmin=min(0.0, float(matrix.min())))
+    image = ax.imshow(
+        matrix,
+        cmap="viridis",
+        aspect="auto",
+        interpolation="nearest",
+        vmin=min(0.0, float(matrix.min())),
+    )
     ax.figure.colorbar(image, ax=ax, label="attention weight")
     ax.set_xticks(np.arange(n_key))
     ax.set_yticks(np.arange(n_query))
@@ -191,8 +194,11 @@ def _history_of(estimator_or_history):
 
 
 def _is_number(value):
-    return (isinstance(value, numbers.Real) and not isinstance(value, bool)
-            and not isinstance(value, np.bool_))
+    return (
+        isinstance(value, numbers.Real)
+        and not isinstance(value, bool)
+        and not isinstance(value, np.bool_)
+    )
 
 
 def _numeric_keys(epochs):
@@ -280,8 +286,9 @@ def plot_learning_curve(estimator_or_history, *, metrics=None, ax=None):
             )
 
     numbered = [epoch.get("epoch", i + 1) for i, epoch in enumerate(epochs)]
-    x = np.asarray(numbered if all(_is_number(n) for n in numbered)
-                   else np.arange(1, len(epochs) + 1))
+    x = np.asarray(
+        numbered if all(_is_number(n) for n in numbered) else np.arange(1, len(epochs) + 1)
+    )
     losses = [key for key in metrics if key.endswith("_loss")]
     scores = [key for key in metrics if not key.endswith("_loss")]
     if not losses:
@@ -296,9 +303,17 @@ def plot_learning_curve(estimator_or_history, *, metrics=None, ax=None):
         for i, key in enumerate(keys):
             present = [j for j, epoch in enumerate(epochs) if _is_number(epoch.get(key))]
             values = np.array([epochs[j][key] for j in present], dtype=np.float64)
-            lines.extend(target.plot(x[present], values, color=f"C{first_color + i}",
-                                     linestyle=linestyle, marker=marker, markersize=3,
-                                     label=key))
+            lines.extend(
+                target.plot(
+                    x[present],
+                    values,
+                    color=f"C{first_color + i}",
+                    linestyle=linestyle,
+                    marker=marker,
+                    markersize=3,
+                    label=key,
+                )
+            )
 
     draw(ax, losses, 0, "-")
     ax.set_xlabel("epoch")

@@ -78,8 +78,11 @@ def import_graph(root):
     modules = module_files(root)
     graph = {}
     for module, names in all_imports(root).items():
-        own = (_owner(name, modules) for name in names
-               if name == root.name or name.startswith(root.name + "."))
+        own = (
+            _owner(name, modules)
+            for name in names
+            if name == root.name or name.startswith(root.name + ".")
+        )
         graph[module] = {target for target in own if target}
     return graph
 
@@ -98,8 +101,7 @@ def find_cycles(graph, modules):
     ancestor's) does not count.
     """
     edges = {
-        module: {t for t in targets
-                 if not (_is_package(t, modules) and _is_own_package(module, t))}
+        module: {t for t in targets if not (_is_package(t, modules) and _is_own_package(module, t))}
         for module, targets in graph.items()
     }
     cycles = set()
@@ -175,29 +177,32 @@ def _fake_package(tmp_path, files):
 
 
 def test_the_checker_resolves_every_kind_of_import(tmp_path):
-    root = _fake_package(tmp_path, {
-        "__init__.py": "from .estimators import Model\n",
-        "io.py": (
-            "from typing import TYPE_CHECKING\n"
-            "if TYPE_CHECKING:\n"
-            "    from .text import Tokenizer\n"
-            "def load():\n"
-            "    from . import estimators\n"
-            "    import pkg.nn.bert\n"
-        ),
-        "nn/__init__.py": "from .bert import f\nfrom . import helpers\n",
-        "nn/bert.py": "import torch\nfrom .. import io\nfrom ..text import Tokenizer\n",
-        "nn/helpers/__init__.py": "",
-        "text/__init__.py": "class Tokenizer: pass\n",
-        "estimators/__init__.py": "from .model import Model\n",
-        "estimators/model.py": (
-            "from sklearn.base import BaseEstimator\n"
-            "class Model(BaseEstimator):\n"
-            "    def save(self):\n"
-            "        from ..io import save\n"
-            "        from ..nn.bert import f\n"
-        ),
-    })
+    root = _fake_package(
+        tmp_path,
+        {
+            "__init__.py": "from .estimators import Model\n",
+            "io.py": (
+                "from typing import TYPE_CHECKING\n"
+                "if TYPE_CHECKING:\n"
+                "    from .text import Tokenizer\n"
+                "def load():\n"
+                "    from . import estimators\n"
+                "    import pkg.nn.bert\n"
+            ),
+            "nn/__init__.py": "from .bert import f\nfrom . import helpers\n",
+            "nn/bert.py": "import torch\nfrom .. import io\nfrom ..text import Tokenizer\n",
+            "nn/helpers/__init__.py": "",
+            "text/__init__.py": "class Tokenizer: pass\n",
+            "estimators/__init__.py": "from .model import Model\n",
+            "estimators/model.py": (
+                "from sklearn.base import BaseEstimator\n"
+                "class Model(BaseEstimator):\n"
+                "    def save(self):\n"
+                "        from ..io import save\n"
+                "        from ..nn.bert import f\n"
+            ),
+        },
+    )
     assert import_graph(root) == {
         "pkg": {"pkg.estimators"},
         "pkg.io": {"pkg.text", "pkg.estimators", "pkg.nn.bert"},
@@ -213,14 +218,18 @@ def test_the_checker_resolves_every_kind_of_import(tmp_path):
 
 
 def test_the_checker_finds_a_cycle_made_by_an_import_inside_a_function(tmp_path):
-    root = _fake_package(tmp_path, {
-        "__init__.py": "from .a import A\n",
-        "a.py": "from .b import B\nfrom . import A\n",  # the second line: own __init__, excepted
-        "b.py": "def make():\n    from .a import A\n    return A\n",
-        "c.py": "from . import c\n",  # a module importing itself
-        "sub/__init__.py": "from . import d\n",
-        "sub/d.py": "from .. import sub\n",  # its own package's __init__: excepted
-    })
+    root = _fake_package(
+        tmp_path,
+        {
+            "__init__.py": "from .a import A\n",
+            # The second line imports the package's own __init__: excepted.
+            "a.py": "from .b import B\nfrom . import A\n",
+            "b.py": "def make():\n    from .a import A\n    return A\n",
+            "c.py": "from . import c\n",  # a module importing itself
+            "sub/__init__.py": "from . import d\n",
+            "sub/d.py": "from .. import sub\n",  # its own package's __init__: excepted
+        },
+    )
     cycles = find_cycles(import_graph(root), module_files(root))
     assert cycles == [["pkg.a", "pkg.b", "pkg.a"], ["pkg.c", "pkg.c"]]
     assert "pkg.a -> pkg.b -> pkg.a" in _format_cycles(cycles)
@@ -255,8 +264,9 @@ def test_nn_is_pure_pytorch(graph, imports):
     bad = {}
     for module in graph:
         if _in(module, "sktfm.nn"):
-            third_party = {n for n in imports[module]
-                           if n.split(".")[0] in ("sklearn", "skorch", "pandas")}
+            third_party = {
+                n for n in imports[module] if n.split(".")[0] in ("sklearn", "skorch", "pandas")
+            }
             outside = {t for t in graph[module] if not _in(t, "sktfm.nn")}
             if third_party | outside:
                 bad[module] = sorted(third_party | outside)
@@ -266,8 +276,7 @@ def test_nn_is_pure_pytorch(graph, imports):
 def test_io_does_not_import_estimators_or_text(graph):
     if "sktfm.io" not in graph:
         pytest.fail("sktfm/io.py does not exist")
-    bad = sorted(t for t in graph["sktfm.io"]
-                 if _in(t, "sktfm.estimators") or _in(t, "sktfm.text"))
+    bad = sorted(t for t in graph["sktfm.io"] if _in(t, "sktfm.estimators") or _in(t, "sktfm.text"))
     assert not bad, (
         f"sktfm.io imports {bad}; it must import nothing from sktfm.estimators or sktfm.text"
     )
@@ -277,8 +286,10 @@ def test_persistence_is_a_bottom_layer(graph):
     # sktfm.persistence: one module, or a package whose modules import only each other.
     layer = sorted(m for m in graph if _in(m, "sktfm.persistence"))
     if not layer:
-        pytest.fail("sktfm.persistence does not exist: DESIGN.md's persistence layer is a "
-                    "bottom-layer module importing no other sktfm module")
+        pytest.fail(
+            "sktfm.persistence does not exist: DESIGN.md's persistence layer is a "
+            "bottom-layer module importing no other sktfm module"
+        )
     bad = {m: sorted(t for t in graph[m] if not _in(t, "sktfm.persistence")) for m in layer}
     bad = {m: targets for m, targets in bad.items() if targets}
     assert not bad, f"the persistence layer must import no other sktfm module: {bad}"
@@ -288,23 +299,30 @@ def test_distributed_training_is_a_leaf(graph):
     leaf = "sktfm.training.distributed"
     if leaf not in graph:
         pytest.fail("sktfm/training/distributed.py does not exist (DESIGN.md, layer 'training')")
-    importers = sorted(m for m in graph if _in(m, "sktfm.training") and m != leaf
-                       and leaf in graph[m])
+    importers = sorted(
+        m for m in graph if _in(m, "sktfm.training") and m != leaf and leaf in graph[m]
+    )
     assert not importers, (
         f"{importers} import {leaf}; it is a leaf of sktfm.training, used only by the estimators"
     )
 
 
 def test_estimators_hold_no_tensor_code(imports):
-    bad = {module: sorted(n for n in names if n.split(".")[0] == "torch")
-           for module, names in imports.items() if _in(module, "sktfm.estimators")}
+    bad = {
+        module: sorted(n for n in names if n.split(".")[0] == "torch")
+        for module, names in imports.items()
+        if _in(module, "sktfm.estimators")
+    }
     bad = {module: names for module, names in bad.items() if names}
     assert not bad, f"estimator modules import torch (DESIGN.md: no tensor code there): {bad}"
 
 
 def test_no_file_is_longer_than_the_limit():
-    lengths = {path.relative_to(ROOT.parent).as_posix(): len(path.read_text().splitlines())
-               for path in module_files(ROOT).values()}
+    lengths = {
+        path.relative_to(ROOT.parent).as_posix(): len(path.read_text().splitlines())
+        for path in module_files(ROOT).values()
+    }
     long = {path: n for path, n in sorted(lengths.items()) if n > MAX_LINES}
     assert not long, f"files over {MAX_LINES} lines: " + ", ".join(
-        f"{path} ({n} lines)" for path, n in long.items())
+        f"{path} ({n} lines)" for path, n in long.items()
+    )

@@ -19,9 +19,19 @@ from sktfm import (
 from sktfm.datasets import make_number_translation, make_topic_texts
 
 BATCH_SIZES = (1, 7, 64)
-TINY = dict(d_model=16, n_heads=2, n_layers=1, dim_feedforward=32, dropout=0.0,
-            max_epochs=2, lr=1e-2, batch_size=32, vocab_size=300, device="cpu",
-            random_state=0)
+TINY = dict(
+    d_model=16,
+    n_heads=2,
+    n_layers=1,
+    dim_feedforward=32,
+    dropout=0.0,
+    max_epochs=2,
+    lr=1e-2,
+    batch_size=32,
+    vocab_size=300,
+    device="cpu",
+    random_state=0,
+)
 
 
 def _with_batch_size(model, batch_size):
@@ -54,12 +64,14 @@ def test_encoder_transform_is_batch_size_invariant(texts):
     model = TransformerEncoder(**TINY).fit(X)
     out = {b: _with_batch_size(model, b).transform(X) for b in BATCH_SIZES}
     for b in BATCH_SIZES[1:]:
-        np.testing.assert_allclose(out[b], out[1], rtol=0, atol=1e-5,
-                                   err_msg=f"batch_size={b} vs 1")
+        np.testing.assert_allclose(
+            out[b], out[1], rtol=0, atol=1e-5, err_msg=f"batch_size={b} vs 1"
+        )
 
 
-@pytest.mark.parametrize("estimator", [TransformerEncoder, TransformerClassifier,
-                                       TransformerRegressor])
+@pytest.mark.parametrize(
+    "estimator", [TransformerEncoder, TransformerClassifier, TransformerRegressor]
+)
 def test_tabular_rows_predicted_alone_match_the_batch(estimator):
     # The intent of scikit-learn's check_methods_subset_invariance, at a float32
     # tolerance (see test_sklearn_checks.py for why not bit for bit).
@@ -67,10 +79,13 @@ def test_tabular_rows_predicted_alone_match_the_batch(estimator):
     X = rng.normal(size=(30, 4))
     y = rng.randint(0, 3, 30) if estimator is TransformerClassifier else rng.normal(size=30)
     model = estimator(**TINY).fit(X, y)
-    method = {TransformerEncoder: "transform", TransformerClassifier: "predict_proba",
-              TransformerRegressor: "predict"}[estimator]
+    method = {
+        TransformerEncoder: "transform",
+        TransformerClassifier: "predict_proba",
+        TransformerRegressor: "predict",
+    }[estimator]
     together = getattr(model, method)(X)
-    alone = np.concatenate([getattr(model, method)(X[i:i + 1]) for i in range(len(X))])
+    alone = np.concatenate([getattr(model, method)(X[i : i + 1]) for i in range(len(X))])
     np.testing.assert_allclose(alone, together, rtol=1e-5, atol=1e-6)
     assert np.ptp(together) > 1e-3  # the outputs vary, so the comparison has teeth
 
@@ -100,8 +115,14 @@ def test_classifier_labels_are_batch_size_invariant(texts):
 def translator(translation):
     X, y = translation
     params = {key: value for key, value in TINY.items() if key != "n_layers"}
-    params.update(n_encoder_layers=1, n_decoder_layers=1, max_len=32,
-                  warmup_steps=0, max_epochs=8, max_output_len=24)
+    params.update(
+        n_encoder_layers=1,
+        n_decoder_layers=1,
+        max_len=32,
+        warmup_steps=0,
+        max_epochs=8,
+        max_output_len=24,
+    )
     return Seq2SeqTranslator(**params).fit(X, y)
 
 
@@ -141,12 +162,12 @@ def test_outputs_follow_input_order_across_chunks(texts):
     permutation = np.random.RandomState(0).permutation(len(X))
     shuffled = [X[i] for i in permutation]
     np.testing.assert_array_equal(classifier.predict(shuffled), classifier.predict(X)[permutation])
-    np.testing.assert_allclose(encoder.transform(shuffled), encoder.transform(X)[permutation],
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        encoder.transform(shuffled), encoder.transform(X)[permutation], atol=1e-5
+    )
     # Each row is the sample's own embedding, not a neighbour's.
     for i in (0, 57, 199):
-        np.testing.assert_allclose(encoder.transform([X[i]])[0], encoder.transform(X)[i],
-                                   atol=1e-5)
+        np.testing.assert_allclose(encoder.transform([X[i]])[0], encoder.transform(X)[i], atol=1e-5)
 
 
 @pytest.mark.filterwarnings("ignore:precision='bfloat16' on a CPU without native")
@@ -161,7 +182,9 @@ def test_bf16_precision_stays_within_bf16_tolerance_of_float32(texts):
     assert np.abs(a - b).max() <= 0.05 * np.abs(a).max()  # bf16 keeps ~3 significant digits
     classifier = TransformerClassifier(**TINY, precision="bf16").fit(X, y)
     assert classifier.net_.precision == "bfloat16"
-    assert np.mean(classifier.predict(X) == TransformerClassifier(**TINY).fit(X, y).predict(X)) > 0.9
+    assert (
+        np.mean(classifier.predict(X) == TransformerClassifier(**TINY).fit(X, y).predict(X)) > 0.9
+    )
 
 
 def test_compiled_model_gives_the_plain_results(texts):
@@ -200,4 +223,3 @@ def test_compiled_encoder_transform_runs_compiled_with_the_plain_results(texts):
     restored = pickle.loads(pickle.dumps(model))
     assert not compiled_twins & set(restored.net_.__dict__)
     np.testing.assert_allclose(restored.transform(X), plain, atol=1e-4)
-

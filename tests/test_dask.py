@@ -24,8 +24,8 @@ from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
 from sklearn.pipeline import make_pipeline
 
 from sktfm import TextCleaner, TransformerClassifier, TransformerEncoder
-from sktfm.training.runtime import ParallelWorker, parallel_worker
 from sktfm.dask import TorchWorker, predict_partitions, tune_glibc_allocator
+from sktfm.training.runtime import ParallelWorker, parallel_worker
 
 # One cluster for the module: keep its tests on one pytest-xdist worker.
 pytestmark = pytest.mark.xdist_group("dask")
@@ -33,8 +33,12 @@ pytestmark = pytest.mark.xdist_group("dask")
 
 @pytest.fixture(scope="module")
 def client():
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                      dashboard_address=None) as cluster, Client(cluster) as client:
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        Client(cluster) as client,
+    ):
         client.register_plugin(TorchWorker())
         yield client
 
@@ -66,8 +70,9 @@ def _assert_same_search(local, on_dask):
     assert on_dask.best_params_ == local.best_params_
     for key in local.cv_results_:
         if key.startswith(("split", "mean_test", "rank_test", "param")):
-            np.testing.assert_array_equal(on_dask.cv_results_[key], local.cv_results_[key],
-                                          err_msg=key)
+            np.testing.assert_array_equal(
+                on_dask.cv_results_[key], local.cv_results_[key], err_msg=key
+            )
 
 
 def test_plugin_sets_torch_threads_on_every_worker(client):
@@ -111,8 +116,9 @@ print(untuned, mapped_blocks() - before)
 def test_tuned_allocator_serves_tensor_sized_blocks_from_the_heap():
     # Under Dask's worker setting, a 1 MiB block is mapped afresh; tuned, it is not.
     env = {**os.environ, "MALLOC_TRIM_THRESHOLD_": "65536"}
-    result = subprocess.run([sys.executable, "-c", ALLOCATOR_PROBE], env=env, check=True,
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-c", ALLOCATOR_PROBE], env=env, check=True, capture_output=True, text=True
+    )
     assert result.stdout.split() == ["1", "0"]
 
 
@@ -127,23 +133,30 @@ def test_grid_search_on_dask_equals_single_process(client, one_torch_thread, dig
     search = GridSearchCV(
         TransformerClassifier(**tiny),
         {"lr": [1e-3, 3e-3], "d_model": [8, 16]},
-        cv=2, n_jobs=-1,
+        cv=2,
+        n_jobs=-1,
     )
     local, on_dask = _search_both_ways(search, X, y)
     _assert_same_search(local, on_dask)
     np.testing.assert_array_equal(on_dask.predict(X), local.predict(X))
 
 
-def test_pipeline_search_on_dask_equals_single_process(client, one_torch_thread, topic_texts,
-                                                       tiny):
+def test_pipeline_search_on_dask_equals_single_process(client, one_torch_thread, topic_texts, tiny):
     X, y = topic_texts
-    pipeline = make_pipeline(TextCleaner(), TransformerEncoder(**tiny),
-                             LogisticRegression(max_iter=200))
+    pipeline = make_pipeline(
+        TextCleaner(), TransformerEncoder(**tiny), LogisticRegression(max_iter=200)
+    )
     search = RandomizedSearchCV(
         pipeline,
-        {"transformerencoder__d_model": [8, 16], "transformerencoder__max_epochs": [1, 2],
-         "logisticregression__C": [0.1, 1.0]},
-        n_iter=3, cv=2, random_state=0, n_jobs=-1,
+        {
+            "transformerencoder__d_model": [8, 16],
+            "transformerencoder__max_epochs": [1, 2],
+            "logisticregression__C": [0.1, 1.0],
+        },
+        n_iter=3,
+        cv=2,
+        random_state=0,
+        n_jobs=-1,
     )
     local, on_dask = _search_both_ways(search, X, y)
     _assert_same_search(local, on_dask)
@@ -152,8 +165,17 @@ def test_pipeline_search_on_dask_equals_single_process(client, one_torch_thread,
 @pytest.fixture(scope="module")
 def fitted_text_models(topic_texts):
     X, y = topic_texts
-    small = dict(d_model=16, n_heads=2, n_layers=1, dim_feedforward=32, max_epochs=2,
-                 vocab_size=200, max_len=64, device="cpu", random_state=0)
+    small = dict(
+        d_model=16,
+        n_heads=2,
+        n_layers=1,
+        dim_feedforward=32,
+        max_epochs=2,
+        vocab_size=200,
+        max_len=64,
+        device="cpu",
+        random_state=0,
+    )
     return (TransformerClassifier(**small).fit(X, y), TransformerEncoder(**small).fit(X))
 
 
@@ -187,8 +209,9 @@ def test_predict_partitions_on_a_dataframe(client, digits, tiny):
     frame = pd.DataFrame(X, columns=[f"pixel{i}" for i in range(X.shape[1])])
     model = TransformerClassifier(**tiny).fit(frame, y)
     lazy = dd.from_pandas(frame, npartitions=3)
-    np.testing.assert_array_equal(predict_partitions(model, lazy).compute().to_numpy(),
-                                  model.predict(frame))
+    np.testing.assert_array_equal(
+        predict_partitions(model, lazy).compute().to_numpy(), model.predict(frame)
+    )
 
 
 def test_parallel_post_fit_on_a_dask_array(client, digits, tiny):
@@ -213,6 +236,8 @@ def test_predict_partitions_rejects_what_it_cannot_do(fitted_text_models, topic_
 
 def test_dask_workers_are_numbered_for_device_placement(client):
     workers = sorted(client.scheduler_info()["workers"])
-    found = {client.submit(parallel_worker, workers=[address], pure=False).result()
-             for address in workers}
+    found = {
+        client.submit(parallel_worker, workers=[address], pure=False).result()
+        for address in workers
+    }
     assert found == {ParallelWorker("dask", 0), ParallelWorker("dask", 1)}

@@ -23,7 +23,7 @@ def test_pad_sequences_matches_row_by_row_padding():
     assert padded.shape == (51, max(map(len, sequences)))
     for row, seq in zip(padded, sequences):
         np.testing.assert_array_equal(row[: len(seq)], seq)
-        assert (row[len(seq):] == 0).all()
+        assert (row[len(seq) :] == 0).all()
     assert pad_sequences([[], []]).shape == (2, 0)
 
 
@@ -56,12 +56,15 @@ def test_bucketed_batches_follow_torch_seed():
 def test_training_loader_buckets_only_shuffled_variable_length_data():
     ragged = SequenceDataset(_ragged(100), np.arange(100))
     fixed = SequenceDataset(np.random.randn(100, 4).astype(np.float32), np.arange(100))
-    assert isinstance(training_loader(ragged, batch_size=8, shuffle=True,
-                                      collate_fn=collate).batch_sampler, BucketBatchSampler)
-    assert not isinstance(training_loader(fixed, batch_size=8, shuffle=True).batch_sampler,
-                          BucketBatchSampler)
-    assert not isinstance(training_loader(ragged, batch_size=8, shuffle=False).batch_sampler,
-                          BucketBatchSampler)
-    seen = [y for _, y in training_loader(ragged, batch_size=8, shuffle=True,
-                                           collate_fn=collate)]
+    assert isinstance(
+        training_loader(ragged, batch_size=8, shuffle=True, collate_fn=collate).batch_sampler,
+        BucketBatchSampler,
+    )
+    assert not isinstance(
+        training_loader(fixed, batch_size=8, shuffle=True).batch_sampler, BucketBatchSampler
+    )
+    assert not isinstance(
+        training_loader(ragged, batch_size=8, shuffle=False).batch_sampler, BucketBatchSampler
+    )
+    seen = [y for _, y in training_loader(ragged, batch_size=8, shuffle=True, collate_fn=collate)]
     assert sorted(torch.cat(seen).tolist()) == list(range(100))

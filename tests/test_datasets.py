@@ -14,6 +14,7 @@ TOPICS = {"food", "sports", "technology", "travel"}
 
 # make_topic_texts ---------------------------------------------------------------
 
+
 def test_topic_texts_shape_and_labels():
     X, y = make_topic_texts(50, random_state=0)
     assert isinstance(X, list) and len(X) == 50
@@ -39,6 +40,7 @@ def test_topic_texts_markup_share():
 
 # make_number_translation -------------------------------------------------------
 
+
 def test_number_translation_shapes_and_types():
     X, y = make_number_translation(100, random_state=0)
     for side in (X, y):
@@ -48,8 +50,7 @@ def test_number_translation_shapes_and_types():
 
 
 def test_number_translation_default_is_english_to_french():
-    X, y = make_number_translation(50, max_value=999, source_format="digits",
-                                   random_state=0)
+    X, y = make_number_translation(50, max_value=999, source_format="digits", random_state=0)
     X_words, y_words = make_number_translation(50, max_value=999, random_state=0)
     for digits, words, target, target_again in zip(X, X_words, y, y_words):
         assert words == num2words(int(digits), lang="en")
@@ -58,8 +59,7 @@ def test_number_translation_default_is_english_to_french():
 
 def test_number_translation_numbers_are_distinct():
     # 1000 of 1001 candidates: any duplicate would show.
-    X, y = make_number_translation(1000, max_value=1000, source_format="digits",
-                                   random_state=0)
+    X, y = make_number_translation(1000, max_value=1000, source_format="digits", random_state=0)
     numbers = [int(x) for x in X]
     assert len(set(numbers)) == 1000
     assert min(numbers) >= 0 and max(numbers) <= 1000
@@ -68,8 +68,7 @@ def test_number_translation_numbers_are_distinct():
 
 
 def test_number_translation_all_numbers_when_n_equals_range():
-    X, _ = make_number_translation(11, max_value=10, source_format="digits",
-                                   random_state=0)
+    X, _ = make_number_translation(11, max_value=10, source_format="digits", random_state=0)
     assert sorted(int(x) for x in X) == list(range(11))
 
 
@@ -80,8 +79,9 @@ def test_number_translation_train_and_test_share_no_number():
 
 
 def test_number_translation_large_range_draws_distinct_numbers():
-    X, y = make_number_translation(300, max_value=10**12, source_format="digits",
-                                   target_lang="en", random_state=0)
+    X, y = make_number_translation(
+        300, max_value=10**12, source_format="digits", target_lang="en", random_state=0
+    )
     numbers = [int(x) for x in X]
     assert len(set(numbers)) == 300 and max(numbers) <= 10**12
     assert max(numbers) > 10**9  # the whole range is used
@@ -104,13 +104,12 @@ def test_number_translation_digits_format():
     assert all(t == num2words(int(x), lang="fr") for x, t in zip(X, y))
 
 
-@pytest.mark.parametrize("source_lang, target_lang", [("en", "de"), ("es", "en"),
-                                                      ("fr", "it")])
+@pytest.mark.parametrize("source_lang, target_lang", [("en", "de"), ("es", "en"), ("fr", "it")])
 def test_number_translation_other_language_pairs(source_lang, target_lang):
-    X, y = make_number_translation(20, max_value=100, source_format="digits",
-                                   random_state=0)
-    Xw, yw = make_number_translation(20, max_value=100, source_lang=source_lang,
-                                     target_lang=target_lang, random_state=0)
+    X, y = make_number_translation(20, max_value=100, source_format="digits", random_state=0)
+    Xw, yw = make_number_translation(
+        20, max_value=100, source_lang=source_lang, target_lang=target_lang, random_state=0
+    )
     for digits, source, target in zip(X, Xw, yw):
         assert source == num2words(int(digits), lang=source_lang)
         assert target == num2words(int(digits), lang=target_lang)
@@ -122,16 +121,19 @@ def test_number_translation_known_spellings():
     assert pairs["zero"] == "zéro" and pairs["seven"] == "sept"
 
 
-@pytest.mark.parametrize("kwargs, error, match", [
-    (dict(n_samples=11, max_value=9), ValueError, r"n_samples=11 distinct .* max_value=9"),
-    (dict(n_samples=0), ValueError, "n_samples=0 must be >= 1"),
-    (dict(n_samples=2.5), TypeError, "n_samples must be an int"),
-    (dict(max_value=-1), ValueError, "max_value=-1 must be >= 0"),
-    (dict(source_format="roman"), ValueError, r"source_format='roman' is not one of"),
-    (dict(target_lang="xx"), ValueError, r"target_lang='xx' is not a language .*'fr'"),
-    (dict(source_lang="klingon"), ValueError, "source_lang='klingon'"),
-    (dict(target_lang=None), ValueError, "target_lang=None"),
-])
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        (dict(n_samples=11, max_value=9), ValueError, r"n_samples=11 distinct .* max_value=9"),
+        (dict(n_samples=0), ValueError, "n_samples=0 must be >= 1"),
+        (dict(n_samples=2.5), TypeError, "n_samples must be an int"),
+        (dict(max_value=-1), ValueError, "max_value=-1 must be >= 0"),
+        (dict(source_format="roman"), ValueError, r"source_format='roman' is not one of"),
+        (dict(target_lang="xx"), ValueError, r"target_lang='xx' is not a language .*'fr'"),
+        (dict(source_lang="klingon"), ValueError, "source_lang='klingon'"),
+        (dict(target_lang=None), ValueError, "target_lang=None"),
+    ],
+)
 def test_number_translation_bad_arguments(kwargs, error, match):
     kwargs = {"n_samples": 5, **kwargs}
     with pytest.raises(error, match=match):
@@ -139,8 +141,7 @@ def test_number_translation_bad_arguments(kwargs, error, match):
 
 
 def test_number_translation_source_lang_ignored_for_digits():
-    X, _ = make_number_translation(3, source_lang="xx", source_format="digits",
-                                   random_state=0)
+    X, _ = make_number_translation(3, source_lang="xx", source_format="digits", random_state=0)
     assert all(x.isdigit() for x in X)
 
 

@@ -24,15 +24,42 @@ from sktfm import (
 )
 from sktfm.io import SKTFM_FORMAT, save
 
-TINY = dict(d_model=16, n_heads=2, n_layers=1, dim_feedforward=32, max_epochs=2,
-            device="cpu", random_state=0)
-TINY_TRANSLATOR = dict(d_model=16, n_heads=2, n_encoder_layers=1, n_decoder_layers=1,
-                       dim_feedforward=32, max_epochs=2, device="cpu", random_state=0)
-TEXTS = ["the cat sat", "a dog ran", "the dog sat down", "a cat ran off",
-         "my cat is here", "your dog is there"] * 3
+TINY = dict(
+    d_model=16,
+    n_heads=2,
+    n_layers=1,
+    dim_feedforward=32,
+    max_epochs=2,
+    device="cpu",
+    random_state=0,
+)
+TINY_TRANSLATOR = dict(
+    d_model=16,
+    n_heads=2,
+    n_encoder_layers=1,
+    n_decoder_layers=1,
+    dim_feedforward=32,
+    max_epochs=2,
+    device="cpu",
+    random_state=0,
+)
+TEXTS = [
+    "the cat sat",
+    "a dog ran",
+    "the dog sat down",
+    "a cat ran off",
+    "my cat is here",
+    "your dog is there",
+] * 3
 LABELS = ["pet", "pet", "walk", "walk", "home", "home"] * 3
-TARGETS = ["le chat", "un chien", "le chien assis", "un chat court",
-           "mon chat est ici", "ton chien est la"] * 3
+TARGETS = [
+    "le chat",
+    "un chien",
+    "le chien assis",
+    "un chat court",
+    "mon chat est ici",
+    "ton chien est la",
+] * 3
 
 
 class _RefusingUnpickler(pickle.Unpickler):
@@ -81,8 +108,7 @@ def _check_common(original, loaded):
     assert type(loaded) is type(original)
     assert loaded.get_params().keys() == original.get_params().keys()
     assert len(loaded.history_) == len(original.history_)
-    assert loaded.history_[-1, "train_loss"] == pytest.approx(
-        original.history_[-1, "train_loss"])
+    assert loaded.history_[-1, "train_loss"] == pytest.approx(original.history_[-1, "train_loss"])
     assert loaded.n_iter_ == original.n_iter_
     assert loaded.device_ == "cpu"
     assert not loaded.module_.training
@@ -109,13 +135,16 @@ def test_encoder_tabular_dataframe_round_trip(tmp_path, no_pickle):
     assert_array_equal(loaded.get_feature_names_out(), encoder.get_feature_names_out())
 
 
-@pytest.mark.parametrize("labels", [
-    LABELS,
-    [1, 1, 2, 2, 7, 7] * 3,
-    [1.0, 1.0, 2.0, 2.0, -3.0, -3.0] * 3,
-    [True, True, False, False, True, False] * 3,
-    np.array(LABELS, dtype=object),
-])
+@pytest.mark.parametrize(
+    "labels",
+    [
+        LABELS,
+        [1, 1, 2, 2, 7, 7] * 3,
+        [1.0, 1.0, 2.0, 2.0, -3.0, -3.0] * 3,
+        [True, True, False, False, True, False] * 3,
+        np.array(LABELS, dtype=object),
+    ],
+)
 def test_classifier_round_trip_keeps_classes(tmp_path, no_pickle, labels):
     clf = TransformerClassifier(**TINY).fit(TEXTS, labels)
     loaded = _round_trip(clf, tmp_path)
@@ -154,8 +183,7 @@ def test_translator_round_trip(tmp_path, no_pickle, share_vocab):
     assert (loaded.source_tokenizer_ is loaded.target_tokenizer_) == share_vocab
     if share_vocab:  # tied embeddings come back tied
         module = loaded.module_
-        assert module.output.weight.data_ptr() == (
-            module.tgt_embedding.embedding.weight.data_ptr())
+        assert module.output.weight.data_ptr() == (module.tgt_embedding.embedding.weight.data_ptr())
 
 
 def test_translator_tokenizer_pair_param(tmp_path, no_pickle):
@@ -173,8 +201,9 @@ def test_tokenizer_round_trip(tmp_path, no_pickle, kind):
     tok = Tokenizer(kind, vocab_size=60, output="padded", max_len=12).fit(TEXTS)
     loaded = _round_trip(tok, tmp_path)
     assert loaded.get_params() == tok.get_params()
-    assert_array_equal(loaded.transform(TEXTS + ["[PAD] unseen"]),
-                       tok.transform(TEXTS + ["[PAD] unseen"]))
+    assert_array_equal(
+        loaded.transform(TEXTS + ["[PAD] unseen"]), tok.transform(TEXTS + ["[PAD] unseen"])
+    )
     assert loaded.vocabulary_ == tok.vocabulary_
     assert loaded.vocab_size_ == tok.vocab_size_
     assert loaded.input_kind_ == tok.input_kind_
@@ -226,8 +255,7 @@ def test_folder_holds_only_json_and_safetensors(tmp_path):
     config = json.loads((tmp_path / "model" / "config.json").read_text())
     assert config["format"] == SKTFM_FORMAT
     assert config["class"] == "Seq2SeqTranslator"
-    assert set(config["versions"]) >= {"sktfm", "torch", "sklearn", "skorch",
-                                       "tokenizers"}
+    assert set(config["versions"]) >= {"sktfm", "torch", "sklearn", "skorch", "tokenizers"}
     assert config["params"]["d_model"] == 16
 
 
@@ -296,14 +324,18 @@ def test_newer_format_raises(tmp_path, saved_tokenizer):
 
     path = shutil.copytree(saved_tokenizer, tmp_path / "copy")
     _edit_config(path, format=SKTFM_FORMAT + 1)
-    with pytest.raises(ValueError, match=rf"newer sktfm \(format {SKTFM_FORMAT + 1}\)"
-                                         r".*upgrade sktfm"):
+    with pytest.raises(
+        ValueError,
+        match=rf"newer sktfm \(format {SKTFM_FORMAT + 1}\)"
+        r".*upgrade sktfm",
+    ):
         sktfm.load(path)
 
 
-@pytest.mark.parametrize("format_, match", [(None, "no format version"),
-                                            (0, "unreadable format"),
-                                            ("1", "unreadable format")])
+@pytest.mark.parametrize(
+    "format_, match",
+    [(None, "no format version"), (0, "unreadable format"), ("1", "unreadable format")],
+)
 def test_missing_or_bad_format_raises(tmp_path, saved_tokenizer, format_, match):
     import shutil
 
@@ -327,10 +359,16 @@ def test_not_a_folder_raises(tmp_path):
         sktfm.load(tmp_path)
 
 
-@pytest.mark.parametrize("estimator", [
-    TransformerEncoder(), TransformerClassifier(), TransformerRegressor(),
-    Seq2SeqTranslator(), Tokenizer(),
-])
+@pytest.mark.parametrize(
+    "estimator",
+    [
+        TransformerEncoder(),
+        TransformerClassifier(),
+        TransformerRegressor(),
+        Seq2SeqTranslator(),
+        Tokenizer(),
+    ],
+)
 def test_unfitted_save_raises(tmp_path, estimator):
     with pytest.raises(NotFittedError):
         save(estimator, tmp_path / "model")
@@ -356,8 +394,9 @@ def test_sktfm_pipeline_round_trip_without_pickle(tmp_path, no_pickle):
 
 
 def test_mixed_pipeline_needs_allow_pickle(tmp_path):
-    pipe = make_pipeline(TextCleaner(), TransformerEncoder(**TINY), PCA(n_components=2),
-                         LogisticRegression())
+    pipe = make_pipeline(
+        TextCleaner(), TransformerEncoder(**TINY), PCA(n_components=2), LogisticRegression()
+    )
     pipe.fit(TEXTS, LABELS)
     sktfm.save_pipeline(pipe, tmp_path / "pipe")
     with pytest.raises(ValueError, match=r"\['pca', 'logisticregression'\].*allow_pickle"):
@@ -395,11 +434,16 @@ def test_history_drops_values_json_cannot_hold(tmp_path):
     assert loaded.history_[-1, "score"] == 0.5
 
 
-@pytest.mark.parametrize("value, match", [
-    ({"__sktfm__": "eval", "source": "1"}, "Unknown value tag 'eval'"),
-    ({"__sktfm__": "estimator", "id": 5, "class": "Pipeline", "params": {},
-      "fitted": {}}, "Unknown class 'Pipeline'"),
-])
+@pytest.mark.parametrize(
+    "value, match",
+    [
+        ({"__sktfm__": "eval", "source": "1"}, "Unknown value tag 'eval'"),
+        (
+            {"__sktfm__": "estimator", "id": 5, "class": "Pipeline", "params": {}, "fitted": {}},
+            "Unknown class 'Pipeline'",
+        ),
+    ],
+)
 def test_fitted_json_builds_only_known_types(tmp_path, saved_tokenizer, value, match):
     import shutil
 

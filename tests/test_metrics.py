@@ -30,10 +30,13 @@ HYPOTHESES = [
 ]
 
 
-@pytest.mark.parametrize("metric, sacrebleu_metric", [
-    (bleu_score, sacrebleu.metrics.BLEU),
-    (chrf_score, sacrebleu.metrics.CHRF),
-])
+@pytest.mark.parametrize(
+    "metric, sacrebleu_metric",
+    [
+        (bleu_score, sacrebleu.metrics.BLEU),
+        (chrf_score, sacrebleu.metrics.CHRF),
+    ],
+)
 def test_equals_sacrebleu_corpus_score(metric, sacrebleu_metric):
     expected = sacrebleu_metric().corpus_score(HYPOTHESES, [REFERENCES]).score
     score = metric(REFERENCES, HYPOTHESES)
@@ -47,10 +50,17 @@ def test_identical_corpora_score_100(metric):
     assert metric(REFERENCES, list(REFERENCES)) == pytest.approx(100.0)
 
 
-@pytest.mark.parametrize("container", [
-    list, tuple, lambda t: np.array(t, dtype=object), np.array, pd.Series,
-    lambda t: pd.DataFrame({"text": t}),
-])
+@pytest.mark.parametrize(
+    "container",
+    [
+        list,
+        tuple,
+        lambda t: np.array(t, dtype=object),
+        np.array,
+        pd.Series,
+        lambda t: pd.DataFrame({"text": t}),
+    ],
+)
 def test_accepts_sequences_of_strings(container):
     expected = bleu_score(REFERENCES, HYPOTHESES)
     assert bleu_score(container(REFERENCES), container(HYPOTHESES)) == pytest.approx(expected)

@@ -110,14 +110,17 @@ def test_the_whole_list_of_samples_is_refused_with_a_hint(weights):
         plot_attention(ragged)
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"layer": 3}, r"layer=3 is out of range: the weights hold 3 layers \(valid: -3 to 2\)"),
-    ({"layer": -4}, "layer=-4 is out of range"),
-    ({"head": 4}, r"head=4 is out of range: the weights hold 4 heads"),
-    ({"head": -5}, "head=-5 is out of range"),
-    ({"x_labels": list("abcde")}, "x_labels has 5 labels but the attention map has 6 key"),
-    ({"y_labels": list("abcdef")}, "y_labels has 6 labels but the attention map has 5 query"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"layer": 3}, r"layer=3 is out of range: the weights hold 3 layers \(valid: -3 to 2\)"),
+        ({"layer": -4}, "layer=-4 is out of range"),
+        ({"head": 4}, r"head=4 is out of range: the weights hold 4 heads"),
+        ({"head": -5}, "head=-5 is out of range"),
+        ({"x_labels": list("abcde")}, "x_labels has 5 labels but the attention map has 6 key"),
+        ({"y_labels": list("abcdef")}, "y_labels has 6 labels but the attention map has 5 query"),
+    ],
+)
 def test_out_of_range_and_label_count(weights, kwargs, message):
     with pytest.raises(ValueError, match=message):
         plot_attention(weights, **kwargs)
@@ -153,8 +156,7 @@ def test_default_curves_are_the_losses_and_bleu_on_a_twin_axis(history):
     assert twin.get_ylabel() == "valid_bleu" and ax.get_ylabel() == "loss"
     assert ax.get_xlabel() == "epoch"
     # One legend names all three curves, in three different colours.
-    assert _tick_texts(ax.get_legend().get_texts()) == ["train_loss", "valid_loss",
-                                                        "valid_bleu"]
+    assert _tick_texts(ax.get_legend().get_texts()) == ["train_loss", "valid_loss", "valid_bleu"]
     colors = {line.get_color() for line in [*ax.get_lines(), bleu]}
     assert len(colors) == 3
 
@@ -177,9 +179,11 @@ def test_estimator_like_object_list_of_dicts_and_explicit_metrics(history):
 
 
 def test_epochs_missing_a_value_are_left_out_of_that_line():
-    epochs = [{"epoch": 1, "train_loss": 2.0},
-              {"epoch": 2, "train_loss": 1.5, "valid_loss": 1.4},
-              {"epoch": 3, "train_loss": 1.0, "valid_loss": None}]
+    epochs = [
+        {"epoch": 1, "train_loss": 2.0},
+        {"epoch": 2, "train_loss": 1.5, "valid_loss": 1.4},
+        {"epoch": 3, "train_loss": 1.0, "valid_loss": None},
+    ]
     ax = plot_learning_curve(epochs)
     valid = ax.get_lines()[1]
     np.testing.assert_array_equal(valid.get_xdata(), [2])
@@ -191,13 +195,16 @@ def test_unfitted_estimator_raises_not_fitted():
         plot_learning_curve(sktfm.Seq2SeqTranslator())
 
 
-@pytest.mark.parametrize("bad, error, message", [
-    ([], ValueError, "history is empty"),
-    ([{"epoch": 1, "dur": 0.1}], ValueError, "no numeric key ending in '_loss'"),
-    ("train_loss", TypeError, "expects a fitted estimator"),
-    ({"train_loss": 1.0}, TypeError, "expects a fitted estimator"),
-    ([1.0, 2.0], TypeError, "dict of one epoch"),
-])
+@pytest.mark.parametrize(
+    "bad, error, message",
+    [
+        ([], ValueError, "history is empty"),
+        ([{"epoch": 1, "dur": 0.1}], ValueError, "no numeric key ending in '_loss'"),
+        ("train_loss", TypeError, "expects a fitted estimator"),
+        ({"train_loss": 1.0}, TypeError, "expects a fitted estimator"),
+        ([1.0, 2.0], TypeError, "dict of one epoch"),
+    ],
+)
 def test_bad_histories(bad, error, message):
     with pytest.raises(error, match=message):
         plot_learning_curve(bad)
@@ -220,8 +227,12 @@ def test_module_imports_no_torch_sklearn_or_estimators_at_top():
         elif isinstance(node, ast.ImportFrom):
             top.add("." * node.level + (node.module or ""))
         elif isinstance(node, ast.Try):
-            top.update(alias.name for stmt in node.body if isinstance(stmt, ast.Import)
-                       for alias in stmt.names)
+            top.update(
+                alias.name
+                for stmt in node.body
+                if isinstance(stmt, ast.Import)
+                for alias in stmt.names
+            )
     assert top == {"numbers", "collections.abc", "numpy", "matplotlib"}
 
 
@@ -257,8 +268,14 @@ def translator():
 
     X, y = make_number_translation(40, random_state=0)
     model = sktfm.Seq2SeqTranslator(
-        d_model=16, n_heads=2, n_encoder_layers=1, n_decoder_layers=1,
-        dim_feedforward=32, max_epochs=2, device="cpu", random_state=0,
+        d_model=16,
+        n_heads=2,
+        n_encoder_layers=1,
+        n_decoder_layers=1,
+        dim_feedforward=32,
+        max_epochs=2,
+        device="cpu",
+        random_state=0,
     )
     return model.fit(X, y), X, y
 
@@ -290,8 +307,13 @@ def test_classifier_self_attention_on_text():
 
     X, y = make_topic_texts(40, random_state=0)
     model = sktfm.TransformerClassifier(
-        d_model=16, n_heads=2, n_layers=1, dim_feedforward=32, max_epochs=2,
-        device="cpu", random_state=0,
+        d_model=16,
+        n_heads=2,
+        n_layers=1,
+        dim_feedforward=32,
+        max_epochs=2,
+        device="cpu",
+        random_state=0,
     ).fit(X, y)
     maps = model.attention_weights(X[:3])
     assert len(maps) == 3
@@ -306,5 +328,4 @@ def test_classifier_self_attention_on_text():
         assert ax.get_title() == "layer 0, head 1"
         plt.close(ax.figure)
     ax = plot_attention(maps[0])  # mean over heads, positions numbered
-    np.testing.assert_allclose(ax.images[0].get_array(), maps[0][0].mean(axis=0),
-                               rtol=1e-6)
+    np.testing.assert_allclose(ax.images[0].get_array(), maps[0][0].mean(axis=0), rtol=1e-6)

@@ -29,9 +29,16 @@ def _varied_sentences(n=200):
     rng = np.random.RandomState(0)
     topics, _ = make_topic_texts(n, random_state=0)
     extras = [
-        "", " ", "Hello, world!", "Ünïcödé façade — naïve café", "日本語のテキストです。",
-        "Привет, как дела?", "emoji 🙂🚀 and symbols ∑ ∞ ≠", "HTML <b>bold</b> &amp; entities",
-        "numbers 3.14159 and 2,718 and -42", "tabs\tand\nnewlines",
+        "",
+        " ",
+        "Hello, world!",
+        "Ünïcödé façade — naïve café",
+        "日本語のテキストです。",
+        "Привет, как дела?",
+        "emoji 🙂🚀 and symbols ∑ ∞ ≠",
+        "HTML <b>bold</b> &amp; entities",
+        "numbers 3.14159 and 2,718 and -42",
+        "tabs\tand\nnewlines",
     ]
     long = " ".join(topics[:40])  # well over 256 WordPiece tokens
     sentences = []
@@ -39,7 +46,7 @@ def _varied_sentences(n=200):
         if i % 10 == 0:
             sentences.append(extras[(i // 10) % len(extras)])
         elif i % 37 == 0:
-            sentences.append(long[rng.randint(50):])
+            sentences.append(long[rng.randint(50) :])
         else:
             words = topics[i].split()
             sentences.append(" ".join(words[: rng.randint(1, len(words) + 1)]))
@@ -60,8 +67,9 @@ def sentences():
 
 @pytest.fixture(scope="module")
 def loaded(sentences):
-    return TransformerEncoder(pretrained=PATH, pooling="mean", max_epochs=0, device="cpu",
-                              batch_size=32).fit(sentences)
+    return TransformerEncoder(
+        pretrained=PATH, pooling="mean", max_epochs=0, device="cpu", batch_size=32
+    ).fit(sentences)
 
 
 def test_tokenizer_gives_the_reference_ids(reference, sentences):
@@ -84,8 +92,9 @@ def test_loaded_encoder_reproduces_sentence_transformers(loaded, reference, sent
 
 def test_pretrained_survives_pickle_save_and_load(loaded, sentences, tmp_path):
     expected = loaded.transform(sentences[:20])
-    np.testing.assert_array_equal(pickle.loads(pickle.dumps(loaded)).transform(sentences[:20]),
-                                  expected)
+    np.testing.assert_array_equal(
+        pickle.loads(pickle.dumps(loaded)).transform(sentences[:20]), expected
+    )
     loaded.save(tmp_path / "minilm")
     copy = sktfm.load(tmp_path / "minilm")
     np.testing.assert_allclose(copy.transform(sentences[:20]), expected, atol=1e-6)
@@ -95,8 +104,9 @@ def test_pretrained_survives_pickle_save_and_load(loaded, sentences, tmp_path):
 def test_fine_tuning_clone_and_grid_search(topic_texts):
     X, y = topic_texts
     X, y = list(X[:24]), y[:24]
-    model = TransformerClassifier(pretrained=PATH, batch_size=8, max_len=32, device="cpu",
-                                  random_state=0)
+    model = TransformerClassifier(
+        pretrained=PATH, batch_size=8, max_len=32, device="cpu", random_state=0
+    )
     assert clone(model).get_params()["pretrained"] == PATH
     search = GridSearchCV(model, {"lr": [1e-4, 3e-4], "max_epochs": [0, 1]}, cv=2).fit(X, y)
     best = search.best_estimator_
@@ -108,8 +118,15 @@ def test_fine_tuning_changes_the_encoder_and_without_y_trains_masked_tokens(topi
     X, _ = topic_texts
     X = list(X[:16])
     start = TransformerEncoder(pretrained=PATH, max_epochs=0, max_len=32, device="cpu").fit(X)
-    tuned = TransformerEncoder(pretrained=PATH, max_epochs=1, max_len=32, batch_size=8,
-                               lr=1e-4, device="cpu", random_state=0).fit(X)
+    tuned = TransformerEncoder(
+        pretrained=PATH,
+        max_epochs=1,
+        max_len=32,
+        batch_size=8,
+        lr=1e-4,
+        device="cpu",
+        random_state=0,
+    ).fit(X)
     assert np.isfinite(tuned.history_[:, "train_loss"]).all()
     assert not np.allclose(tuned.transform(X), start.transform(X), atol=1e-4)
 
@@ -117,16 +134,20 @@ def test_fine_tuning_changes_the_encoder_and_without_y_trains_masked_tokens(topi
 def test_regressor_fine_tunes_from_pretrained(topic_texts):
     X = list(topic_texts[0][:16])
     y = np.array([len(text) for text in X], dtype=float)
-    model = TransformerRegressor(pretrained=PATH, max_epochs=1, batch_size=8, max_len=32,
-                                 device="cpu", random_state=0).fit(X, y)
+    model = TransformerRegressor(
+        pretrained=PATH, max_epochs=1, batch_size=8, max_len=32, device="cpu", random_state=0
+    ).fit(X, y)
     assert model.predict(X).shape == (16,)
 
 
-@pytest.mark.parametrize("params, error, match", [
-    ({"max_epochs": 0}, ValueError, "needs pretrained"),
-    ({"pretrained": "/nonexistent/folder"}, FileNotFoundError, "not a folder"),
-    ({"pretrained": PATH, "max_len": 1024}, ValueError, "exceeds the 512 positions"),
-])
+@pytest.mark.parametrize(
+    "params, error, match",
+    [
+        ({"max_epochs": 0}, ValueError, "needs pretrained"),
+        ({"pretrained": "/nonexistent/folder"}, FileNotFoundError, "not a folder"),
+        ({"pretrained": PATH, "max_len": 1024}, ValueError, "exceeds the 512 positions"),
+    ],
+)
 def test_bad_pretrained_options_are_refused(params, error, match):
     with pytest.raises(error, match=match):
         TransformerEncoder(device="cpu", **params).fit(["a text", "another one"])
@@ -146,8 +167,9 @@ def test_pretrained_needs_text_input():
 
 
 def _tiny_bert_checkpoint():
-    backbone = BertBackbone(vocab_size=30, d_model=8, n_heads=2, n_layers=2,
-                            dim_feedforward=16, max_positions=12)
+    backbone = BertBackbone(
+        vocab_size=30, d_model=8, n_heads=2, n_layers=2, dim_feedforward=16, max_positions=12
+    )
     names = {
         "embedding.word.weight": "embeddings.word_embeddings.weight",
         "embedding.position.weight": "embeddings.position_embeddings.weight",
@@ -155,25 +177,38 @@ def _tiny_bert_checkpoint():
         "embedding.norm.weight": "embeddings.LayerNorm.weight",
         "embedding.norm.bias": "embeddings.LayerNorm.bias",
     }
-    parts = {"self_attn.q_proj": "attention.self.query", "self_attn.k_proj": "attention.self.key",
-             "self_attn.v_proj": "attention.self.value",
-             "self_attn.out_proj": "attention.output.dense",
-             "norm1": "attention.output.LayerNorm", "feedforward.linear1": "intermediate.dense",
-             "feedforward.linear2": "output.dense", "norm2": "output.LayerNorm"}
+    parts = {
+        "self_attn.q_proj": "attention.self.query",
+        "self_attn.k_proj": "attention.self.key",
+        "self_attn.v_proj": "attention.self.value",
+        "self_attn.out_proj": "attention.output.dense",
+        "norm1": "attention.output.LayerNorm",
+        "feedforward.linear1": "intermediate.dense",
+        "feedforward.linear2": "output.dense",
+        "norm2": "output.LayerNorm",
+    }
     for layer in range(2):
         for ours, theirs in parts.items():
             for kind in ("weight", "bias"):
                 names[f"encoder.layers.{layer}.{ours}.{kind}"] = (
-                    f"encoder.layer.{layer}.{theirs}.{kind}")
-    checkpoint = {theirs: torch.randn(backbone.state_dict()[ours].shape)
-                  for ours, theirs in names.items()}
+                    f"encoder.layer.{layer}.{theirs}.{kind}"
+                )
+    checkpoint = {
+        theirs: torch.randn(backbone.state_dict()[ours].shape) for ours, theirs in names.items()
+    }
     return backbone, checkpoint, names
 
 
 def test_checkpoint_tensors_land_on_the_named_parameters():
     backbone, checkpoint, names = _tiny_bert_checkpoint()
-    unused = load_bert_state(backbone, {**checkpoint, "pooler.dense.weight": torch.randn(8, 8),
-                                        "embeddings.position_ids": torch.arange(12)[None]})
+    unused = load_bert_state(
+        backbone,
+        {
+            **checkpoint,
+            "pooler.dense.weight": torch.randn(8, 8),
+            "embeddings.position_ids": torch.arange(12)[None],
+        },
+    )
     assert sorted(unused) == ["embeddings.position_ids", "pooler.dense.weight"]
     state = backbone.state_dict()
     for ours, theirs in names.items():
@@ -185,7 +220,7 @@ def test_misfit_checkpoints_list_every_problem():
     del checkpoint["encoder.layer.1.output.dense.bias"]
     checkpoint["encoder.layer.0.intermediate.dense.weight"] = torch.randn(17, 8)
     checkpoint["encoder.layer.0.attention.self.rotary.weight"] = torch.randn(2)
-    with pytest.raises(ValueError) as raised:
+    with pytest.raises(ValueError, match="checkpoint") as raised:
         load_bert_state(backbone, checkpoint)
     message = str(raised.value)
     assert "encoder.layers.1.feedforward.linear2.bias" in message  # missing

@@ -85,11 +85,27 @@ PROPERTY_SETTINGS = settings(
     ],
 )
 
-TINY = dict(d_model=16, n_heads=2, n_layers=1, dim_feedforward=32, max_epochs=1,
-            device="cpu", random_state=0)
-TINY_SEQ2SEQ = dict(d_model=16, n_heads=2, n_encoder_layers=1, n_decoder_layers=1,
-                    dim_feedforward=32, max_epochs=1, device="cpu", random_state=0,
-                    max_len=32, beam_size=2)
+TINY = dict(
+    d_model=16,
+    n_heads=2,
+    n_layers=1,
+    dim_feedforward=32,
+    max_epochs=1,
+    device="cpu",
+    random_state=0,
+)
+TINY_SEQ2SEQ = dict(
+    d_model=16,
+    n_heads=2,
+    n_encoder_layers=1,
+    n_decoder_layers=1,
+    dim_feedforward=32,
+    max_epochs=1,
+    device="cpu",
+    random_state=0,
+    max_len=32,
+    beam_size=2,
+)
 
 # Largest magnitude drawn for numeric inputs, all of which must be accepted.
 # Values beyond ~1e17 standard deviations would overflow float32 inside the
@@ -100,14 +116,29 @@ NUMERIC_BOUND = 1e15
 
 # Every unicode category, lone surrogates (Cs) and private use (Co) included.
 _ANY_CHAR = st.characters(codec=None, categories=None)
-_WEIRD_CHAR = st.characters(
-    categories=["Cc", "Cf", "Cs", "Co", "Zs", "Zl", "Zp", "Mn", "So", "Sk"]
+_WEIRD_CHAR = st.characters(categories=["Cc", "Cf", "Cs", "Co", "Zs", "Zl", "Zp", "Mn", "So", "Sk"])
+_SPECIAL_TEXTS = st.sampled_from(
+    [
+        "",
+        " ",
+        "\t\n",
+        "[PAD]",
+        "[MASK] [UNK] [CLS]",
+        "<b>bold</b>er <p>x</p>",
+        "&amp; &lt;b&gt;",
+        "\u200d",
+        "👩\u200d👩\u200d👧 👍🏽",
+        "\ufeffBOM",
+        "\x00\x01",
+        "\ud800",
+        "a\udfffb",
+        "\u2581",
+        "▁▁",
+        "ﬁ １２",
+        "<script>x</script>",
+        "<!--",
+    ]
 )
-_SPECIAL_TEXTS = st.sampled_from([
-    "", " ", "\t\n", "[PAD]", "[MASK] [UNK] [CLS]", "<b>bold</b>er <p>x</p>",
-    "&amp; &lt;b&gt;", "\u200d", "👩\u200d👩\u200d👧 👍🏽", "\ufeffBOM", "\x00\x01",
-    "\ud800", "a\udfffb", "\u2581", "▁▁", "ﬁ １２", "<script>x</script>", "<!--",
-])
 _LONG_TEXT = st.builds(
     lambda piece, n: (piece * n)[:10_000],
     st.text(_ANY_CHAR, min_size=1, max_size=8),
@@ -125,8 +156,19 @@ _BOUNDED_FLOAT = st.floats(-NUMERIC_BOUND, NUMERIC_BOUND)
 _NON_FINITE = st.sampled_from([float("nan"), float("inf"), float("-inf")])
 BAD_CELL = st.one_of(
     st.none(),
-    st.sampled_from([float("nan"), np.nan, pd.NA, pd.NaT, np.datetime64("NaT"),
-                     float("inf"), np.float32("nan"), np.int64(3), np.bool_(True)]),
+    st.sampled_from(
+        [
+            float("nan"),
+            np.nan,
+            pd.NA,
+            pd.NaT,
+            np.datetime64("NaT"),
+            float("inf"),
+            np.float32("nan"),
+            np.int64(3),
+            np.bool_(True),
+        ]
+    ),
     _BOUNDED_INT,
     _BOUNDED_FLOAT,
     st.booleans(),
@@ -184,14 +226,25 @@ def _safe_wrap(cells, how):
 TEXT_INPUT = st.builds(
     _safe_wrap,
     st.lists(CELL, min_size=0, max_size=5),
-    st.sampled_from(["list", "list", "tuple", "object_array", "array", "series",
-                     "string_series", "frame", "two_columns", "column_array"]),
+    st.sampled_from(
+        [
+            "list",
+            "list",
+            "tuple",
+            "object_array",
+            "array",
+            "series",
+            "string_series",
+            "frame",
+            "two_columns",
+            "column_array",
+        ]
+    ),
 )
 VALID_TEXT_INPUT = st.builds(
     _wrap_cells,
     st.lists(TEXT, min_size=1, max_size=5),
-    st.sampled_from(["list", "tuple", "object_array", "array", "series", "frame",
-                     "column_array"]),
+    st.sampled_from(["list", "tuple", "object_array", "array", "series", "frame", "column_array"]),
 )
 _TOKEN = st.one_of(st.text(max_size=10), st.text(_WEIRD_CHAR, max_size=5), _SPECIAL_TEXTS)
 _SEQUENCE_TYPE = st.sampled_from([list, tuple, lambda seq: _object_array(list(seq))])
@@ -199,7 +252,8 @@ TOKENS_INPUT = st.builds(
     lambda rows, make: [make(row) for row in rows],
     st.lists(
         st.lists(st.one_of(_TOKEN, _TOKEN, _TOKEN, BAD_CELL), max_size=6),
-        min_size=0, max_size=5,
+        min_size=0,
+        max_size=5,
     ),
     _SEQUENCE_TYPE,
 )
@@ -236,29 +290,61 @@ def numeric_input(draw):
 TABULAR_INPUT = st.builds(
     lambda arr, frame: pd.DataFrame(arr) if frame else arr,
     st.one_of(
-        hnp.arrays(np.float64, st.tuples(st.integers(1, 5), st.just(4)),
-                   elements=_BOUNDED_FLOAT),
-        hnp.arrays(st.sampled_from([np.float32, np.int64, np.bool_]),
-                   st.tuples(st.integers(1, 5), st.just(4))
-                   ).filter(lambda a: np.isfinite(a.astype(float)).all()
-                            and np.abs(a.astype(float)).max() <= NUMERIC_BOUND),
-        hnp.arrays(np.float64, st.tuples(st.integers(1, 5), st.just(4)),
-                   elements=_NUMERIC_ELEMENT),
+        hnp.arrays(np.float64, st.tuples(st.integers(1, 5), st.just(4)), elements=_BOUNDED_FLOAT),
+        hnp.arrays(
+            st.sampled_from([np.float32, np.int64, np.bool_]),
+            st.tuples(st.integers(1, 5), st.just(4)),
+        ).filter(
+            lambda a: (
+                np.isfinite(a.astype(float)).all()
+                and np.abs(a.astype(float)).max() <= NUMERIC_BOUND
+            )
+        ),
+        hnp.arrays(np.float64, st.tuples(st.integers(1, 5), st.just(4)), elements=_NUMERIC_ELEMENT),
     ),
     st.booleans(),
 )
-MISC_INPUT = st.sampled_from([
-    None, "a text", b"bytes", 3, 2.5, float("nan"), {"a": ["x"]}, {"x", "y"},
-    [], (), np.array([]), np.array("x"), np.zeros((0, 4)), pd.DataFrame(),
-    pd.Series([], dtype=object), [[]], [[], []], [None], [[None]], [["a"], "b"],
-    ["a", ["b"]], [[["a"]]], [np.array([["a"]])], ["x"],
-])
+MISC_INPUT = st.sampled_from(
+    [
+        None,
+        "a text",
+        b"bytes",
+        3,
+        2.5,
+        float("nan"),
+        {"a": ["x"]},
+        {"x", "y"},
+        [],
+        (),
+        np.array([]),
+        np.array("x"),
+        np.zeros((0, 4)),
+        pd.DataFrame(),
+        pd.Series([], dtype=object),
+        [[]],
+        [[], []],
+        [None],
+        [[None]],
+        [["a"], "b"],
+        ["a", ["b"]],
+        [[["a"]]],
+        [np.array([["a"]])],
+        ["x"],
+    ]
+)
 # Valid inputs of each kind are drawn as often as broken ones, so that the
 # success path (output shape, finiteness) is checked on many examples too.
 ANY_INPUT = st.one_of(
-    VALID_TEXT_INPUT, VALID_TEXT_INPUT, TEXT_INPUT, TEXT_INPUT,
-    VALID_TOKENS_INPUT, TOKENS_INPUT,
-    TABULAR_INPUT, TABULAR_INPUT, numeric_input(), MISC_INPUT,
+    VALID_TEXT_INPUT,
+    VALID_TEXT_INPUT,
+    TEXT_INPUT,
+    TEXT_INPUT,
+    VALID_TOKENS_INPUT,
+    TOKENS_INPUT,
+    TABULAR_INPUT,
+    TABULAR_INPUT,
+    numeric_input(),
+    MISC_INPUT,
 )
 
 # ------------------------------------------------------------------- fixtures
@@ -303,9 +389,18 @@ def _fingerprint(model):
     digest = hashlib.sha256()
     digest.update(repr(sorted(model.get_params(deep=False).items(), key=str)).encode())
     for name, value in sorted(vars(model).items()):
-        if name.endswith("_") and not name.startswith("_") and name not in (
-            "net_", "module_", "history_", "tokenizer_", "source_tokenizer_",
-            "target_tokenizer_",
+        if (
+            name.endswith("_")
+            and not name.startswith("_")
+            and name
+            not in (
+                "net_",
+                "module_",
+                "history_",
+                "tokenizer_",
+                "source_tokenizer_",
+                "target_tokenizer_",
+            )
         ):
             digest.update(name.encode() + pickle.dumps(value))
     module = getattr(model, "module_", None)
@@ -324,18 +419,25 @@ def _fingerprint(model):
     if isinstance(model, TextCleaner):
         probe = model.transform(PROBE_TEXT)
     elif isinstance(model, Tokenizer) or getattr(model, "input_type_", "") == "tokens":
-        probe = PROBE_TEXT if getattr(model, "input_kind_", "text") == "text" else [
-            text.split() for text in PROBE_TEXT]
+        probe = (
+            PROBE_TEXT
+            if getattr(model, "input_kind_", "text") == "text"
+            else [text.split() for text in PROBE_TEXT]
+        )
         if getattr(model, "input_type_", "") == "tokens":
             probe = model.transform([text.split() for text in PROBE_TEXT])
         else:
             probe = np.concatenate(list(model.transform(probe)))
     elif getattr(model, "input_type_", None) == "tabular":
-        probe = model.predict(PROBE_TABULAR) if hasattr(model, "predict") \
+        probe = (
+            model.predict(PROBE_TABULAR)
+            if hasattr(model, "predict")
             else model.transform(PROBE_TABULAR)
+        )
     elif isinstance(model, Seq2SeqTranslator):
-        probe = np.concatenate([model.predict(PROBE_TEXT).astype(str),
-                                model.transform(PROBE_TEXT).ravel().astype(str)])
+        probe = np.concatenate(
+            [model.predict(PROBE_TEXT).astype(str), model.transform(PROBE_TEXT).ravel().astype(str)]
+        )
     elif hasattr(model, "predict_proba"):
         probe = model.predict_proba(PROBE_TEXT)
     else:
@@ -457,9 +559,18 @@ def test_any_input_works_or_raises_value_or_type_error(fitted, name):
     assert _fingerprint(model) == before, "inference changed the fitted model"
 
 
-@pytest.mark.parametrize("name", ["cleaner", "tokenizer_word", "tokenizer_char",
-                                  "tokenizer_bpe", "encoder_text", "classifier_text",
-                                  "translator_text"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "cleaner",
+        "tokenizer_word",
+        "tokenizer_char",
+        "tokenizer_bpe",
+        "encoder_text",
+        "classifier_text",
+        "translator_text",
+    ],
+)
 def test_any_valid_text_is_accepted(fitted, name):
     """Arbitrary unicode strings (no bad cells) never raise at all."""
     model = fitted[name]
@@ -477,8 +588,9 @@ def test_any_finite_table_is_accepted(fitted, name):
     model = fitted[name]
 
     @settings(PROPERTY_SETTINGS, max_examples=60)
-    @given(X=hnp.arrays(np.float64, st.tuples(st.integers(1, 5), st.just(4)),
-                        elements=_BOUNDED_FLOAT))
+    @given(
+        X=hnp.arrays(np.float64, st.tuples(st.integers(1, 5), st.just(4)), elements=_BOUNDED_FLOAT)
+    )
     def check(X):
         assert _call(model, name, X)
 

@@ -36,8 +36,13 @@ CHECK_CONFIG = dict(
 )
 
 CHECK_CONFIG_TRANSLATOR = dict(
-    d_model=16, n_heads=2, n_encoder_layers=1, n_decoder_layers=1,
-    dim_feedforward=32, max_epochs=2, device="cpu",
+    d_model=16,
+    n_heads=2,
+    n_encoder_layers=1,
+    n_decoder_layers=1,
+    dim_feedforward=32,
+    max_epochs=2,
+    device="cpu",
 )
 
 TEXT_ESTIMATORS = [

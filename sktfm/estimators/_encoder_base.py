@@ -49,8 +49,7 @@ SHARED_ATTRIBUTES_DOC = """\
     device_ : str
         The device the model was trained on."""
 
-_INPUT_KIND = {"text": "tokens", "tokens": "tokens", "tabular": "features",
-               "sequence": "sequence"}
+_INPUT_KIND = {"text": "tokens", "tokens": "tokens", "tabular": "features", "sequence": "sequence"}
 
 
 class BaseEncoderEstimator(BaseTrainedEstimator, register=False):
@@ -72,15 +71,14 @@ class BaseEncoderEstimator(BaseTrainedEstimator, register=False):
     # ------------------------------------------------------------------ input
     def _make_tokenizer(self):
         if self._pretrained_path() is not None:
-            return PretrainedTokenizer(self.pretrained, max_len=self.max_len,
-                                       truncation=self.truncation)
+            return PretrainedTokenizer(
+                self.pretrained, max_len=self.max_len, truncation=self.truncation
+            )
         if isinstance(self.tokenizer, Tokenizer):
             tokenizer = clone(self.tokenizer)
         else:
             tokenizer = Tokenizer(kind=self.tokenizer, vocab_size=self.vocab_size)
-        return tokenizer.set_params(
-            max_len=self.max_len, truncation=self.truncation, output="ids"
-        )
+        return tokenizer.set_params(max_len=self.max_len, truncation=self.truncation, output="ids")
 
     def _pretrained_path(self):
         return getattr(self, "pretrained", None)
@@ -115,8 +113,7 @@ class BaseEncoderEstimator(BaseTrainedEstimator, register=False):
         if reset:
             self._check_pretrained_options()
             self.input_type_ = resolve_input_type(X, self.input_type)
-            if self._pretrained_path() is not None and self.input_type_ not in ("text",
-                                                                                 "tokens"):
+            if self._pretrained_path() is not None and self.input_type_ not in ("text", "tokens"):
                 raise ValueError(
                     f"pretrained models read text; X looks like {self.input_type_} input."
                 )
@@ -162,8 +159,7 @@ class BaseEncoderEstimator(BaseTrainedEstimator, register=False):
         X = check_array(X, allow_nd=True, dtype=(np.float64, np.float32))
         if X.ndim != 3:
             raise ValueError(
-                f"Sequence input must be 3-D (n_samples, seq_len, n_features); "
-                f"got shape {X.shape}."
+                f"Sequence input must be 3-D (n_samples, seq_len, n_features); got shape {X.shape}."
             )
         if X.shape[1] > self.max_len:
             if not self.truncation:
@@ -198,8 +194,9 @@ class BaseEncoderEstimator(BaseTrainedEstimator, register=False):
                     f"max_len={self.max_len} exceeds the {kwargs['max_positions']} "
                     "positions of the pretrained model; lower max_len."
                 )
-            return dict(architecture="bert", **{**kwargs, "dropout": self.dropout},
-                        pooling=self.pooling)
+            return dict(
+                architecture="bert", **{**kwargs, "dropout": self.dropout}, pooling=self.pooling
+            )
         kind = _INPUT_KIND[self.input_type_]
         sizes = {}
         if kind == "tokens":
@@ -207,26 +204,42 @@ class BaseEncoderEstimator(BaseTrainedEstimator, register=False):
         else:
             sizes["n_features"] = np.shape(X_model)[-1]
         return dict(
-            input_kind=kind, d_model=self.d_model, n_heads=self.n_heads,
-            n_layers=self.n_layers, dim_feedforward=self.dim_feedforward,
-            dropout=self.dropout, activation=self.activation,
-            norm_first=self.norm_first, positional=self.positional,
-            max_len=self.max_len, pooling=self.pooling, padding_idx=PAD_ID, **sizes,
+            input_kind=kind,
+            d_model=self.d_model,
+            n_heads=self.n_heads,
+            n_layers=self.n_layers,
+            dim_feedforward=self.dim_feedforward,
+            dropout=self.dropout,
+            activation=self.activation,
+            norm_first=self.norm_first,
+            positional=self.positional,
+            max_len=self.max_len,
+            pooling=self.pooling,
+            padding_idx=PAD_ID,
+            **sizes,
         )
 
-    def _fit_module(self, X_model, y=None, *, objective, stratify=None, epochs=None,
-                    **head_kwargs):
+    def _fit_module(self, X_model, y=None, *, objective, stratify=None, epochs=None, **head_kwargs):
         """Split, build, seed and train the module for ``objective``."""
         rng = check_random_state(self.random_state)
         seed = self._seed(rng)
         train, valid = self._split(X_model, y, rng, stratify)
         if objective == "masked_tokens":
-            head_kwargs.update(vocab_size=self.tokenizer_.vocab_size_,
-                               mask_id=getattr(self.tokenizer_, "mask_id_", MASK_ID),
-                               n_special=getattr(self.tokenizer_, "n_special_", N_SPECIAL))
-        return self._train_net(objective, self._backbone_kwargs(X_model), train, valid,
-                               seed=seed, head_kwargs=head_kwargs, epochs=epochs,
-                               pretrained=self._pretrained_path())
+            head_kwargs.update(
+                vocab_size=self.tokenizer_.vocab_size_,
+                mask_id=getattr(self.tokenizer_, "mask_id_", MASK_ID),
+                n_special=getattr(self.tokenizer_, "n_special_", N_SPECIAL),
+            )
+        return self._train_net(
+            objective,
+            self._backbone_kwargs(X_model),
+            train,
+            valid,
+            seed=seed,
+            head_kwargs=head_kwargs,
+            epochs=epochs,
+            pretrained=self._pretrained_path(),
+        )
 
     # -------------------------------------------------------------- inference
     def _model_input(self, X):

@@ -39,58 +39,79 @@ def _positive(minimum=1):
 
 
 ARCHITECTURE = {
-    "d_model": Parameter(
-        128, _positive(), "int", "Width of every token representation."),
+    "d_model": Parameter(128, _positive(), "int", "Width of every token representation."),
     "n_heads": Parameter(
-        4, _positive(), "int", "Attention heads per layer; must divide ``d_model``."),
-    "n_layers": Parameter(
-        2, _positive(), "int", "Number of encoder layers."),
+        4, _positive(), "int", "Attention heads per layer; must divide ``d_model``."
+    ),
+    "n_layers": Parameter(2, _positive(), "int", "Number of encoder layers."),
     "dim_feedforward": Parameter(
-        512, _positive(), "int", "Hidden width of the position-wise feed-forward block."),
+        512, _positive(), "int", "Hidden width of the position-wise feed-forward block."
+    ),
     "dropout": Parameter(
-        0.1, [Interval(Real, 0, 1, closed="left")], "float",
-                         "Dropout on embeddings, attention weights and residual branches."),
+        0.1,
+        [Interval(Real, 0, 1, closed="left")],
+        "float",
+        "Dropout on embeddings, attention weights and residual branches.",
+    ),
     "activation": Parameter(
-        "gelu", [StrOptions(set(ACTIVATIONS))], _options(ACTIVATIONS),
-                            "Feed-forward activation."),
+        "gelu", [StrOptions(set(ACTIVATIONS))], _options(ACTIVATIONS), "Feed-forward activation."
+    ),
     "norm_first": Parameter(
-        True, ["boolean"], "bool",
-                            "Pre-norm layers (stable training) when True, the paper's "
-                            "post-norm otherwise."),
+        True,
+        ["boolean"],
+        "bool",
+        "Pre-norm layers (stable training) when True, the paper's post-norm otherwise.",
+    ),
     "positional": Parameter(
-        "sinusoidal", [StrOptions(set(POSITIONALS))], _options(POSITIONALS),
-                            "Positional encoding for text, tokens and sequences."),
+        "sinusoidal",
+        [StrOptions(set(POSITIONALS))],
+        _options(POSITIONALS),
+        "Positional encoding for text, tokens and sequences.",
+    ),
     "max_len": Parameter(
-        256, _positive(), "int",
-                         "Longest sequence, in tokens (text) or steps (sequences)."),
+        256, _positive(), "int", "Longest sequence, in tokens (text) or steps (sequences)."
+    ),
     "pooling": Parameter(
-        "mean", [StrOptions(set(POOLINGS))], _options(POOLINGS),
-                         "How token states become one vector per sample."),
+        "mean",
+        [StrOptions(set(POOLINGS))],
+        _options(POOLINGS),
+        "How token states become one vector per sample.",
+    ),
 }
 
 TEXT = {
     "vocab_size": Parameter(
-        8000, _positive(N_SPECIAL + 1), "int",
-                            "Largest vocabulary learned from text."),
+        8000, _positive(N_SPECIAL + 1), "int", "Largest vocabulary learned from text."
+    ),
     "truncation": Parameter(
-        True, ["boolean"], "bool",
-                            "Cut sequences longer than ``max_len``; when False they raise a "
-                            "``ValueError`` instead."),
+        True,
+        ["boolean"],
+        "bool",
+        "Cut sequences longer than ``max_len``; when False they raise a ``ValueError`` instead.",
+    ),
 }
 
 ENCODER_INPUT = {
     "input_type": Parameter(
-        "auto", [StrOptions({"auto", *INPUT_TYPES})], _options(("auto", *INPUT_TYPES)),
+        "auto",
+        [StrOptions({"auto", *INPUT_TYPES})],
+        _options(("auto", *INPUT_TYPES)),
         "What ``X`` holds: 1-D strings, pre-tokenized lists of strings, a 2-D numeric "
         "table (each feature one token) or a 3-D numeric array ``(n_samples, seq_len, "
-        'n_features)``. ``"auto"`` infers it.'),
+        'n_features)``. ``"auto"`` infers it.',
+    ),
     "tokenizer": Parameter(
-        "word", [StrOptions(set(TOKENIZER_KINDS)), Tokenizer], _options(TOKENIZER_KINDS) + " or Tokenizer",
+        "word",
+        [StrOptions(set(TOKENIZER_KINDS)), Tokenizer],
+        _options(TOKENIZER_KINDS) + " or Tokenizer",
         "Tokenizer kind learned on text at fit, or a :class:`~sktfm.Tokenizer` whose kind, "
         "``vocab_size`` and ``min_frequency`` are used (its ``max_len`` and ``truncation`` "
-        "are taken from this estimator)."),
+        "are taken from this estimator).",
+    ),
     "pretrained": Parameter(
-        None, [str, os.PathLike, None], "str, path or None",
+        None,
+        [str, os.PathLike, None],
+        "str, path or None",
         "A BERT-family folder (``config.json``, ``model.safetensors``, ``tokenizer.json``) "
         "to start from, for text input: ``fit`` builds the encoder from its config, loads "
         "its weights and uses its tokenizer (WordPiece), so ``d_model``, ``n_heads``, "
@@ -98,89 +119,128 @@ ENCODER_INPUT = {
         "``tokenizer`` and ``vocab_size`` come from the checkpoint; ``max_len`` is where "
         "texts are cut (at most the checkpoint's positions). ``max_epochs=0`` loads only; "
         "otherwise ``fit`` fine-tunes (with ``y`` the task head, without it masked-token "
-        "modelling)."),
+        "modelling).",
+    ),
 }
 
 TRAINING = {
     "max_epochs": Parameter(
-        10, _positive(0), "int",
+        10,
+        _positive(0),
+        "int",
         "Passes over the training data. 0 is allowed with ``pretrained`` and means "
-        '"load only": the checkpoint is used as it is.'),
+        '"load only": the checkpoint is used as it is.',
+    ),
     "batch_size": Parameter(
-        64, _positive(), "int",
-                            "Samples per mini-batch, for training and for inference."),
+        64, _positive(), "int", "Samples per mini-batch, for training and for inference."
+    ),
     "lr": Parameter(
-        1e-3, [Interval(Real, 0, None, closed="neither")], "float",
-                    "AdamW learning rate."),
+        1e-3, [Interval(Real, 0, None, closed="neither")], "float", "AdamW learning rate."
+    ),
     "weight_decay": Parameter(
-        0.01, [Interval(Real, 0, None, closed="left")], "float",
-                              "AdamW weight decay."),
+        0.01, [Interval(Real, 0, None, closed="left")], "float", "AdamW weight decay."
+    ),
     "warmup_steps": Parameter(
-        0, _positive(0), "int",
-                              "Batches over which the learning rate rises linearly to ``lr``."),
+        0, _positive(0), "int", "Batches over which the learning rate rises linearly to ``lr``."
+    ),
     "label_smoothing": Parameter(
-        0.0, [Interval(Real, 0, 1, closed="left")], "float",
-                                 "Label smoothing of the classification loss."),
+        0.0,
+        [Interval(Real, 0, 1, closed="left")],
+        "float",
+        "Label smoothing of the classification loss.",
+    ),
     "grad_clip": Parameter(
-        1.0, [Interval(Real, 0, None, closed="neither"), None], "float or None",
-                           "Largest gradient norm; None disables clipping."),
+        1.0,
+        [Interval(Real, 0, None, closed="neither"), None],
+        "float or None",
+        "Largest gradient norm; None disables clipping.",
+    ),
     "early_stopping": Parameter(
-        False, ["boolean"], "bool",
+        False,
+        ["boolean"],
+        "bool",
         "Hold out ``validation_fraction`` of the data and stop when the validation loss "
-        "has not improved for ``patience`` epochs, keeping the best weights."),
+        "has not improved for ``patience`` epochs, keeping the best weights.",
+    ),
     "validation_fraction": Parameter(
-        0.1, [Interval(Real, 0, 1, closed="neither")], "float",
-                                     "Share of the training data held out when "
-                                     "``early_stopping``."),
+        0.1,
+        [Interval(Real, 0, 1, closed="neither")],
+        "float",
+        "Share of the training data held out when ``early_stopping``.",
+    ),
     "patience": Parameter(
-        5, _positive(), "int",
-                          "Epochs without improvement before early stopping."),
+        5, _positive(), "int", "Epochs without improvement before early stopping."
+    ),
     "device": Parameter(
-        "auto", [str], "str",
-                        'Torch device; ``"auto"`` picks CUDA when available, else CPU.'),
+        "auto", [str], "str", 'Torch device; ``"auto"`` picks CUDA when available, else CPU.'
+    ),
     "precision": Parameter(
-        "auto", [StrOptions(set(PRECISIONS))], _options(PRECISIONS),
+        "auto",
+        [StrOptions(set(PRECISIONS))],
+        _options(PRECISIONS),
         'Autocast precision (``"fp32"`` and ``"bf16"`` are short names); ``"auto"`` is '
         "bfloat16 on a capable GPU and float32 on CPU. bfloat16 also speeds up CPUs with "
-        "AVX-512 BF16 or AMX."),
+        "AVX-512 BF16 or AMX.",
+    ),
     "random_state": Parameter(
-        None, ["random_state"], "int, RandomState instance or None",
+        None,
+        ["random_state"],
+        "int, RandomState instance or None",
         "Seeds weight init, masking, dropout, shuffling and the validation split; an int "
-        "makes a CPU fit bit-for-bit repeatable."),
+        "makes a CPU fit bit-for-bit repeatable.",
+    ),
     "verbose": Parameter(
-        0, ["verbose"], "int",
-                         "0 is silent; 1 shows skorch's progress bar and per-epoch table."),
+        0, ["verbose"], "int", "0 is silent; 1 shows skorch's progress bar and per-epoch table."
+    ),
     "callbacks": Parameter(
-        None, [list, None], "list of skorch callbacks or None",
-                           "Extra skorch callbacks (instances or ``(name, callback)`` pairs)."),
+        None,
+        [list, None],
+        "list of skorch callbacks or None",
+        "Extra skorch callbacks (instances or ``(name, callback)`` pairs).",
+    ),
     "checkpoint_dir": Parameter(
-        None, [str, os.PathLike, None], "str, path or None",
+        None,
+        [str, os.PathLike, None],
+        "str, path or None",
         "Folder where the weights of the best epoch (``best.safetensors``, by validation "
         "loss with early stopping, else training loss) and of the last epoch "
-        "(``last.safetensors``) are written during fit, with their histories as JSON."),
+        "(``last.safetensors``) are written during fit, with their histories as JSON.",
+    ),
     "warm_start": Parameter(
-        False, ["boolean"], "bool",
+        False,
+        ["boolean"],
+        "bool",
         "When True, calling ``fit`` on a fitted estimator continues training its model "
         "for ``max_epochs`` more epochs (same vocabulary, scaling and classes; the history "
         "goes on) instead of starting afresh. ``partial_fit`` always continues, one epoch "
-        "at a time."),
+        "at a time.",
+    ),
     "strategy": Parameter(
-        None, [StrOptions({"ddp"}), None], '{"ddp"} or None',
+        None,
+        [StrOptions({"ddp"}), None],
+        '{"ddp"} or None',
         'None trains in the calling process. ``"ddp"`` trains data-parallel with '
         "``torch.distributed``: ``n_processes`` processes (gloo on CPU, NCCL on CUDA, one "
         "GPU each) each take ``batch_size / n_processes`` samples of every batch and "
         "all-reduce their gradients; the fitted model comes back to the calling process. "
-        "Under ``torchrun`` every launched process trains as one rank instead."),
+        "Under ``torchrun`` every launched process trains as one rank instead.",
+    ),
     "n_processes": Parameter(
-        None, [Interval(Integral, 1, None, closed="left"), None], "int or None",
+        None,
+        [Interval(Integral, 1, None, closed="left"), None],
+        "int or None",
         'Processes for ``strategy="ddp"``: None means one per visible GPU on CUDA, one per '
-        "usable CPU core otherwise. Ignored without a strategy."),
+        "usable CPU core otherwise. Ignored without a strategy.",
+    ),
     "compile": Parameter(
-        False, ["boolean"], "bool",
+        False,
+        ["boolean"],
+        "bool",
         "Run the model's forward passes (training and prediction) through "
         "``torch.compile`` (dynamic shapes). The first batches pay for the compilation "
         "(tens of seconds on CPU); weights, pickles and saved folders are those of the "
-        "plain model. Data-parallel training runs uncompiled."),
+        "plain model. Data-parallel training runs uncompiled.",
+    ),
 }
 
 
@@ -189,75 +249,112 @@ _LAYERS = [Interval(Integral, 1, None, closed="left"), None]
 # What the translator means by the parameters it shares, and its own ones.
 TRANSLATION_ARCHITECTURE = {
     "n_layers": Parameter(
-        3, ARCHITECTURE["n_layers"].constraint, "int",
+        3,
+        ARCHITECTURE["n_layers"].constraint,
+        "int",
         "Layers of each stack, encoder and decoder, unless ``n_encoder_layers`` or "
-        "``n_decoder_layers`` say otherwise."),
+        "``n_decoder_layers`` say otherwise.",
+    ),
     "n_encoder_layers": Parameter(
-        None, _LAYERS, "int or None",
-                                  "Encoder layers; None means ``n_layers``."),
+        None, _LAYERS, "int or None", "Encoder layers; None means ``n_layers``."
+    ),
     "n_decoder_layers": Parameter(
-        None, _LAYERS, "int or None",
-                                  "Decoder layers; None means ``n_layers`` (as T5's "
-                                  "``num_decoder_layers``)."),
+        None,
+        _LAYERS,
+        "int or None",
+        "Decoder layers; None means ``n_layers`` (as T5's ``num_decoder_layers``).",
+    ),
     "pooling": Parameter(
-        "mean", ARCHITECTURE["pooling"].constraint, ARCHITECTURE["pooling"].type,
+        "mean",
+        ARCHITECTURE["pooling"].constraint,
+        ARCHITECTURE["pooling"].type,
         'How :meth:`transform` reduces a source\'s encoder states to one vector; "cls" '
-        "takes the first source token's state (translation prepends no [CLS])."),
+        "takes the first source token's state (translation prepends no [CLS]).",
+    ),
     "tie_embeddings": Parameter(
-        True, ["boolean"], "bool",
-                                "Tie the decoder's output projection to its input embedding."),
+        True, ["boolean"], "bool", "Tie the decoder's output projection to its input embedding."
+    ),
 }
 
 TRANSLATION_TEXT = {
     "input_type": Parameter(
-        "auto", [StrOptions({"auto", "text", "tokens"})], '{"auto", "text", "tokens"}',
-        "Whether ``X`` and ``y`` hold strings or pre-tokenized lists of str."),
+        "auto",
+        [StrOptions({"auto", "text", "tokens"})],
+        '{"auto", "text", "tokens"}',
+        "Whether ``X`` and ``y`` hold strings or pre-tokenized lists of str.",
+    ),
     "tokenizer": Parameter(
-        "word", [StrOptions(set(TOKENIZER_KINDS)), Tokenizer, tuple],
+        "word",
+        [StrOptions(set(TOKENIZER_KINDS)), Tokenizer, tuple],
         '{"word", "char", "bpe"}, Tokenizer, or a pair of those',
-        'Tokenizer kind for both sides, or a ``(source, target)`` pair such as '
-        '``("char", "word")``.'),
+        "Tokenizer kind for both sides, or a ``(source, target)`` pair such as "
+        '``("char", "word")``.',
+    ),
     "vocab_size": Parameter(
-        8000, TEXT["vocab_size"].constraint, "int",
-                            "Largest vocabulary learned per side."),
+        8000, TEXT["vocab_size"].constraint, "int", "Largest vocabulary learned per side."
+    ),
     "share_vocab": Parameter(
-        False, ["boolean"], "bool",
+        False,
+        ["boolean"],
+        "bool",
         "Learn one vocabulary over sources and targets and share the source and target "
-        "embeddings (needs one tokenizer kind)."),
+        "embeddings (needs one tokenizer kind).",
+    ),
 }
 
 GENERATION = {
     "beam_size": Parameter(
-        4, [Interval(Integral, 1, None, closed="left")], "int",
-                           "Beam width of ``predict`` (1 is greedy search)."),
+        4,
+        [Interval(Integral, 1, None, closed="left")],
+        "int",
+        "Beam width of ``predict`` (1 is greedy search).",
+    ),
     "max_output_len": Parameter(
-        None, [Interval(Integral, 1, None, closed="left"), None], "int or None",
-        "Longest translation in tokens; None allows the source length + 50."),
+        None,
+        [Interval(Integral, 1, None, closed="left"), None],
+        "int or None",
+        "Longest translation in tokens; None allows the source length + 50.",
+    ),
     "length_penalty": Parameter(
-        0.6, [Interval(Real, 0, None, closed="left")], "float",
-        "GNMT length-penalty exponent for beam search (0 disables it)."),
+        0.6,
+        [Interval(Real, 0, None, closed="left")],
+        "float",
+        "GNMT length-penalty exponent for beam search (0 disables it).",
+    ),
 }
 
 TRANSLATION_TRAINING = {
     "max_epochs": Parameter(
-        10, [Interval(Integral, 1, None, closed="left")], "int",
-                            "Passes over the training pairs."),
+        10, [Interval(Integral, 1, None, closed="left")], "int", "Passes over the training pairs."
+    ),
     "warmup_steps": Parameter(
-        300, TRAINING["warmup_steps"].constraint, "int",
+        300,
+        TRAINING["warmup_steps"].constraint,
+        "int",
         "Batches of linear warm-up before the paper's inverse-square-root decay; 0 keeps "
-        "``lr`` constant."),
+        "``lr`` constant.",
+    ),
     "label_smoothing": Parameter(
-        0.1, TRAINING["label_smoothing"].constraint, "float",
-        "Label smoothing of the target-token loss (0.1 in the paper)."),
+        0.1,
+        TRAINING["label_smoothing"].constraint,
+        "float",
+        "Label smoothing of the target-token loss (0.1 in the paper).",
+    ),
     "early_stopping": Parameter(
-        False, ["boolean", StrOptions({"loss", "bleu"})], 'bool or {"loss", "bleu"}',
+        False,
+        ["boolean", StrOptions({"loss", "bleu"})],
+        'bool or {"loss", "bleu"}',
         "Hold out ``validation_fraction`` of the pairs and stop when the validation loss "
         '(True or "loss") or the validation BLEU of greedy translations ("bleu") has not '
-        "improved for ``patience`` epochs."),
+        "improved for ``patience`` epochs.",
+    ),
     "compile": Parameter(
-        False, TRAINING["compile"].constraint, "bool",
+        False,
+        TRAINING["compile"].constraint,
+        "bool",
         "Run teacher-forced forward passes through ``torch.compile`` (generation runs "
-        "the plain model)."),
+        "the plain model).",
+    ),
 }
 
 
@@ -265,9 +362,11 @@ def init_parameters(cls):
     """Names of the parameters of ``cls.__init__``, in signature order."""
     if cls.__init__ is object.__init__:
         return []
-    return [name for name, arg in inspect.signature(cls.__init__).parameters.items()
-            if name != "self" and arg.kind is not arg.VAR_KEYWORD
-            and arg.kind is not arg.VAR_POSITIONAL]
+    return [
+        name
+        for name, arg in inspect.signature(cls.__init__).parameters.items()
+        if name != "self" and arg.kind is not arg.VAR_KEYWORD and arg.kind is not arg.VAR_POSITIONAL
+    ]
 
 
 def constraints(cls, parameters):
@@ -276,8 +375,9 @@ def constraints(cls, parameters):
     Parameters that a subclass adds without an entry go unvalidated, as
     scikit-learn allows for third-party subclasses.
     """
-    return {name: parameters[name].constraint for name in init_parameters(cls)
-            if name in parameters}
+    return {
+        name: parameters[name].constraint for name in init_parameters(cls) if name in parameters
+    }
 
 
 def make_init(parameters):
@@ -289,8 +389,10 @@ def make_init(parameters):
     """
     signature = inspect.Signature(
         [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
-        + [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=param.default)
-           for name, param in parameters.items()]
+        + [
+            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=param.default)
+            for name, param in parameters.items()
+        ]
     )
 
     def __init__(self, **params):
@@ -318,7 +420,12 @@ def parameters_doc(cls, parameters):
         if name not in parameters:
             continue
         param, arg = parameters[name], signature[name]
-        text = textwrap.fill(param.doc, width=76, initial_indent=" " * 8,
-                             subsequent_indent=" " * 8, break_on_hyphens=False)
+        text = textwrap.fill(
+            param.doc,
+            width=76,
+            initial_indent=" " * 8,
+            subsequent_indent=" " * 8,
+            break_on_hyphens=False,
+        )
         blocks.append(f"    {name} : {param.type}, default={_default(arg.default)}\n{text}")
     return "\n\n".join(blocks)

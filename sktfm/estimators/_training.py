@@ -48,9 +48,7 @@ class BaseTrainedEstimator(Persistable, BaseEstimator, register=False):
             cls.__init__.__module__ = cls.__module__
         cls._parameter_constraints = constraints(cls, cls._parameters)
         if cls.__doc__ and "{parameters}" in cls.__doc__:
-            cls.__doc__ = cls.__doc__.replace(
-                "{parameters}", parameters_doc(cls, cls._parameters)
-            )
+            cls.__doc__ = cls.__doc__.replace("{parameters}", parameters_doc(cls, cls._parameters))
 
     def __getstate__(self):
         state = dict(super().__getstate__())  # a copy: never edit the live object
@@ -98,19 +96,47 @@ class BaseTrainedEstimator(Persistable, BaseEstimator, register=False):
         self.device_ = device
 
     # --------------------------------------------------------------- training
-    def _build_net(self, module, *, objective, device, valid=None, epochs=None,
-                   schedule=LinearWarmup, monitor="valid_loss", extra_callbacks=(),
-                   restored=False):
+    def _build_net(
+        self,
+        module,
+        *,
+        objective,
+        device,
+        valid=None,
+        epochs=None,
+        schedule=LinearWarmup,
+        monitor="valid_loss",
+        extra_callbacks=(),
+        restored=False,
+    ):
         """The skorch net for ``module``: the one builder, for fit and for load."""
         return make_net(
-            module, objective=objective, params=self.get_params(deep=False), device=device,
-            valid=valid, max_epochs=epochs, schedule=schedule, monitor=monitor,
-            extra_callbacks=extra_callbacks, restored=restored,
+            module,
+            objective=objective,
+            params=self.get_params(deep=False),
+            device=device,
+            valid=valid,
+            max_epochs=epochs,
+            schedule=schedule,
+            monitor=monitor,
+            extra_callbacks=extra_callbacks,
+            restored=restored,
             net_class=DataParallelNet if self.strategy == "ddp" else TransformerNet,
         )
 
-    def _train_net(self, objective, module_kwargs, train, valid, *, seed, head_kwargs=None,
-                   pretrained=None, epochs=None, **net_options):
+    def _train_net(
+        self,
+        objective,
+        module_kwargs,
+        train,
+        valid,
+        *,
+        seed,
+        head_kwargs=None,
+        pretrained=None,
+        epochs=None,
+        **net_options,
+    ):
         """Build the module and its net under ``seed``, train, set fitted attributes.
 
         ``train`` and ``valid`` are ``(X, y)`` pairs of model-ready samples
@@ -118,15 +144,25 @@ class BaseTrainedEstimator(Persistable, BaseEstimator, register=False):
         """
         device = resolve_device(self.device)
         with seeded(seed):
-            module = make_module(objective, module_kwargs, **(head_kwargs or {}),
-                                 pretrained=pretrained)
-            net = self._build_net(module, objective=objective, device=device, valid=valid,
-                                  epochs=epochs, **net_options)
+            module = make_module(
+                objective, module_kwargs, **(head_kwargs or {}), pretrained=pretrained
+            )
+            net = self._build_net(
+                module,
+                objective=objective,
+                device=device,
+                valid=valid,
+                epochs=epochs,
+                **net_options,
+            )
             self._run_fit(net, *train, seed=seed)
         self._warn_if_interrupted(net)
         # Everything needed to rebuild the module without pickle (sktfm.load).
-        self._module_spec = {"objective": objective, "module_kwargs": module_kwargs,
-                             "head_kwargs": dict(head_kwargs or {})}
+        self._module_spec = {
+            "objective": objective,
+            "module_kwargs": module_kwargs,
+            "head_kwargs": dict(head_kwargs or {}),
+        }
         self.device_ = device
         self.net_ = net
         self.module_ = net.module_
@@ -138,8 +174,9 @@ class BaseTrainedEstimator(Persistable, BaseEstimator, register=False):
         """Train ``net`` on model-ready data, here or data-parallel (``strategy``)."""
         dataset = SequenceDataset(X, y)
         if self.strategy == "ddp":
-            return fit_data_parallel(net, dataset, n_processes=self.n_processes, seed=seed,
-                                     epochs=epochs)
+            return fit_data_parallel(
+                net, dataset, n_processes=self.n_processes, seed=seed, epochs=epochs
+            )
         if resume:
             return net.partial_fit(dataset, epochs=epochs)
         return net.fit(dataset, y=None)
@@ -168,7 +205,9 @@ class BaseTrainedEstimator(Persistable, BaseEstimator, register=False):
         seed = rng.randint(_MAX_SEED)
         try:
             train, valid = train_test_split(
-                indices, test_size=self.validation_fraction, random_state=seed,
+                indices,
+                test_size=self.validation_fraction,
+                random_state=seed,
                 stratify=stratify,
             )
         except ValueError:  # a class too rare to stratify on
@@ -189,7 +228,8 @@ class BaseTrainedEstimator(Persistable, BaseEstimator, register=False):
             warnings.warn(
                 f"{type(self).__name__}: training was interrupted after "
                 f"{len(net.history)} epoch(s); the estimator is fitted with the "
-                f"{kept} weights so far.", stacklevel=4,
+                f"{kept} weights so far.",
+                stacklevel=4,
             )
 
     def _resuming(self, partial):

@@ -13,40 +13,38 @@ from ._encoder_base import BaseEncoderEstimator
 from ._targets import label_indices, mean_and_scale
 
 
-class TransformerEncoder(
-    ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEncoderEstimator
-):
+class TransformerEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEncoderEstimator):
     """Transformer encoder that turns each sample into a ``d_model`` vector.
 
-    ``fit(X)`` learns without labels: masked-token modelling on text (15% of
-    tokens hidden and predicted, as in BERT) or masked-feature reconstruction
-    on tabular rows and numeric sequences. ``fit(X, y)`` trains a
-    classification (discrete ``y``) or regression (continuous ``y``) head and
-    drops it after fit. ``transform`` returns the pooled encoder states, ready
-    for PCA, TruncatedSVD or any downstream model.
+        ``fit(X)`` learns without labels: masked-token modelling on text (15% of
+        tokens hidden and predicted, as in BERT) or masked-feature reconstruction
+        on tabular rows and numeric sequences. ``fit(X, y)`` trains a
+        classification (discrete ``y``) or regression (continuous ``y``) head and
+        drops it after fit. ``transform`` returns the pooled encoder states, ready
+        for PCA, TruncatedSVD or any downstream model.
 
-    Parameters
-    ----------
-{parameters}
+        Parameters
+        ----------
+    {parameters}
 
-    Attributes
-    ----------
-{attributes}
+        Attributes
+        ----------
+    {attributes}
 
-    See Also
-    --------
-    TransformerClassifier : The encoder with a classification head.
-    TransformerRegressor : The encoder with a regression head.
+        See Also
+        --------
+        TransformerClassifier : The encoder with a classification head.
+        TransformerRegressor : The encoder with a regression head.
 
-    Examples
-    --------
-    >>> from sktfm import TransformerEncoder
-    >>> X = ["the cat sat", "a dog ran", "the dog sat", "a cat ran"] * 4
-    >>> encoder = TransformerEncoder(d_model=16, n_heads=2, n_layers=1,
-    ...                              dim_feedforward=32, max_epochs=2,
-    ...                              random_state=0)
-    >>> encoder.fit_transform(X).shape
-    (16, 16)
+        Examples
+        --------
+        >>> from sktfm import TransformerEncoder
+        >>> X = ["the cat sat", "a dog ran", "the dog sat", "a cat ran"] * 4
+        >>> encoder = TransformerEncoder(d_model=16, n_heads=2, n_layers=1,
+        ...                              dim_feedforward=32, max_epochs=2,
+        ...                              random_state=0)
+        >>> encoder.fit_transform(X).shape
+        (16, 16)
     """
 
     def __sklearn_tags__(self):
@@ -107,14 +105,19 @@ class TransformerEncoder(
         self._target_encoding = None
         if y is None:
             objective = (
-                "masked_tokens" if self.input_type_ in ("text", "tokens")
-                else "masked_features"
+                "masked_tokens" if self.input_type_ in ("text", "tokens") else "masked_features"
             )
             self._fit_module(X_model, objective=objective, epochs=epochs)
         else:
             y_model, objective, n_outputs, stratify = self._encode_targets(X_model, y)
-            self._fit_module(X_model, y_model, objective=objective, stratify=stratify,
-                             n_outputs=n_outputs, epochs=epochs)
+            self._fit_module(
+                X_model,
+                y_model,
+                objective=objective,
+                stratify=stratify,
+                n_outputs=n_outputs,
+                epochs=epochs,
+            )
         # The head has served its purpose: ``module_`` is exactly the feature
         # extractor ``transform`` runs. The model with its head is kept aside,
         # private, so that partial_fit and warm_start can continue training.
@@ -185,8 +188,9 @@ class TransformerEncoder(
                 stacklevel=4,
             )
             spec = self._training_spec
-            model = make_module(spec["objective"], spec["module_kwargs"],
-                                     **spec["head_kwargs"]).to(self.device_)
+            model = make_module(spec["objective"], spec["module_kwargs"], **spec["head_kwargs"]).to(
+                self.device_
+            )
             model.backbone = self.module_
             self._training_module = model
         return self._training_module

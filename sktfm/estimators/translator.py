@@ -1,6 +1,7 @@
 """Seq2SeqTranslator: the encoder-decoder of "Attention Is All You Need"."""
 
 from functools import partial
+
 import numpy as np
 from sklearn.base import _fit_context, clone
 from sklearn.utils import check_random_state
@@ -27,54 +28,57 @@ from ._training import BaseTrainedEstimator
 class Seq2SeqTranslator(BaseTrainedEstimator):
     """Transformer encoder-decoder that translates one sequence into another.
 
-    ``fit(X, y)`` learns to map each source ``X[i]`` to its target ``y[i]``
-    by teacher forcing with label-smoothed cross-entropy; ``predict``
-    generates translations autoregressively (beam search with a key/value
-    cache); ``score`` is the corpus BLEU of those translations.
+        ``fit(X, y)`` learns to map each source ``X[i]`` to its target ``y[i]``
+        by teacher forcing with label-smoothed cross-entropy; ``predict``
+        generates translations autoregressively (beam search with a key/value
+        cache); ``score`` is the corpus BLEU of those translations.
 
-    Parameters
-    ----------
-{parameters}
+        Parameters
+        ----------
+    {parameters}
 
-    Attributes
-    ----------
-    input_type_ : str
-        "text" or "tokens".
-    source_tokenizer_, target_tokenizer_ : Tokenizer
-        Fitted tokenizers (the same object when ``share_vocab``).
-    net_ : skorch.NeuralNet
-        The skorch net that trained the module.
-    module_ : sktfm.nn.Seq2Seq
-        The trained encoder-decoder.
-    history_ : skorch.History
-        Per-epoch losses (and ``valid_bleu`` with ``early_stopping="bleu"``).
-    n_iter_ : int
-        Number of epochs run.
-    device_ : str
-        The device the model was trained on.
+        Attributes
+        ----------
+        input_type_ : str
+            "text" or "tokens".
+        source_tokenizer_, target_tokenizer_ : Tokenizer
+            Fitted tokenizers (the same object when ``share_vocab``).
+        net_ : skorch.NeuralNet
+            The skorch net that trained the module.
+        module_ : sktfm.nn.Seq2Seq
+            The trained encoder-decoder.
+        history_ : skorch.History
+            Per-epoch losses (and ``valid_bleu`` with ``early_stopping="bleu"``).
+        n_iter_ : int
+            Number of epochs run.
+        device_ : str
+            The device the model was trained on.
 
-    See Also
-    --------
-    sktfm.metrics.bleu_scorer : BLEU as a scorer for ``GridSearchCV``.
+        See Also
+        --------
+        sktfm.metrics.bleu_scorer : BLEU as a scorer for ``GridSearchCV``.
 
-    Examples
-    --------
-    >>> from sktfm import Seq2SeqTranslator
-    >>> X = ["one two", "two three", "three one", "one three"] * 10
-    >>> y = ["un deux", "deux trois", "trois un", "un trois"] * 10
-    >>> model = Seq2SeqTranslator(d_model=32, n_layers=1, dim_feedforward=64,
-    ...                           max_epochs=30, warmup_steps=0, lr=3e-3,
-    ...                           random_state=0).fit(X, y)
-    >>> model.predict(["two one"]).tolist()  # doctest: +SKIP
-    ['deux un']
+        Examples
+        --------
+        >>> from sktfm import Seq2SeqTranslator
+        >>> X = ["one two", "two three", "three one", "one three"] * 10
+        >>> y = ["un deux", "deux trois", "trois un", "un trois"] * 10
+        >>> model = Seq2SeqTranslator(d_model=32, n_layers=1, dim_feedforward=64,
+        ...                           max_epochs=30, warmup_steps=0, lr=3e-3,
+        ...                           random_state=0).fit(X, y)
+        >>> model.predict(["two one"]).tolist()  # doctest: +SKIP
+        ['deux un']
     """
 
     _parameters = {
         "input_type": TRANSLATION_TEXT["input_type"],
-        **ARCHITECTURE, **TRANSLATION_ARCHITECTURE,
-        **TEXT, **TRANSLATION_TEXT,
+        **ARCHITECTURE,
+        **TRANSLATION_ARCHITECTURE,
+        **TEXT,
+        **TRANSLATION_TEXT,
         **GENERATION,
-        **TRAINING, **TRANSLATION_TRAINING,
+        **TRAINING,
+        **TRANSLATION_TRAINING,
     }
 
     def __sklearn_tags__(self):
@@ -97,8 +101,7 @@ class Seq2SeqTranslator(BaseTrainedEstimator):
                 )
             if self.share_vocab:
                 raise ValueError(
-                    "share_vocab=True needs one tokenizer for both sides; got the "
-                    f"pair {spec!r}."
+                    f"share_vocab=True needs one tokenizer for both sides; got the pair {spec!r}."
                 )
             return tuple(self._one_tokenizer(part) for part in spec)
         return self._one_tokenizer(spec), self._one_tokenizer(spec)
@@ -112,9 +115,7 @@ class Seq2SeqTranslator(BaseTrainedEstimator):
             raise ValueError(
                 f"Unknown tokenizer {spec!r}; use 'word', 'char', 'bpe' or a Tokenizer."
             )
-        return tokenizer.set_params(
-            max_len=self.max_len, truncation=self.truncation, output="ids"
-        )
+        return tokenizer.set_params(max_len=self.max_len, truncation=self.truncation, output="ids")
 
     def _as_side(self, data, name, *, reset):
         """Validate one side (source or target): text as a 1-D column, or tokens."""
@@ -206,14 +207,22 @@ class Seq2SeqTranslator(BaseTrainedEstimator):
         return dict(
             src_vocab_size=self.source_tokenizer_.vocab_size_,
             tgt_vocab_size=self.target_tokenizer_.vocab_size_,
-            d_model=self.d_model, n_heads=self.n_heads,
+            d_model=self.d_model,
+            n_heads=self.n_heads,
             n_encoder_layers=self._layers(self.n_encoder_layers),
             n_decoder_layers=self._layers(self.n_decoder_layers),
-            dim_feedforward=self.dim_feedforward, dropout=self.dropout,
-            activation=self.activation, norm_first=self.norm_first,
-            positional=self.positional, max_len=self.max_len,
-            share_embeddings=self.share_vocab, tie_embeddings=self.tie_embeddings,
-            pooling=self.pooling, padding_idx=PAD_ID, bos_id=BOS_ID, eos_id=EOS_ID,
+            dim_feedforward=self.dim_feedforward,
+            dropout=self.dropout,
+            activation=self.activation,
+            norm_first=self.norm_first,
+            positional=self.positional,
+            max_len=self.max_len,
+            share_embeddings=self.share_vocab,
+            tie_embeddings=self.tie_embeddings,
+            pooling=self.pooling,
+            padding_idx=PAD_ID,
+            bos_id=BOS_ID,
+            eos_id=EOS_ID,
         )
 
     def _layers(self, n_stack_layers):
@@ -227,12 +236,19 @@ class Seq2SeqTranslator(BaseTrainedEstimator):
         if self.early_stopping == "bleu":
             valid_src, valid_tgt = valid
             references = list(self.target_tokenizer_.decode([t[1:-1] for t in valid_tgt]))
-            extra = [("valid_bleu", ValidationBLEU(valid_src, references,
-                                                   self.target_tokenizer_.decode))]
+            extra = [
+                ("valid_bleu", ValidationBLEU(valid_src, references, self.target_tokenizer_.decode))
+            ]
             monitor = "valid_bleu"
         return self._train_net(
-            "translation", self._module_kwargs(), train, valid, seed=seed,
-            schedule=InverseSqrtWarmup, monitor=monitor, extra_callbacks=extra,
+            "translation",
+            self._module_kwargs(),
+            train,
+            valid,
+            seed=seed,
+            schedule=InverseSqrtWarmup,
+            monitor=monitor,
+            extra_callbacks=extra,
             epochs=epochs,
         )
 
@@ -257,8 +273,12 @@ class Seq2SeqTranslator(BaseTrainedEstimator):
         """
         sources = self._sources(X)
         generated = inference.generate(
-            self.net_, sources, batch_size=self.batch_size, beam_size=self.beam_size,
-            max_output_len=self.max_output_len, length_penalty=self.length_penalty,
+            self.net_,
+            sources,
+            batch_size=self.batch_size,
+            beam_size=self.beam_size,
+            max_output_len=self.max_output_len,
+            length_penalty=self.length_penalty,
         )
         return self.target_tokenizer_.decode(generated)
 
@@ -328,5 +348,4 @@ class Seq2SeqTranslator(BaseTrainedEstimator):
         if len(y) != len(sources):
             raise ValueError(f"X has {len(sources)} samples but y has {len(y)}.")
         targets = [self._wrap_target(ids) for ids in self.target_tokenizer_.transform(y)]
-        return inference.cross_attention(self.net_, sources, targets,
-                                         batch_size=self.batch_size)
+        return inference.cross_attention(self.net_, sources, targets, batch_size=self.batch_size)

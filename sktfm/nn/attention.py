@@ -155,8 +155,8 @@ class KVCache:
             capacity = max(2 * length, length + new, 16)
             self._k_buffer = self._grown(self.k, capacity)
             self._v_buffer = self._grown(self.v, capacity)
-        self._k_buffer[:, :, length:length + new] = k
-        self._v_buffer[:, :, length:length + new] = v
+        self._k_buffer[:, :, length : length + new] = k
+        self._v_buffer[:, :, length : length + new] = v
         self.k = self._k_buffer[:, :, : length + new]  # (B, H, Tk + T, D)
         self.v = self._v_buffer[:, :, : length + new]  # (B, H, Tk + T, D)
         return self.k, self.v

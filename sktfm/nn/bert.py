@@ -9,7 +9,8 @@ the module by name and lists whatever does not fit.
 """
 
 import re
-from typing import Mapping, Optional
+from collections.abc import Mapping
+from typing import Optional
 
 import torch
 from torch import Tensor, nn
@@ -46,9 +47,17 @@ class BertEmbedding(nn.Module):
     torch.Size([1, 4, 8])
     """
 
-    def __init__(self, vocab_size: int, d_model: int, *, max_positions: int,
-                 type_vocab_size: int, layer_norm_eps: float, dropout: float,
-                 padding_idx: int):
+    def __init__(
+        self,
+        vocab_size: int,
+        d_model: int,
+        *,
+        max_positions: int,
+        type_vocab_size: int,
+        layer_norm_eps: float,
+        dropout: float,
+        padding_idx: int,
+    ):
         super().__init__()
         self.word = nn.Embedding(vocab_size, d_model, padding_idx=padding_idx)
         self.position = nn.Embedding(max_positions, d_model)
@@ -100,10 +109,22 @@ class BertBackbone(nn.Module):
     input_kind = "tokens"
     prepends_cls = False
 
-    def __init__(self, *, vocab_size: int, d_model: int, n_heads: int, n_layers: int,
-                 dim_feedforward: int, max_positions: int = 512, type_vocab_size: int = 2,
-                 layer_norm_eps: float = 1e-12, dropout: float = 0.1,
-                 activation: str = "gelu", pooling: str = "mean", padding_idx: int = 0):
+    def __init__(
+        self,
+        *,
+        vocab_size: int,
+        d_model: int,
+        n_heads: int,
+        n_layers: int,
+        dim_feedforward: int,
+        max_positions: int = 512,
+        type_vocab_size: int = 2,
+        layer_norm_eps: float = 1e-12,
+        dropout: float = 0.1,
+        activation: str = "gelu",
+        pooling: str = "mean",
+        padding_idx: int = 0,
+    ):
         super().__init__()
         if d_model % n_heads:
             raise ValueError(f"{n_heads=} must divide {d_model=}.")
@@ -112,13 +133,24 @@ class BertBackbone(nn.Module):
         self.max_len = max_positions
         self.padding_idx = padding_idx
         self.embedding = BertEmbedding(
-            vocab_size, d_model, max_positions=max_positions,
-            type_vocab_size=type_vocab_size, layer_norm_eps=layer_norm_eps,
-            dropout=dropout, padding_idx=padding_idx,
+            vocab_size,
+            d_model,
+            max_positions=max_positions,
+            type_vocab_size=type_vocab_size,
+            layer_norm_eps=layer_norm_eps,
+            dropout=dropout,
+            padding_idx=padding_idx,
         )
-        self.encoder = Encoder(n_layers, d_model, n_heads, dim_feedforward, dropout=dropout,
-                               activation=activation, norm_first=False,
-                               layer_norm_eps=layer_norm_eps)
+        self.encoder = Encoder(
+            n_layers,
+            d_model,
+            n_heads,
+            dim_feedforward,
+            dropout=dropout,
+            activation=activation,
+            norm_first=False,
+            layer_norm_eps=layer_norm_eps,
+        )
         self.pooling = Pooling(pooling)
 
     def encode(self, x: Tensor, *, mask: Optional[Tensor] = None, need_weights: bool = False):
@@ -179,11 +211,12 @@ _RENAMES = [
     (r"encoder\.layer\.(\d+)\.attention\.self\.query\.", r"encoder.layers.\1.self_attn.q_proj."),
     (r"encoder\.layer\.(\d+)\.attention\.self\.key\.", r"encoder.layers.\1.self_attn.k_proj."),
     (r"encoder\.layer\.(\d+)\.attention\.self\.value\.", r"encoder.layers.\1.self_attn.v_proj."),
-    (r"encoder\.layer\.(\d+)\.attention\.output\.dense\.",
-     r"encoder.layers.\1.self_attn.out_proj."),
+    (
+        r"encoder\.layer\.(\d+)\.attention\.output\.dense\.",
+        r"encoder.layers.\1.self_attn.out_proj.",
+    ),
     (r"encoder\.layer\.(\d+)\.attention\.output\.LayerNorm\.", r"encoder.layers.\1.norm1."),
-    (r"encoder\.layer\.(\d+)\.intermediate\.dense\.",
-     r"encoder.layers.\1.feedforward.linear1."),
+    (r"encoder\.layer\.(\d+)\.intermediate\.dense\.", r"encoder.layers.\1.feedforward.linear1."),
     (r"encoder\.layer\.(\d+)\.output\.dense\.", r"encoder.layers.\1.feedforward.linear2."),
     (r"encoder\.layer\.(\d+)\.output\.LayerNorm\.", r"encoder.layers.\1.norm2."),
 ]
@@ -195,7 +228,8 @@ _UNUSED = re.compile(r"^(pooler\.|cls\.|embeddings\.position_ids$)")
 def _rename(name: str) -> Optional[str]:
     name = re.sub(r"^bert\.", "", name)
     name = name.replace("LayerNorm.gamma", "LayerNorm.weight").replace(
-        "LayerNorm.beta", "LayerNorm.bias")
+        "LayerNorm.beta", "LayerNorm.bias"
+    )
     for pattern, replacement in _RENAMES:
         renamed, n = re.subn("^" + pattern, replacement, name)
         if n:
@@ -227,8 +261,7 @@ def load_bert_state(backbone: BertBackbone, tensors: Mapping[str, Tensor]) -> li
     problems = [
         (f"missing from the checkpoint: {missing}" if missing else ""),
         (f"shapes that differ from config.json: {mismatched}" if mismatched else ""),
-        (f"checkpoint tensors with no place in the model: {sorted(unplaced)}"
-         if unplaced else ""),
+        (f"checkpoint tensors with no place in the model: {sorted(unplaced)}" if unplaced else ""),
     ]
     problems = [p for p in problems if p]
     if problems:

@@ -248,8 +248,9 @@ class Encoder(nn.Module):
         """
         T = x.shape[1]
         blocks = x.split(per_block)  # each (b, T, C)
-        masks = [None] * len(blocks) if key_padding_mask is None else key_padding_mask.split(
-            per_block)  # each (b, T)
+        masks = (
+            [None] * len(blocks) if key_padding_mask is None else key_padding_mask.split(per_block)
+        )  # each (b, T)
         outputs = []
         for block, mask in zip(blocks, masks):
             if mask is not None:

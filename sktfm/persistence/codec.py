@@ -52,8 +52,11 @@ class Encoder:
         if isinstance(value, np.random.RandomState):
             return {_TAG: "random_state", "state": self(value.get_state(), name)}
         if isinstance(value, HFTokenizer):
-            return {_TAG: "hf_tokenizer", "json": value.to_str(),
-                    "encode_special_tokens": value.encode_special_tokens}
+            return {
+                _TAG: "hf_tokenizer",
+                "json": value.to_str(),
+                "encode_special_tokens": value.encode_special_tokens,
+            }
         if is_persistable(value):
             return self._estimator(value, name)
         raise TypeError(
@@ -68,27 +71,37 @@ class Encoder:
 
     def _array(self, value, name):
         if value.dtype.kind in "biufUS":
-            return {_TAG: "ndarray", "dtype": value.dtype.str, "shape": list(value.shape),
-                    "data": value.ravel().tolist()}
+            return {
+                _TAG: "ndarray",
+                "dtype": value.dtype.str,
+                "shape": list(value.shape),
+                "data": value.ravel().tolist(),
+            }
         if value.dtype.kind == "O":
             items = [self(item, name) for item in value.ravel().tolist()]
-            return {_TAG: "ndarray", "dtype": "object", "shape": list(value.shape),
-                    "data": items}
+            return {_TAG: "ndarray", "dtype": "object", "shape": list(value.shape), "data": items}
         raise TypeError(f"Cannot save {name}: an array of dtype {value.dtype}.")
 
     def _dict(self, value, name):
         if not all(isinstance(key, str) for key in value):
             raise TypeError(f"Cannot save {name}: a dict with non-str keys.")
-        return {_TAG: "dict", "items": {key: self(item, f"{name}[{key!r}]")
-                                        for key, item in value.items()}}
+        return {
+            _TAG: "dict",
+            "items": {key: self(item, f"{name}[{key!r}]") for key, item in value.items()},
+        }
 
     def _estimator(self, value, name):
         if id(value) in self._ids:
             return {_TAG: "ref", "id": self._ids[id(value)][0]}
         ref = len(self._ids)
         self._ids[id(value)] = (ref, value)
-        return {_TAG: "estimator", "id": ref, "class": type(value).__name__,
-                "params": self.params(value), "fitted": self.fitted(value)}
+        return {
+            _TAG: "estimator",
+            "id": ref,
+            "class": type(value).__name__,
+            "params": self.params(value),
+            "fitted": self.fitted(value),
+        }
 
     def params(self, estimator):
         params = estimator.get_params(deep=False)
@@ -97,7 +110,8 @@ class Encoder:
                 f"{type(estimator).__name__}.callbacks are not saved: skorch callbacks "
                 "have no safe format. The loaded estimator has callbacks=None; set "
                 "them again before refitting.",
-                UserWarning, stacklevel=4,
+                UserWarning,
+                stacklevel=4,
             )
         if "callbacks" in params:
             params["callbacks"] = None
@@ -106,8 +120,11 @@ class Encoder:
     def fitted(self, estimator):
         params = estimator.get_params(deep=False)
         skipped = {*params, *_SKIPPED, *type(estimator)._not_saved}
-        return {key: self(value, f"attribute {key}")
-                for key, value in vars(estimator).items() if key not in skipped}
+        return {
+            key: self(value, f"attribute {key}")
+            for key, value in vars(estimator).items()
+            if key not in skipped
+        }
 
 
 def _history_to_json(history):
@@ -136,8 +153,20 @@ _DROP = object()
 class Decoder:
     """Inverse of :class:`Encoder`: builds only the types it knows."""
 
-    _TAGS = frozenset({"scalar", "ndarray", "history", "tuple", "dict", "path",
-                       "random_state", "hf_tokenizer", "ref", "estimator"})
+    _TAGS = frozenset(
+        {
+            "scalar",
+            "ndarray",
+            "history",
+            "tuple",
+            "dict",
+            "path",
+            "random_state",
+            "hf_tokenizer",
+            "ref",
+            "estimator",
+        }
+    )
 
     def __init__(self):
         self._refs = {}

@@ -4,8 +4,8 @@ import json
 import pathlib
 from importlib import metadata
 
-from .codec import Decoder, Encoder
 from . import registry
+from .codec import Decoder, Encoder
 
 __all__ = [
     "SKTFM_FORMAT",
@@ -129,8 +129,12 @@ def save(obj, path):
     obj._check_saveable()
     encode = Encoder()
     encode._ids[id(obj)] = (-1, obj)  # the root is not a reference target
-    config = {"format": SKTFM_FORMAT, "class": type(obj).__name__,
-              "params": encode.params(obj), "versions": versions()}
+    config = {
+        "format": SKTFM_FORMAT,
+        "class": type(obj).__name__,
+        "params": encode.params(obj),
+        "versions": versions(),
+    }
     fitted = encode.fitted(obj)
     folder = pathlib.Path(path)
     folder.mkdir(parents=True, exist_ok=True)
@@ -180,9 +184,7 @@ def check_format(config, path):
     """Raise a ValueError unless ``config`` has a format this sktfm reads."""
     version = config.get("format") if isinstance(config, dict) else None
     if version is None:
-        raise ValueError(
-            f"{path} has no format version: not a folder written by sktfm.save."
-        )
+        raise ValueError(f"{path} has no format version: not a folder written by sktfm.save.")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise ValueError(f"{path} has an unreadable format version {version!r}.")
     if version > SKTFM_FORMAT:
@@ -214,17 +216,21 @@ def _save_weights(module, path):
 
     tensors, aliases, seen = {}, {}, {}
     for name, tensor in module.state_dict().items():
-        key = (tensor.device, tensor.untyped_storage().data_ptr(),
-               tensor.storage_offset(), tuple(tensor.shape), tuple(tensor.stride()),
-               tensor.dtype)
+        key = (
+            tensor.device,
+            tensor.untyped_storage().data_ptr(),
+            tensor.storage_offset(),
+            tuple(tensor.shape),
+            tuple(tensor.stride()),
+            tensor.dtype,
+        )
         if key in seen:
             aliases[name] = seen[key]
             continue
         seen[key] = name
         # A copy: views of one storage cannot share memory in safetensors.
         tensors[name] = tensor.detach().to("cpu", copy=True).contiguous()
-    save_file(tensors, str(path), metadata={"format": "pt",
-                                            "sktfm_aliases": json.dumps(aliases)})
+    save_file(tensors, str(path), metadata={"format": "pt", "sktfm_aliases": json.dumps(aliases)})
 
 
 def read_json(path):

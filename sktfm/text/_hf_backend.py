@@ -31,18 +31,18 @@ def build_tokenizer(kind, input_kind):
     tokenizer = HFTokenizer(models.WordLevel(unk_token=unk))
     if kind == "char":
         # Every code point, whitespace included, is one token.
-        tokenizer.pre_tokenizer = pre_tokenizers.Split(
-            Regex(r"[\s\S]"), behavior="isolated"
-        )
+        tokenizer.pre_tokenizer = pre_tokenizers.Split(Regex(r"[\s\S]"), behavior="isolated")
         tokenizer.decoder = decoders.Fuse()
     elif input_kind == "text":
         # Words split at spaces and punctuation; "▁" marks a word that
         # follows a space, so decode restores the text exactly
         # ("quatre-vingt-dix" -> "▁quatre", "-", "vingt", "-", "dix").
-        tokenizer.pre_tokenizer = pre_tokenizers.Sequence([
-            pre_tokenizers.Metaspace(),
-            pre_tokenizers.Punctuation(behavior="isolated"),
-        ])
+        tokenizer.pre_tokenizer = pre_tokenizers.Sequence(
+            [
+                pre_tokenizers.Metaspace(),
+                pre_tokenizers.Punctuation(behavior="isolated"),
+            ]
+        )
         tokenizer.decoder = decoders.Metaspace()
     # Word tokens given by the user (lists or cells) are used as they are:
     # no pre-tokenizer, so "New York" stays one token.

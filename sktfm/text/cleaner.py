@@ -23,9 +23,7 @@ from .validation import as_text_array
 __all__ = ["TextCleaner"]
 
 # Script and style bodies are code, not text: drop them with their tags.
-_SCRIPT_RE = re.compile(
-    r"<(script|style)\b[^>]*>.*?</\1\s*>", re.IGNORECASE | re.DOTALL
-)
+_SCRIPT_RE = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
 _COMMENT_RE = re.compile(r"<!--.*?-->", re.DOTALL)
 # A tag opens with a letter, "/", "!" or "?" right after "<", so "a < b" is kept.
 _TAG_RE = re.compile(r"<(/?)([A-Za-z][\w:-]*|[!?])[^<>]*>")
@@ -190,9 +188,7 @@ class TextCleaner(Persistable, OneToOneFeatureMixin, TransformerMixin, BaseEstim
         """
         texts = as_text_array(X)
         if texts.ndim == 2:
-            validate_data(
-                self, _for_validate_data(X, texts), reset=True, skip_check_array=True
-            )
+            validate_data(self, _for_validate_data(X, texts), reset=True, skip_check_array=True)
         else:
             for attr in ("n_features_in_", "feature_names_in_"):
                 self.__dict__.pop(attr, None)
@@ -233,9 +229,7 @@ class TextCleaner(Persistable, OneToOneFeatureMixin, TransformerMixin, BaseEstim
                 "column(s), but transform got 1-D input. Reshape your data to 2-D "
                 f"with {self.n_features_in_} column(s), or refit on 1-D input."
             )
-        validate_data(
-            self, _for_validate_data(X, texts), reset=False, skip_check_array=True
-        )
+        validate_data(self, _for_validate_data(X, texts), reset=False, skip_check_array=True)
 
     def _make_cleaner(self):
         """Compose the enabled steps into one ``str -> str`` function."""

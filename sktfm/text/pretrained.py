@@ -64,8 +64,11 @@ class PretrainedTokenizer(Persistable, TransformerMixin, BaseEstimator):
             tokenizer.enable_truncation(max_length=self.max_len)
         else:
             tokenizer.no_truncation()
-        specials = {token.content: token_id for token_id, token in
-                    tokenizer.get_added_tokens_decoder().items() if token.special}
+        specials = {
+            token.content: token_id
+            for token_id, token in tokenizer.get_added_tokens_decoder().items()
+            if token.special
+        }
         for name in ("pad", "mask"):
             token = {"pad": ("[PAD]", "<pad>"), "mask": ("[MASK]", "<mask>")}[name]
             found = [specials[t] for t in token if t in specials]
@@ -88,8 +91,9 @@ class PretrainedTokenizer(Persistable, TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         pretokenized = is_token_lists(X)
         texts = as_token_lists(X) if pretokenized else list(as_text_array(X, allow_2d=True))
-        encodings = self.tokenizer_.encode_batch(texts, is_pretokenized=pretokenized,
-                                                 add_special_tokens=True)
+        encodings = self.tokenizer_.encode_batch(
+            texts, is_pretokenized=pretokenized, add_special_tokens=True
+        )
         out = np.empty(len(encodings), dtype=object)
         for i, encoding in enumerate(encodings):
             ids = np.asarray(encoding.ids, dtype=np.int64)
@@ -104,8 +108,9 @@ class PretrainedTokenizer(Persistable, TransformerMixin, BaseEstimator):
     def decode(self, ids):
         """Texts of id sequences, special tokens skipped."""
         check_is_fitted(self)
-        texts = self.tokenizer_.decode_batch([list(map(int, row)) for row in ids],
-                                             skip_special_tokens=True)
+        texts = self.tokenizer_.decode_batch(
+            [list(map(int, row)) for row in ids], skip_special_tokens=True
+        )
         out = np.empty(len(texts), dtype=object)
         out[:] = texts
         return out

@@ -11,6 +11,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
+
 from ..persistence import Persistable
 from ._hf_backend import (
     build_tokenizer,
@@ -163,9 +164,7 @@ class Tokenizer(Persistable, TransformerMixin, BaseEstimator):
         """
         input_kind, data = self._validate_input(X, reset=True)
         tokenizer = build_tokenizer(self.kind, input_kind)
-        trainer = build_trainer(
-            self.kind, self.vocab_size, self.min_frequency, input_kind, data
-        )
+        trainer = build_trainer(self.kind, self.vocab_size, self.min_frequency, input_kind, data)
         tokenizer.train_from_iterator(training_texts(input_kind, data), trainer=trainer)
         no_special_tokens_in_text(tokenizer)
         vocab = tokenizer.get_vocab()
@@ -359,8 +358,7 @@ class Tokenizer(Persistable, TransformerMixin, BaseEstimator):
             rows = list(ids)
         else:
             raise TypeError(
-                f"ids must be an array or a sequence of id sequences, got "
-                f"{type(ids).__name__}."
+                f"ids must be an array or a sequence of id sequences, got {type(ids).__name__}."
             )
         if not rows:
             raise ValueError("ids has 0 samples; at least 1 sequence is required.")

@@ -81,10 +81,7 @@ def _is_number(value):
 def _not_str_error(value, at, mixed):
     """The TypeError for a non-str cell at ``at`` (e.g. ``"X[1]"``)."""
     if mixed:
-        why = (
-            "A text input must not mix strings with other values; convert "
-            "every value with str()"
-        )
+        why = "A text input must not mix strings with other values; convert every value with str()"
     else:
         why = "Each text must be a str (or a number, read as text); convert it with str()"
     return TypeError(
@@ -122,8 +119,7 @@ def _cell_to_str(value, name, where, at, has_str, allow_numbers):
         )
     if isinstance(value, (float, np.floating)) and not np.isfinite(value):
         raise ValueError(
-            f"{name} contains inf at {where}; text inputs must be strings or "
-            "finite numbers."
+            f"{name} contains inf at {where}; text inputs must be strings or finite numbers."
         )
     return str(value)
 
@@ -214,9 +210,7 @@ def _object_to_text(arr, name, at, allow_numbers):
             where, index = _where(row), f"{row}"
         else:
             where, index = _where(row, col), f"{row}, {col}"
-        out[i] = _cell_to_str(
-            cell, name, where, f"{at}[{index}]", has_str[col], allow_numbers
-        )
+        out[i] = _cell_to_str(cell, name, where, f"{at}[{index}]", has_str[col], allow_numbers)
     return out.reshape(arr.shape)
 
 
@@ -391,9 +385,7 @@ def as_token_lists(X, *, name="X"):
     if isinstance(X, pd.Series):
         X = X.to_numpy(dtype=object)
     if len(X) == 0:
-        raise ValueError(
-            f"{name} has 0 samples; at least 1 sample (a list of tokens) is required."
-        )
+        raise ValueError(f"{name} has 0 samples; at least 1 sample (a list of tokens) is required.")
     out, has_str, all_str = [], False, True
     for i, sample in enumerate(X):
         if not isinstance(sample, _SEQUENCE_TYPES) or np.ndim(sample) != 1:

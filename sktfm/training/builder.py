@@ -27,12 +27,26 @@ from .schedules import LinearWarmup
 __all__ = ["OBJECTIVES", "make_module", "make_net"]
 
 #: What a module can be trained for; "backbone" is a fitted encoder's module.
-OBJECTIVES = ("classification", "regression", "masked_tokens", "masked_features",
-              "translation", "backbone")
+OBJECTIVES = (
+    "classification",
+    "regression",
+    "masked_tokens",
+    "masked_features",
+    "translation",
+    "backbone",
+)
 
 
-def make_module(objective, module_kwargs, *, n_outputs=None, vocab_size=None,
-                mask_id=None, n_special=None, pretrained=None):
+def make_module(
+    objective,
+    module_kwargs,
+    *,
+    n_outputs=None,
+    vocab_size=None,
+    mask_id=None,
+    n_special=None,
+    pretrained=None,
+):
     """Build the torch module trained for ``objective``.
 
     Parameters
@@ -70,9 +84,20 @@ def make_module(objective, module_kwargs, *, n_outputs=None, vocab_size=None,
     raise ValueError(f"Unknown {objective=}; expected one of {OBJECTIVES}.")
 
 
-def make_net(module, *, objective, params, device, valid=None, max_epochs=None,
-             schedule=LinearWarmup, monitor="valid_loss", extra_callbacks=(),
-             restored=False, net_class=TransformerNet):
+def make_net(
+    module,
+    *,
+    objective,
+    params,
+    device,
+    valid=None,
+    max_epochs=None,
+    schedule=LinearWarmup,
+    monitor="valid_loss",
+    extra_callbacks=(),
+    restored=False,
+    net_class=TransformerNet,
+):
     """Wrap ``module`` in the skorch net that trains it for ``objective``.
 
     Parameters
@@ -106,12 +131,15 @@ def make_net(module, *, objective, params, device, valid=None, max_epochs=None,
     collate_fn = collate_pairs if objective == "translation" else collate
     early_stopping = bool(params["early_stopping"]) and not restored
     callbacks = make_callbacks(
-        grad_clip=params["grad_clip"], early_stopping=early_stopping,
+        grad_clip=params["grad_clip"],
+        early_stopping=early_stopping,
         patience=params["patience"],
         warmup_steps=0 if restored else params["warmup_steps"],
         verbose=params["verbose"],
         callbacks=None if restored else params["callbacks"],
-        schedule=schedule, monitor=monitor, extra=extra_callbacks,
+        schedule=schedule,
+        monitor=monitor,
+        extra=extra_callbacks,
         checkpoint_dir=None if restored else params["checkpoint_dir"],
     )
     return net_class(

@@ -72,13 +72,20 @@ def checkpoint_callbacks(dirname, *, validation):
     JSON beside them.
     """
     best = "valid_loss_best" if validation else "train_loss_best"
-    common = dict(dirname=str(dirname), f_optimizer=None, f_criterion=None,
-                  use_safetensors=True)
+    common = dict(dirname=str(dirname), f_optimizer=None, f_criterion=None, use_safetensors=True)
     return [
-        ("checkpoint_best", Checkpoint(monitor=best, f_params="best.safetensors",
-                                       f_history="best_history.json", **common)),
-        ("checkpoint_last", Checkpoint(monitor=None, f_params="last.safetensors",
-                                       f_history="last_history.json", **common)),
+        (
+            "checkpoint_best",
+            Checkpoint(
+                monitor=best, f_params="best.safetensors", f_history="best_history.json", **common
+            ),
+        ),
+        (
+            "checkpoint_last",
+            Checkpoint(
+                monitor=None, f_params="last.safetensors", f_history="last_history.json", **common
+            ),
+        ),
     ]
 
 
@@ -112,9 +119,19 @@ class ValidationBLEU(Callback):
         net.history.record("valid_bleu", score.score)
 
 
-def make_callbacks(*, grad_clip, early_stopping, patience, warmup_steps, verbose,
-                   callbacks, schedule=LinearWarmup, monitor="valid_loss",
-                   extra=(), checkpoint_dir=None):
+def make_callbacks(
+    *,
+    grad_clip,
+    early_stopping,
+    patience,
+    warmup_steps,
+    verbose,
+    callbacks,
+    schedule=LinearWarmup,
+    monitor="valid_loss",
+    extra=(),
+    checkpoint_dir=None,
+):
     """skorch callbacks for the estimator-level training options."""
     result = [("non_finite", StopOnNonFiniteLoss()), *extra]
     if checkpoint_dir is not None:
@@ -122,17 +139,28 @@ def make_callbacks(*, grad_clip, early_stopping, patience, warmup_steps, verbose
     if grad_clip:
         result.append(("grad_clip", GradientNormClipping(gradient_clip_value=grad_clip)))
     if early_stopping:
-        result.append((
-            "early_stopping",
-            EarlyStopping(monitor=monitor, patience=patience, load_best=True,
-                          lower_is_better=monitor.endswith("loss")),
-        ))
+        result.append(
+            (
+                "early_stopping",
+                EarlyStopping(
+                    monitor=monitor,
+                    patience=patience,
+                    load_best=True,
+                    lower_is_better=monitor.endswith("loss"),
+                ),
+            )
+        )
     if warmup_steps:
-        result.append((
-            "warmup",
-            LRScheduler(policy=torch.optim.lr_scheduler.LambdaLR,
-                        lr_lambda=schedule(warmup_steps), step_every="batch"),
-        ))
+        result.append(
+            (
+                "warmup",
+                LRScheduler(
+                    policy=torch.optim.lr_scheduler.LambdaLR,
+                    lr_lambda=schedule(warmup_steps),
+                    step_every="batch",
+                ),
+            )
+        )
     if verbose:
         result.append(("progress_bar", ProgressBar()))
     return result + list(callbacks or [])

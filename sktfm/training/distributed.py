@@ -152,13 +152,16 @@ def fit_data_parallel(net, dataset, *, n_processes=None, seed=0, epochs=None):
     return net
 
 
-def _train_rank(net, dataset, *, rank, world_size, local_rank, seed, epochs,
-                optimizer_state=None):
+def _train_rank(net, dataset, *, rank, world_size, local_rank, seed, epochs, optimizer_state=None):
     """Train ``net`` as one rank of the default process group, in place."""
     if not isinstance(net, DataParallelNet):
-        raise TypeError(f"Data-parallel training needs a DataParallelNet, got {type(net).__name__}.")
-    saved = {key: net.__dict__.get(key) for key in
-             ("batch_size", "iterator_train__shuffle", "iterator_train__sampler")}
+        raise TypeError(
+            f"Data-parallel training needs a DataParallelNet, got {type(net).__name__}."
+        )
+    saved = {
+        key: net.__dict__.get(key)
+        for key in ("batch_size", "iterator_train__shuffle", "iterator_train__sampler")
+    }
     if str(net.device).startswith("cuda"):
         torch.cuda.set_device(local_rank)
         net.device = f"cuda:{local_rank}"
@@ -178,8 +181,9 @@ def _train_rank(net, dataset, *, rank, world_size, local_rank, seed, epochs,
         net.module_.to(net.device)
         callbacks = net.callbacks_
         if rank != 0:
-            net.callbacks_ = [(name, cb) for name, cb in callbacks
-                              if not isinstance(cb, _RANK_ZERO_ONLY)]
+            net.callbacks_ = [
+                (name, cb) for name, cb in callbacks if not isinstance(cb, _RANK_ZERO_ONLY)
+            ]
         # Set past skorch's guard on module attributes: the wrapper is no
         # module of the net's own, only a view on ``module_`` for training.
         net.__dict__["ddp_module_"] = DistributedDataParallel(
@@ -215,30 +219,35 @@ class _EpochSampler(DistributedSampler):
         return super().__iter__()
 
 
-def _run_rank(rank, world_size, init_method, payload, seed, epochs, threads, folder,
-              keep_state):
+def _run_rank(rank, world_size, init_method, payload, seed, epochs, threads, folder, keep_state):
     """Entry point of one spawned process; reports through files in ``folder``."""
     try:
         net, dataset, optimizer_state = pickle.loads(payload)
         torch.set_num_threads(threads)
         tune_glibc_allocator()  # see sktfm._allocator: inherited settings can halve speed
         backend = "nccl" if str(net.device).startswith("cuda") else "gloo"
-        dist.init_process_group(backend, init_method=init_method, rank=rank,
-                                world_size=world_size)
+        dist.init_process_group(backend, init_method=init_method, rank=rank, world_size=world_size)
         try:
-            _train_rank(net, dataset, rank=rank, world_size=world_size, local_rank=rank,
-                        seed=seed, epochs=epochs, optimizer_state=optimizer_state)
+            _train_rank(
+                net,
+                dataset,
+                rank=rank,
+                world_size=world_size,
+                local_rank=rank,
+                seed=seed,
+                epochs=epochs,
+                optimizer_state=optimizer_state,
+            )
         finally:
             dist.destroy_process_group()
         report = {"digest": weights_digest(net.module_)}
         if rank == 0 or keep_state:
-            report["state"] = {key: value.cpu() for key, value in
-                               net.module_.state_dict().items()}
+            report["state"] = {key: value.cpu() for key, value in net.module_.state_dict().items()}
         if rank == 0:
             report["optimizer"] = net.optimizer_.state_dict()
             report["history"] = net.history.to_list()
         torch.save(report, os.path.join(folder, f"rank{rank}.pt"))
-    except BaseException as error:  # noqa: BLE001 - everything goes to the caller
+    except BaseException as error:
         _write_error(folder, rank, error)
         raise SystemExit(1) from None
 
@@ -248,7 +257,7 @@ def _write_error(folder, rank, error):
     try:
         payload = pickle.dumps(error)
         pickle.loads(payload)
-    except Exception:  # noqa: BLE001 - an unpicklable error becomes its traceback
+    except Exception:
         payload = pickle.dumps(RuntimeError(text))
     with open(os.path.join(folder, f"rank{rank}.error"), "wb") as file:
         pickle.dump((payload, text), file)
@@ -274,9 +283,7 @@ def _wait(processes):
 def _raise_failure(folder, rank, exitcode):
     path = os.path.join(folder, f"rank{rank}.error")
     if not os.path.exists(path):
-        raise RuntimeError(
-            f"Data-parallel training process {rank} died with exit code {exitcode}."
-        )
+        raise RuntimeError(f"Data-parallel training process {rank} died with exit code {exitcode}.")
     with open(path, "rb") as file:
         payload, text = pickle.load(file)
     error = pickle.loads(payload)
@@ -330,8 +337,17 @@ def train_spawned(net, dataset, *, n_processes, seed, epochs=None, keep_rank_sta
         processes = [
             context.Process(
                 target=_run_rank,
-                args=(rank, n_processes, init_method, payload, seed, epochs, threads,
-                      folder, keep_rank_states),
+                args=(
+                    rank,
+                    n_processes,
+                    init_method,
+                    payload,
+                    seed,
+                    epochs,
+                    threads,
+                    folder,
+                    keep_rank_states,
+                ),
             )
             for rank in range(n_processes)
         ]
@@ -346,8 +362,10 @@ def train_spawned(net, dataset, *, n_processes, seed, epochs=None, keep_rank_sta
             raise
         if failed is not None:
             _raise_failure(folder, failed, processes[failed].exitcode)
-        reports = [torch.load(os.path.join(folder, f"rank{rank}.pt"), weights_only=False)
-                   for rank in range(n_processes)]
+        reports = [
+            torch.load(os.path.join(folder, f"rank{rank}.pt"), weights_only=False)
+            for rank in range(n_processes)
+        ]
     digests = {report["digest"] for report in reports}
     if len(digests) != 1:
         raise RuntimeError("Data-parallel replicas ended with different weights.")
@@ -374,8 +392,15 @@ def train_launched(net, dataset, *, seed, epochs=None):
     if not dist.is_initialized():
         backend = "nccl" if str(net.device).startswith("cuda") else "gloo"
         dist.init_process_group(backend, init_method="env://")
-    _train_rank(net, dataset, rank=rank, world_size=world_size, local_rank=local_rank,
-                seed=seed, epochs=epochs)
+    _train_rank(
+        net,
+        dataset,
+        rank=rank,
+        world_size=world_size,
+        local_rank=local_rank,
+        seed=seed,
+        epochs=epochs,
+    )
     digests = [None] * world_size
     dist.all_gather_object(digests, weights_digest(net.module_))
     if len(set(digests)) != 1:

@@ -38,10 +38,12 @@ def predict_outputs(net, X, *, batch_size):
     """Module outputs on ``X`` (model-ready samples), float32, in batches."""
 
     def compute(part):
-        return np.concatenate([
-            net.evaluation_step(batch).cpu().numpy()
-            for batch in _batches(net, SequenceDataset(part), batch_size)
-        ])
+        return np.concatenate(
+            [
+                net.evaluation_step(batch).cpu().numpy()
+                for batch in _batches(net, SequenceDataset(part), batch_size)
+            ]
+        )
 
     return _in_length_order(X, compute, chunk=batch_size * _BATCHES_PER_CHUNK)
 
@@ -76,8 +78,8 @@ def _in_length_order(X, compute, *, chunk):
     order = _by_length(X) if variable else np.arange(n)
     out = None
     for start in range(0, n, chunk):
-        rows = order[start:start + chunk]
-        part = compute([X[i] for i in rows] if variable else X[start:start + chunk])
+        rows = order[start : start + chunk]
+        part = compute([X[i] for i in rows] if variable else X[start : start + chunk])
         if out is None:
             out = np.empty((n, *part.shape[1:]), dtype=part.dtype)
         out[rows] = part
@@ -106,11 +108,13 @@ def self_attention(net, X, *, batch_size):
     with torch.inference_mode():
         for Xi, _ in _batches(net, SequenceDataset(X), batch_size):
             with net.autocast():
-                _, padding, weights = backbone.encode(_on_device(net, Xi)["x"],
-                                                      need_weights=True)
+                _, padding, weights = backbone.encode(_on_device(net, Xi)["x"], need_weights=True)
             stacked = torch.stack(weights, dim=1).float().cpu().numpy()  # (B, L, H, T, T)
-            lengths = ([stacked.shape[-1]] * len(stacked) if padding is None
-                       else (~padding).sum(dim=1).tolist())
+            lengths = (
+                [stacked.shape[-1]] * len(stacked)
+                if padding is None
+                else (~padding).sum(dim=1).tolist()
+            )
             maps.extend(sample[:, :, :n, :n] for sample, n in zip(stacked, lengths))
     return maps
 
@@ -122,8 +126,7 @@ def generate(net, sources, *, batch_size, **generate_kwargs):
     generated = []
     for Xi, _ in _batches(net, SequenceDataset([sources[i] for i in order]), batch_size):
         with net.autocast():
-            generated.extend(net.module_.generate(Xi["src"].to(net.device),
-                                                  **generate_kwargs))
+            generated.extend(net.module_.generate(Xi["src"].to(net.device), **generate_kwargs))
     result = [None] * len(sources)
     for position, ids in zip(order, generated):
         result[position] = ids

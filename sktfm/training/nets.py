@@ -112,8 +112,11 @@ class TransformerNet(NeuralNet):
 
     def autocast(self):
         """The autocast context of ``precision`` for this net's device."""
-        return torch.autocast(torch.device(self.device).type, dtype=torch.bfloat16,
-                              enabled=self.precision == "bfloat16")
+        return torch.autocast(
+            torch.device(self.device).type,
+            dtype=torch.bfloat16,
+            enabled=self.precision == "bfloat16",
+        )
 
     def infer(self, x, **fit_params):
         x = to_tensor(x, device=self.device)
@@ -176,8 +179,10 @@ class TransformerNet(NeuralNet):
         others = {key: value for key, value in Xi.items() if key != "x"}
         if any(isinstance(value, torch.Tensor) for value in others.values()):
             return None  # per-sample inputs besides x: keep the batch whole
-        return [({"x": x_part, **others}, y_part)
-                for x_part, y_part in zip(x.split(per_part), yi.split(per_part))]
+        return [
+            ({"x": x_part, **others}, y_part)
+            for x_part, y_part in zip(x.split(per_part), yi.split(per_part))
+        ]
 
     def evaluation_step(self, batch, training=False):
         if training:

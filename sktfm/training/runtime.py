@@ -125,7 +125,6 @@ def available_device(device):
     device = resolve_device(device)
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise ValueError(
-            f"device={device!r} but CUDA is not available; load with device='cpu' "
-            "or device='auto'."
+            f"device={device!r} but CUDA is not available; load with device='cpu' or device='auto'."
         )
     return device

@@ -118,7 +118,9 @@ def test_empty_input_raises(tiny, empty):
 def test_feature_count_mismatch_raises(tiny):
     X = _inputs()["tabular"]
     model = TransformerClassifier(**tiny).fit(X, np.arange(24) % 2)
-    with pytest.raises(ValueError, match="X has 4 features, but TransformerClassifier is expecting 5"):
+    with pytest.raises(
+        ValueError, match="X has 4 features, but TransformerClassifier is expecting 5"
+    ):
         model.predict(X[:, :4])
     seq = TransformerEncoder(**tiny).fit(_inputs()["sequence"])
     with pytest.raises(ValueError, match="X has 2 features"):
@@ -161,9 +163,9 @@ def test_failed_refit_keeps_the_fitted_model(tiny):
     model = TransformerClassifier(**tiny).fit(X, y)
     before = pickle.dumps(model)
     expected = model.predict_proba(X)
-    with pytest.raises(ValueError):
-        model.fit(np.c_[X, X], np.zeros(24))  # one class only
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        model.fit(np.c_[X, X], np.zeros(24))
+    with pytest.raises(ValueError, match="None/NaN at row 1"):
         model.fit(["text", None] * 12, y)
     np.testing.assert_array_equal(model.predict_proba(X), expected)
     assert model.n_features_in_ == 5
@@ -172,8 +174,11 @@ def test_failed_refit_keeps_the_fitted_model(tiny):
 
 def test_classifier_any_label_type(tiny):
     X = _inputs()["tabular"]
-    for labels in (np.array(["cat", "dog", "eel"] * 8), np.array([10, 20, 30] * 8),
-                   np.array([True, False] * 12)):
+    for labels in (
+        np.array(["cat", "dog", "eel"] * 8),
+        np.array([10, 20, 30] * 8),
+        np.array([True, False] * 12),
+    ):
         model = TransformerClassifier(**tiny).fit(X, labels)
         assert set(model.predict(X)) <= set(labels)
         assert list(model.classes_) == sorted(set(labels))
@@ -196,14 +201,16 @@ def test_tokenizer_kinds_and_instances(tiny, tokenizer):
         assert model.tokenizer_.kind == "char"
 
 
-@pytest.mark.parametrize("X, position", [
-    (["a b", 3, "c"], "X[1] is int"),
-    (pd.Series(["a", "b", 2.5]), "X.iloc[2] is float"),
-    (np.array(["a", None, b"c"], dtype=object)[[0, 2, 0]], "X[1] is bytes"),
-])
+@pytest.mark.parametrize(
+    "X, position",
+    [
+        (["a b", 3, "c"], "X[1] is int"),
+        (pd.Series(["a", "b", 2.5]), "X.iloc[2] is float"),
+        (np.array(["a", None, b"c"], dtype=object)[[0, 2, 0]], "X[1] is bytes"),
+    ],
+)
 def test_text_mixed_with_other_values_is_a_type_error(tiny, X, position):
-    for model in (TransformerClassifier(**tiny),
-                  Seq2SeqTranslator(**{**tiny, "n_layers": 1})):
+    for model in (TransformerClassifier(**tiny), Seq2SeqTranslator(**{**tiny, "n_layers": 1})):
         with pytest.raises(TypeError, match=re.escape(position)):
             model.fit(X, ["x", "y", "z"])
         assert not hasattr(model, "net_")

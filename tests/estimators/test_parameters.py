@@ -36,8 +36,11 @@ def test_every_parameter_is_validated(cls):
 
 def test_translator_documents_the_precisions_it_accepts():
     # The hand-copied docstring once listed 3 of the 5 accepted values.
-    line = next(line for line in Seq2SeqTranslator.__doc__.splitlines()
-                if line.strip().startswith("precision :"))
+    line = next(
+        line
+        for line in Seq2SeqTranslator.__doc__.splitlines()
+        if line.strip().startswith("precision :")
+    )
     accepted = Seq2SeqTranslator._parameter_constraints["precision"][0].options
     assert len(accepted) == 5
     for value in accepted:
@@ -46,11 +49,36 @@ def test_translator_documents_the_precisions_it_accepts():
 
 def test_shared_parameters_are_shared():
     translator, classifier = _signature(Seq2SeqTranslator), _signature(TransformerClassifier)
-    shared = {"d_model", "n_heads", "n_layers", "dim_feedforward", "dropout", "activation",
-              "norm_first", "positional", "max_len", "pooling", "vocab_size", "truncation",
-              "batch_size", "lr", "weight_decay", "grad_clip", "validation_fraction",
-              "patience", "device", "precision", "random_state", "verbose", "callbacks",
-              "checkpoint_dir", "warm_start", "strategy", "n_processes", "compile"}
+    shared = {
+        "d_model",
+        "n_heads",
+        "n_layers",
+        "dim_feedforward",
+        "dropout",
+        "activation",
+        "norm_first",
+        "positional",
+        "max_len",
+        "pooling",
+        "vocab_size",
+        "truncation",
+        "batch_size",
+        "lr",
+        "weight_decay",
+        "grad_clip",
+        "validation_fraction",
+        "patience",
+        "device",
+        "precision",
+        "random_state",
+        "verbose",
+        "callbacks",
+        "checkpoint_dir",
+        "warm_start",
+        "strategy",
+        "n_processes",
+        "compile",
+    }
     assert shared <= set(translator) & set(classifier)
     assert "pretrained" not in translator  # what does not apply is not taken
     assert {"n_encoder_layers", "n_decoder_layers"} <= set(translator)

@@ -42,8 +42,9 @@ def test_partial_fit_adds_one_epoch_and_takes_classes(tiny, tabular_xy):
 
 def test_resume_after_interrupt_continues_the_history(tiny, tabular_xy, interrupt_after):
     X, y = tabular_xy
-    model = TransformerRegressor(**{**tiny, "max_epochs": 6}, warm_start=True,
-                                 callbacks=[interrupt_after(epoch=2)])
+    model = TransformerRegressor(
+        **{**tiny, "max_epochs": 6}, warm_start=True, callbacks=[interrupt_after(epoch=2)]
+    )
     with pytest.warns(UserWarning, match="interrupted after 2 epoch"):
         model.fit(X, y)
     model.set_params(callbacks=None)
@@ -72,9 +73,16 @@ def test_encoder_continues_its_own_objective(tiny, tabular_xy):
 def test_translator_partial_fit_keeps_vocabularies():
     X = ["one two", "two one", "one one", "two two"] * 8
     y = ["un deux", "deux un", "un un", "deux deux"] * 8
-    model = Seq2SeqTranslator(d_model=16, n_heads=2, n_encoder_layers=1,
-                              n_decoder_layers=1, dim_feedforward=32, max_epochs=2,
-                              device="cpu", random_state=0).fit(X, y)
+    model = Seq2SeqTranslator(
+        d_model=16,
+        n_heads=2,
+        n_encoder_layers=1,
+        n_decoder_layers=1,
+        dim_feedforward=32,
+        max_epochs=2,
+        device="cpu",
+        random_state=0,
+    ).fit(X, y)
     vocabulary = dict(model.target_tokenizer_.vocabulary_)
     model.partial_fit(X + ["three"], y + ["trois"])
     assert model.n_iter_ == 3

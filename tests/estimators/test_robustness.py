@@ -54,8 +54,9 @@ def test_non_finite_loss_restores_last_good_weights_in_the_net(tiny, tabular_xy)
 def test_keyboard_interrupt_keeps_a_usable_estimator(tiny, tabular_xy, interrupt_after):
     X, y = tabular_xy
     labels = (y > 0).astype(int)
-    model = TransformerClassifier(**{**tiny, "max_epochs": 10},
-                                  callbacks=[interrupt_after(epoch=2)])
+    model = TransformerClassifier(
+        **{**tiny, "max_epochs": 10}, callbacks=[interrupt_after(epoch=2)]
+    )
     with pytest.warns(UserWarning, match="interrupted after 2 epoch"):
         model.fit(X, labels)
     assert len(model.history_) == 2
@@ -64,11 +65,16 @@ def test_keyboard_interrupt_keeps_a_usable_estimator(tiny, tabular_xy, interrupt
 
 def test_checkpoints_hold_best_and_last_weights(tiny, tmp_path, tabular_xy):
     X, y = tabular_xy
-    model = TransformerRegressor(**{**tiny, "max_epochs": 3},
-                                 checkpoint_dir=tmp_path / "ckpt").fit(X, y)
+    model = TransformerRegressor(**{**tiny, "max_epochs": 3}, checkpoint_dir=tmp_path / "ckpt").fit(
+        X, y
+    )
     files = {path.name for path in (tmp_path / "ckpt").iterdir()}
-    assert {"best.safetensors", "last.safetensors", "best_history.json",
-            "last_history.json"} <= files
+    assert {
+        "best.safetensors",
+        "last.safetensors",
+        "best_history.json",
+        "last_history.json",
+    } <= files
     last = load_file(tmp_path / "ckpt" / "last.safetensors")
     for name, tensor in model.module_.state_dict().items():
         torch.testing.assert_close(last[name], tensor)

@@ -22,7 +22,7 @@ def test_masked_token_modelling_learns(tiny):
     rng = np.random.RandomState(0)
     X = []
     for start, length in zip(rng.randint(0, 6, 300), rng.randint(4, 7, 300)):
-        X.append(" ".join(words[start:start + length]))
+        X.append(" ".join(words[start : start + length]))
     encoder = TransformerEncoder(**{**tiny, "max_epochs": 12, "lr": 5e-3}).fit(X)
     losses = _losses(encoder)
     assert losses[0] > 1.3 * losses[-1]
@@ -98,8 +98,9 @@ class _RecordInputs(Callback):
 def test_batches_are_padded_to_their_longest_sequence(tiny):
     X = ["a b", "a b c d e f g h", "c d", "e"] * 4
     recorder = _RecordInputs()
-    TransformerClassifier(**{**tiny, "batch_size": 4, "max_epochs": 1},
-                          callbacks=[recorder]).fit(X, [0, 1, 0, 1] * 4)
+    TransformerClassifier(**{**tiny, "batch_size": 4, "max_epochs": 1}, callbacks=[recorder]).fit(
+        X, [0, 1, 0, 1] * 4
+    )
     widths = {shape[1] for shape in recorder.shapes}
     assert max(widths) <= 8 < tiny["max_len"]
     batch = collate([(np.array([5, 6]), None), (np.array([7, 8, 9, 10]), None)])
@@ -109,8 +110,9 @@ def test_batches_are_padded_to_their_longest_sequence(tiny):
 def test_inference_runs_batched_in_inference_mode(tiny):
     X = np.random.RandomState(0).normal(size=(50, 3))
     recorder = _RecordInputs()
-    model = TransformerClassifier(**{**tiny, "batch_size": 8, "max_epochs": 1},
-                                  callbacks=[recorder]).fit(X, np.arange(50) % 2)
+    model = TransformerClassifier(
+        **{**tiny, "batch_size": 8, "max_epochs": 1}, callbacks=[recorder]
+    ).fit(X, np.arange(50) % 2)
     recorder.shapes.clear()
     recorder.inference.clear()
     model.predict(X)
@@ -134,7 +136,9 @@ def test_early_stopping_holds_out_validation_and_stops(tiny):
     y = rng.normal(size=120)  # noise: validation loss cannot keep improving
     model = TransformerRegressor(
         **{**tiny, "max_epochs": 60, "lr": 1e-2},
-        early_stopping=True, validation_fraction=0.25, patience=2,
+        early_stopping=True,
+        validation_fraction=0.25,
+        patience=2,
     ).fit(X, y)
     assert "valid_loss" in model.history_[0]
     assert model.n_iter_ < 60
@@ -166,10 +170,10 @@ def test_device_auto_resolves_to_available_device(tiny):
 
 def test_warmup_schedule_raises_learning_rate(tiny):
     X = np.random.RandomState(0).normal(size=(64, 3))
-    model = TransformerEncoder(**{**tiny, "max_epochs": 2, "batch_size": 8},
-                               warmup_steps=8).fit(X)
-    lrs = [lr for epoch in model.history_ for lr in
-           (batch["event_lr"] for batch in epoch["batches"])]
+    model = TransformerEncoder(**{**tiny, "max_epochs": 2, "batch_size": 8}, warmup_steps=8).fit(X)
+    lrs = [
+        lr for epoch in model.history_ for lr in (batch["event_lr"] for batch in epoch["batches"])
+    ]
     assert lrs[0] == pytest.approx(tiny["lr"] / 8)
     assert lrs[:8] == sorted(lrs[:8])
     assert lrs[8:] == [pytest.approx(tiny["lr"])] * 8
@@ -193,8 +197,10 @@ def _fit_with_options(tiny, **options):
 def _assert_options_reach_the_module(module, pooling, positional, norm_first):
     from sktfm.nn import LearnedPositionalEncoding, SinusoidalPositionalEncoding
 
-    positional_class = {"sinusoidal": SinusoidalPositionalEncoding,
-                        "learned": LearnedPositionalEncoding}[positional]
+    positional_class = {
+        "sinusoidal": SinusoidalPositionalEncoding,
+        "learned": LearnedPositionalEncoding,
+    }[positional]
     assert module.pooling.mode == pooling
     assert type(module.positional) is positional_class
     layers = list(module.encoder.layers)
@@ -270,8 +276,11 @@ def test_micro_batches_give_the_whole_batch_gradient(tiny, topic_texts, monkeypa
     # A batch of 32 samples as training collates it: token ids and targets
     # of the dtype and shape the loss takes (class indices, (n, 1) floats).
     ids = model._model_input(X[:32])
-    targets = (np.arange(32) % 2 if Estimator is TransformerClassifier
-               else np.linspace(-1, 1, 32, dtype=np.float32).reshape(-1, 1))
+    targets = (
+        np.arange(32) % 2
+        if Estimator is TransformerClassifier
+        else np.linspace(-1, 1, 32, dtype=np.float32).reshape(-1, 1)
+    )
     batch = collate(list(zip(ids, targets)))
 
     def step(tokens_per_micro_batch):

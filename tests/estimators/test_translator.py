@@ -16,10 +16,21 @@ from sktfm.metrics import bleu_scorer
 WORDS = {"one": "un", "two": "deux", "three": "trois", "four": "quatre", "five": "cinq"}
 
 TINY_TRANSLATOR = dict(
-    d_model=32, n_heads=4, n_encoder_layers=1, n_decoder_layers=1,
-    dim_feedforward=64, dropout=0.0, max_epochs=25, batch_size=32, lr=5e-3,
-    warmup_steps=20, label_smoothing=0.0, max_len=16, vocab_size=100,
-    device="cpu", random_state=0,
+    d_model=32,
+    n_heads=4,
+    n_encoder_layers=1,
+    n_decoder_layers=1,
+    dim_feedforward=64,
+    dropout=0.0,
+    max_epochs=25,
+    batch_size=32,
+    lr=5e-3,
+    warmup_steps=20,
+    label_smoothing=0.0,
+    max_len=16,
+    vocab_size=100,
+    device="cpu",
+    random_state=0,
 )
 
 
@@ -102,7 +113,9 @@ def test_grid_search_with_bleu_scorer():
     X, y = _word_pairs(120)
     search = GridSearchCV(
         Seq2SeqTranslator(**{**TINY_TRANSLATOR, "max_epochs": 3}),
-        {"beam_size": [1, 2]}, scoring=bleu_scorer, cv=2,
+        {"beam_size": [1, 2]},
+        scoring=bleu_scorer,
+        cv=2,
     )
     search.fit(X, y)
     assert np.isfinite(search.cv_results_["mean_test_score"]).all()
@@ -130,8 +143,9 @@ def test_share_vocab_shares_one_tokenizer():
 
 def test_early_stopping_on_bleu_records_it():
     X, y = _word_pairs(120)
-    model = Seq2SeqTranslator(**{**TINY_TRANSLATOR, "max_epochs": 3},
-                              early_stopping="bleu").fit(X, y)
+    model = Seq2SeqTranslator(**{**TINY_TRANSLATOR, "max_epochs": 3}, early_stopping="bleu").fit(
+        X, y
+    )
     assert all(0 <= row["valid_bleu"] <= 100 for row in model.history_)
 
 
@@ -175,15 +189,27 @@ def test_fit_contract_on_text():
     assert model.predict(X[::-1]).tolist() == full[::-1].tolist()
 
 
-SHAPE_ONLY = dict(d_model=16, n_heads=2, dim_feedforward=32, dropout=0.0, max_epochs=1, max_len=16,
-                  vocab_size=100, device="cpu", random_state=0)
+SHAPE_ONLY = dict(
+    d_model=16,
+    n_heads=2,
+    dim_feedforward=32,
+    dropout=0.0,
+    max_epochs=1,
+    max_len=16,
+    vocab_size=100,
+    device="cpu",
+    random_state=0,
+)
 
 
-@pytest.mark.parametrize("params, stacks", [
-    ({"n_layers": 2}, (2, 2)),
-    ({"n_layers": 2, "n_decoder_layers": 1}, (2, 1)),
-    ({"n_layers": 1, "n_encoder_layers": 3}, (3, 1)),
-])
+@pytest.mark.parametrize(
+    "params, stacks",
+    [
+        ({"n_layers": 2}, (2, 2)),
+        ({"n_layers": 2, "n_decoder_layers": 1}, (2, 1)),
+        ({"n_layers": 1, "n_encoder_layers": 3}, (3, 1)),
+    ],
+)
 def test_n_layers_sets_both_stacks_unless_overridden(params, stacks):
     X, y = _word_pairs(20)
     model = Seq2SeqTranslator(**SHAPE_ONLY, **params).fit(X, y)
@@ -201,9 +227,11 @@ def test_pooling_decides_what_transform_returns():
         ids = torch.as_tensor(model.source_tokenizer_.transform(X[:1])[0][None])
         with torch.inference_mode():
             memory, _ = model.module_.eval().encode(ids)  # one source: no padding
-        reference = {"mean": memory.mean(1), "max": memory.max(1).values,
-                     "cls": memory[:, 0]}[pooling]
-        np.testing.assert_allclose(states[pooling][:1], reference.detach().numpy(), rtol=1e-5,
-                                   atol=1e-6)
+        reference = {"mean": memory.mean(1), "max": memory.max(1).values, "cls": memory[:, 0]}[
+            pooling
+        ]
+        np.testing.assert_allclose(
+            states[pooling][:1], reference.detach().numpy(), rtol=1e-5, atol=1e-6
+        )
     assert not np.allclose(states["mean"], states["max"])
     assert not np.allclose(states["mean"], states["cls"])

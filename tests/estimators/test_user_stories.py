@@ -42,15 +42,19 @@ def test_text_pipeline_with_reducer_and_linear_model(tiny, topic_texts):
 def test_column_transformer_mixes_text_and_numeric_columns(tiny, topic_texts):
     X_text, y = topic_texts
     rng = np.random.RandomState(0)
-    frame = pd.DataFrame({
-        "review": X_text,
-        "price": rng.normal(size=len(X_text)),
-        "stars": rng.randint(1, 6, size=len(X_text)),
-    })
-    columns = ColumnTransformer([
-        ("text", make_pipeline(TextCleaner(), TransformerEncoder(**tiny)), "review"),
-        ("numeric", StandardScaler(), ["price", "stars"]),
-    ])
+    frame = pd.DataFrame(
+        {
+            "review": X_text,
+            "price": rng.normal(size=len(X_text)),
+            "stars": rng.randint(1, 6, size=len(X_text)),
+        }
+    )
+    columns = ColumnTransformer(
+        [
+            ("text", make_pipeline(TextCleaner(), TransformerEncoder(**tiny)), "review"),
+            ("numeric", StandardScaler(), ["price", "stars"]),
+        ]
+    )
     features = columns.fit_transform(frame, y)
     assert features.shape == (len(frame), tiny["d_model"] + 2)
     assert np.isfinite(features).all()
@@ -96,9 +100,13 @@ def _fitted_models(tiny, topic_texts):
         (TransformerEncoder(**tiny).fit(X_text[:60]), X_text[:60], "transform"),
         (TransformerClassifier(**tiny).fit(X_text[:60], y_text[:60]), X_text[:60], "predict_proba"),
         (TransformerRegressor(**tiny).fit(X_tab, y_reg), X_tab, "predict"),
-        (make_pipeline(TextCleaner(), TransformerEncoder(**tiny), PCA(3),
-                       LogisticRegression()).fit(X_text[:60], y_text[:60]),
-         X_text[:60], "predict_proba"),
+        (
+            make_pipeline(
+                TextCleaner(), TransformerEncoder(**tiny), PCA(3), LogisticRegression()
+            ).fit(X_text[:60], y_text[:60]),
+            X_text[:60],
+            "predict_proba",
+        ),
     ]
 
 

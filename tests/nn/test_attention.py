@@ -138,11 +138,13 @@ def test_bfloat16_inference_matches_float64_reference(tq, tk, cross, kind, monke
     expected, _ = reference_attention(mha, query, kv, padding, causal)
     calls = []
     manual = MultiHeadAttention._manual_attention
-    monkeypatch.setattr(MultiHeadAttention, "_manual_attention",
-                        lambda *args: calls.append(1) or manual(*args))
+    monkeypatch.setattr(
+        MultiHeadAttention, "_manual_attention", lambda *args: calls.append(1) or manual(*args)
+    )
     with torch.inference_mode():
-        out, _ = mha.bfloat16()(query.bfloat16(), kv.bfloat16(), key_padding_mask=padding,
-                                causal=causal)
+        out, _ = mha.bfloat16()(
+            query.bfloat16(), kv.bfloat16(), key_padding_mask=padding, causal=causal
+        )
     assert calls and out.dtype == torch.bfloat16
     # bfloat16 keeps 8 significant bits (eps 2^-8 ~ 4e-3): inputs, weights and
     # the attention probabilities are each rounded once.

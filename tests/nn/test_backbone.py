@@ -101,11 +101,14 @@ def test_sequence(tiny_nn):
         bb(torch.randn(B, F))
 
 
-@pytest.mark.parametrize("input_kind, x", [
-    ("tokens", lambda: torch.randint(1, V, (B, T))),
-    ("features", lambda: torch.randn(B, F)),
-    ("sequence", lambda: torch.randn(B, T, F)),
-])
+@pytest.mark.parametrize(
+    "input_kind, x",
+    [
+        ("tokens", lambda: torch.randint(1, V, (B, T))),
+        ("features", lambda: torch.randn(B, F)),
+        ("sequence", lambda: torch.randn(B, T, F)),
+    ],
+)
 def test_every_parameter_gets_a_finite_gradient(tiny_nn, input_kind, x):
     bb = TransformerBackbone(input_kind=input_kind, vocab_size=V, n_features=F, **tiny_nn).train()
     x = x()
@@ -118,18 +121,21 @@ def test_every_parameter_gets_a_finite_gradient(tiny_nn, input_kind, x):
         assert p.grad is not None and torch.isfinite(p.grad).all(), name
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    (dict(input_kind="image"), "input_kind='image'"),
-    (dict(input_kind="tokens"), "vocab_size"),
-    (dict(input_kind="features"), "n_features"),
-    (dict(input_kind="sequence", n_features=0), "n_features"),
-    (dict(input_kind="tokens", vocab_size=V, positional="rotary"), "positional='rotary'"),
-    (dict(input_kind="tokens", vocab_size=V, pooling="sum"), "pooling='sum'"),
-    (
-        dict(input_kind="tokens", vocab_size=V, d_model=16, n_heads=3),
-        r"n_heads=3 must divide d_model=16",
-    ),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(input_kind="image"), "input_kind='image'"),
+        (dict(input_kind="tokens"), "vocab_size"),
+        (dict(input_kind="features"), "n_features"),
+        (dict(input_kind="sequence", n_features=0), "n_features"),
+        (dict(input_kind="tokens", vocab_size=V, positional="rotary"), "positional='rotary'"),
+        (dict(input_kind="tokens", vocab_size=V, pooling="sum"), "pooling='sum'"),
+        (
+            dict(input_kind="tokens", vocab_size=V, d_model=16, n_heads=3),
+            r"n_heads=3 must divide d_model=16",
+        ),
+    ],
+)
 def test_invalid_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         TransformerBackbone(**kwargs)

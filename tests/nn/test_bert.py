@@ -19,8 +19,16 @@ V, C, H, L, FF, P, PAD = 30, 16, 2, 2, 32, 12, 0
 
 def _backbone(**kw):
     """A tiny BertBackbone in eval mode, every parameter random (LayerNorms too)."""
-    kw = {"vocab_size": V, "d_model": C, "n_heads": H, "n_layers": L, "dim_feedforward": FF,
-          "max_positions": P, "dropout": 0.0, **kw}
+    kw = {
+        "vocab_size": V,
+        "d_model": C,
+        "n_heads": H,
+        "n_layers": L,
+        "dim_feedforward": FF,
+        "max_positions": P,
+        "dropout": 0.0,
+        **kw,
+    }
     backbone = BertBackbone(**kw).eval()
     with torch.no_grad():
         for param in backbone.parameters():
@@ -50,13 +58,18 @@ def _reference(backbone, ids):
     def linear(x, name):
         return x @ p[f"{name}.weight"].T + p[f"{name}.bias"]
 
-    x = (p["embedding.word.weight"][ids] + p["embedding.position.weight"][:T]
-         + p["embedding.token_type.weight"][0])
+    x = (
+        p["embedding.word.weight"][ids]
+        + p["embedding.position.weight"][:T]
+        + p["embedding.token_type.weight"][0]
+    )
     x = norm(x, "embedding.norm")
     for i in range(L):
         layer = f"encoder.layers.{i}"
-        q, k, v = (linear(x, f"{layer}.self_attn.{s}_proj").view(B, T, H, C // H).transpose(1, 2)
-                   for s in "qkv")  # (B, H, T, D)
+        q, k, v = (
+            linear(x, f"{layer}.self_attn.{s}_proj").view(B, T, H, C // H).transpose(1, 2)
+            for s in "qkv"
+        )  # (B, H, T, D)
         scores = q @ k.transpose(-1, -2) / math.sqrt(C // H)  # (B, H, T, T)
         scores = scores.masked_fill(padding[:, None, None, :], -math.inf)
         attended = (scores.softmax(-1) @ v).transpose(1, 2).reshape(B, T, C)
@@ -96,11 +109,15 @@ def test_padding_changes_no_real_token(pooling):
 
 
 def test_embedding_sums_word_position_and_type_then_normalizes():
-    emb = BertEmbedding(V, C, max_positions=P, type_vocab_size=2, layer_norm_eps=1e-12,
-                        dropout=0.5, padding_idx=PAD)
+    emb = BertEmbedding(
+        V, C, max_positions=P, type_vocab_size=2, layer_norm_eps=1e-12, dropout=0.5, padding_idx=PAD
+    )
     ids = torch.randint(1, V, (3, 5))
-    table = (emb.word.weight.double()[ids] + emb.position.weight.double()[:5]
-             + emb.token_type.weight.double()[0])
+    table = (
+        emb.word.weight.double()[ids]
+        + emb.position.weight.double()[:5]
+        + emb.token_type.weight.double()[0]
+    )
     expected = F.layer_norm(table, (C,), emb.norm.weight.double(), emb.norm.bias.double(), 1e-12)
     torch.testing.assert_close(emb.eval()(ids).double(), expected, rtol=1e-5, atol=1e-5)
     dropped = emb.train()(ids)
@@ -108,8 +125,15 @@ def test_embedding_sums_word_position_and_type_then_normalizes():
 
 
 def test_architecture_is_post_norm_with_exact_gelu_and_the_config_epsilon():
-    backbone = BertBackbone(vocab_size=V, d_model=C, n_heads=H, n_layers=L, dim_feedforward=FF,
-                            layer_norm_eps=1e-7, pooling="cls")
+    backbone = BertBackbone(
+        vocab_size=V,
+        d_model=C,
+        n_heads=H,
+        n_layers=L,
+        dim_feedforward=FF,
+        layer_norm_eps=1e-7,
+        pooling="cls",
+    )
     layers = list(backbone.encoder.layers)
     assert len(layers) == L and not any(layer.norm_first for layer in layers)
     assert isinstance(backbone.encoder.norm, torch.nn.Identity)  # no final LayerNorm
@@ -129,47 +153,86 @@ def test_need_weights_returns_the_masked_attention_of_every_layer():
     assert len(weights) == L
     for w in weights:
         assert w.shape == (2, H, 8, 8)
-        torch.testing.assert_close(w.sum(-1)[~padding[:, None, :].expand(2, H, 8)],
-                                   torch.ones(2 * H * 8 - H * 3))
+        torch.testing.assert_close(
+            w.sum(-1)[~padding[:, None, :].expand(2, H, 8)], torch.ones(2 * H * 8 - H * 3)
+        )
         assert torch.all(w[0, :, :, 5:] == 0)  # padded keys get no weight
 
 
-@pytest.mark.parametrize("call, match", [
-    (lambda bb: bb.encode(_ids([4]), mask=torch.zeros(1, 4, dtype=torch.bool)), "mask"),
-    (lambda bb: bb.encode(torch.randn(1, 4)), "integer ids"),
-    (lambda bb: bb.encode(_ids([P + 1])), f"exceeds the {P} positions"),
-    (lambda bb: BertBackbone(vocab_size=V, d_model=C, n_heads=3, n_layers=1,
-                             dim_feedforward=FF), "n_heads=3 must divide"),
-])
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda bb: bb.encode(_ids([4]), mask=torch.zeros(1, 4, dtype=torch.bool)), "mask"),
+        (lambda bb: bb.encode(torch.randn(1, 4)), "integer ids"),
+        (lambda bb: bb.encode(_ids([P + 1])), f"exceeds the {P} positions"),
+        (
+            lambda bb: BertBackbone(
+                vocab_size=V, d_model=C, n_heads=3, n_layers=1, dim_feedforward=FF
+            ),
+            "n_heads=3 must divide",
+        ),
+    ],
+)
 def test_bad_input_is_refused(call, match):
     with pytest.raises(ValueError, match=match):
         call(_backbone())
 
 
 def _config(**kw):
-    return {"model_type": "bert", "vocab_size": V, "hidden_size": C, "num_attention_heads": H,
-            "num_hidden_layers": L, "intermediate_size": FF, **kw}
+    return {
+        "model_type": "bert",
+        "vocab_size": V,
+        "hidden_size": C,
+        "num_attention_heads": H,
+        "num_hidden_layers": L,
+        "intermediate_size": FF,
+        **kw,
+    }
 
 
 def test_bert_kwargs_reads_a_config_and_fills_bert_defaults():
-    kwargs = bert_kwargs(_config(max_position_embeddings=P, layer_norm_eps=1e-7,
-                                 hidden_dropout_prob=0.2, pad_token_id=1, hidden_act="relu"))
-    assert kwargs == {"vocab_size": V, "d_model": C, "n_heads": H, "n_layers": L,
-                      "dim_feedforward": FF, "max_positions": P, "type_vocab_size": 2,
-                      "layer_norm_eps": 1e-7, "dropout": 0.2, "activation": "relu",
-                      "padding_idx": 1}
+    kwargs = bert_kwargs(
+        _config(
+            max_position_embeddings=P,
+            layer_norm_eps=1e-7,
+            hidden_dropout_prob=0.2,
+            pad_token_id=1,
+            hidden_act="relu",
+        )
+    )
+    assert kwargs == {
+        "vocab_size": V,
+        "d_model": C,
+        "n_heads": H,
+        "n_layers": L,
+        "dim_feedforward": FF,
+        "max_positions": P,
+        "type_vocab_size": 2,
+        "layer_norm_eps": 1e-7,
+        "dropout": 0.2,
+        "activation": "relu",
+        "padding_idx": 1,
+    }
     defaults = bert_kwargs(_config())
-    assert (defaults["max_positions"], defaults["layer_norm_eps"], defaults["dropout"],
-            defaults["activation"], defaults["padding_idx"]) == (512, 1e-12, 0.1, "gelu", 0)
+    assert (
+        defaults["max_positions"],
+        defaults["layer_norm_eps"],
+        defaults["dropout"],
+        defaults["activation"],
+        defaults["padding_idx"],
+    ) == (512, 1e-12, 0.1, "gelu", 0)
     assert isinstance(BertBackbone(**defaults), BertBackbone)
 
 
-@pytest.mark.parametrize("change, match", [
-    ({"model_type": "gpt2"}, "not a BERT-family one"),
-    ({"model_type": "roberta"}, "not supported yet"),
-    ({"hidden_act": "silu"}, "hidden_act='silu'"),
-    ({"position_embedding_type": "relative_key"}, "absolute position"),
-])
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        ({"model_type": "gpt2"}, "not a BERT-family one"),
+        ({"model_type": "roberta"}, "not supported yet"),
+        ({"hidden_act": "silu"}, "hidden_act='silu'"),
+        ({"position_embedding_type": "relative_key"}, "absolute position"),
+    ],
+)
 def test_bert_kwargs_refuses_what_it_cannot_build(change, match):
     with pytest.raises(ValueError, match=match):
         bert_kwargs(_config(**change))
@@ -208,10 +271,16 @@ def test_a_checkpoint_loads_into_a_fresh_backbone_that_then_computes_the_same():
     source = _backbone()
     checkpoint = _as_tf_checkpoint(source)
     assert "bert.encoder.layer.1.attention.output.LayerNorm.gamma" in checkpoint
-    extra = {"cls.predictions.bias": torch.randn(V),
-             "bert.pooler.dense.weight": torch.randn(C, C)}
-    target = BertBackbone(vocab_size=V, d_model=C, n_heads=H, n_layers=L, dim_feedforward=FF,
-                          max_positions=P, dropout=0.0).eval()
+    extra = {"cls.predictions.bias": torch.randn(V), "bert.pooler.dense.weight": torch.randn(C, C)}
+    target = BertBackbone(
+        vocab_size=V,
+        d_model=C,
+        n_heads=H,
+        n_layers=L,
+        dim_feedforward=FF,
+        max_positions=P,
+        dropout=0.0,
+    ).eval()
     ids = _ids([9, 5])
     assert not torch.allclose(target(ids), source(ids))
     unused = load_bert_state(target, {**checkpoint, **extra})

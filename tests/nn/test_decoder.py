@@ -58,9 +58,7 @@ def test_decoder_layer_matches_torch(norm_first):
         tgt_key_padding_mask=tgt_padding,
         memory_key_padding_mask=memory_padding,
     )
-    out, weights = ours(
-        x, memory, tgt_padding_mask=tgt_padding, memory_padding_mask=memory_padding
-    )
+    out, weights = ours(x, memory, tgt_padding_mask=tgt_padding, memory_padding_mask=memory_padding)
     assert weights is None
     torch.testing.assert_close(out, expected, rtol=1e-5, atol=1e-5)
 

@@ -8,8 +8,9 @@ from sktfm.nn import Linear
 
 
 @pytest.mark.parametrize("bias", [True, False])
-@pytest.mark.parametrize("shape", [(1, 24), (2, 24), (7, 3, 24), (32, 1, 24), (128, 24),
-                                   (129, 24), (40, 9, 24)])
+@pytest.mark.parametrize(
+    "shape", [(1, 24), (2, 24), (7, 3, 24), (32, 1, 24), (128, 24), (129, 24), (40, 9, 24)]
+)
 def test_matches_f_linear_without_gradients(shape, bias):
     # (2..128 rows take the W @ x^T route; 1 and more than 128 rows take F.linear.)
     layer = Linear(24, 40, bias=bias)
@@ -48,5 +49,6 @@ def test_bf16_autocast_keeps_its_own_kernels():
     with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
         out = layer(x)
     assert out.dtype == torch.bfloat16
-    torch.testing.assert_close(out.float(), F.linear(x, layer.weight, layer.bias),
-                               rtol=2e-2, atol=2e-2)
+    torch.testing.assert_close(
+        out.float(), F.linear(x, layer.weight, layer.bias), rtol=2e-2, atol=2e-2
+    )

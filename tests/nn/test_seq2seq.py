@@ -146,7 +146,6 @@ def test_invalid_arguments():
     assert model.encode(torch.randint(7, V_SRC, (1, 18)))[0].shape == (1, 18, 16)
 
 
-
 def test_next_token_logits_are_the_last_positions_unnormalised_log_probs():
     model = _model().eval()
     src, tgt_in = _src(), _tgt_in()

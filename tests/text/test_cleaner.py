@@ -210,9 +210,7 @@ def test_bad_parameters_raise_at_fit_and_transform():
 
 
 def test_in_pipeline_with_tokenizer():
-    pipe = make_pipeline(
-        TextCleaner(lowercase=True), Tokenizer(output="padded", max_len=6)
-    )
+    pipe = make_pipeline(TextCleaner(lowercase=True), Tokenizer(output="padded", max_len=6))
     out = pipe.fit_transform(["<p>The CAT</p>", "the   dog"])
     assert out.shape == (2, 6)
     np.testing.assert_array_equal(pipe.transform(["the cat"]), out[:1])
@@ -221,9 +219,7 @@ def test_in_pipeline_with_tokenizer():
 
 
 def test_in_column_transformer():
-    X = pd.DataFrame(
-        {"title": ["<b>A</b>", "ＢＢ"], "body": ["x  y", "z"], "n": [1.0, 2.0]}
-    )
+    X = pd.DataFrame({"title": ["<b>A</b>", "ＢＢ"], "body": ["x  y", "z"], "n": [1.0, 2.0]})
     ct = ColumnTransformer(
         [
             ("text", TextCleaner(lowercase=True), ["title", "body"]),
@@ -277,12 +273,8 @@ class TestSklearnCheckIntent:
 
     def test_not_an_array_and_list(self):
         expected = TextCleaner().fit_transform(self.X)
-        np.testing.assert_array_equal(
-            TextCleaner().fit_transform(_NotAnArray(self.X)), expected
-        )
-        np.testing.assert_array_equal(
-            TextCleaner().fit_transform(self.X.tolist()), expected
-        )
+        np.testing.assert_array_equal(TextCleaner().fit_transform(_NotAnArray(self.X)), expected)
+        np.testing.assert_array_equal(TextCleaner().fit_transform(self.X.tolist()), expected)
 
     def test_subset_and_order_invariance(self):
         cleaner = TextCleaner().fit(self.X)
@@ -295,9 +287,7 @@ class TestSklearnCheckIntent:
     def test_pickle_and_pipeline(self):
         cleaner = TextCleaner(lowercase=True).fit(self.X)
         restored = pickle.loads(pickle.dumps(cleaner))
-        np.testing.assert_array_equal(
-            restored.transform(self.X), cleaner.transform(self.X)
-        )
+        np.testing.assert_array_equal(restored.transform(self.X), cleaner.transform(self.X))
         pipe = make_pipeline(TextCleaner(), FunctionTransformer())
         np.testing.assert_array_equal(
             pipe.fit_transform(self.X), TextCleaner().fit_transform(self.X)

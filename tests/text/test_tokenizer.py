@@ -29,9 +29,7 @@ LONG_TEXT = "cat " * 2500  # 10,000 characters, 2,500 words
 
 
 def test_special_token_constants():
-    assert SPECIAL_TOKENS == (
-        "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "[BOS]", "[EOS]"
-    )
+    assert SPECIAL_TOKENS == ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "[BOS]", "[EOS]")
     assert (PAD_ID, UNK_ID, CLS_ID, SEP_ID, MASK_ID, BOS_ID, EOS_ID) == tuple(range(7))
     assert N_SPECIAL == 7
 
@@ -331,9 +329,7 @@ class _TokenizerTests:
         assert not hasattr(cloned, "tokenizer_")
 
     def test_in_pipeline(self, corpus):
-        pipe = make_pipeline(
-            TextCleaner(lowercase=True), self.make(output="padded", max_len=8)
-        )
+        pipe = make_pipeline(TextCleaner(lowercase=True), self.make(output="padded", max_len=8))
         out = pipe.fit_transform(["<b>The</b>  CAT", "the dog"])
         assert out.shape == (2, 8)
         np.testing.assert_array_equal(out[0], pipe.transform(["the cat"])[0])
@@ -384,7 +380,6 @@ class TestWordTokenizer(_TokenizerTests):
         assert "red car" in tok.vocabulary_ and "2.5" in tok.vocabulary_
         out = tok.transform(X)
         assert (out[:, :2] != PAD_ID).all() and (out[:, 2] == PAD_ID).all()
-
 
     def test_empty_or_unseen_cell_is_one_unk(self):
         X = pd.DataFrame({"a": ["x", "", "y"], "b": ["z", "x", "y"]})

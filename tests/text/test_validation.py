@@ -26,9 +26,7 @@ from sktfm.text.validation import (
 )
 
 
-@pytest.mark.parametrize(
-    "module", [sktfm.text, special_tokens, validation, cleaner, tokenizer]
-)
+@pytest.mark.parametrize("module", [sktfm.text, special_tokens, validation, cleaner, tokenizer])
 def test_docstring_examples(module):
     result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0
@@ -136,8 +134,15 @@ def test_token_lists():
 
 
 def test_is_missing():
-    for value in (None, float("nan"), np.nan, np.float32("nan"), pd.NA, pd.NaT,
-                  np.datetime64("NaT")):
+    for value in (
+        None,
+        float("nan"),
+        np.nan,
+        np.float32("nan"),
+        pd.NA,
+        pd.NaT,
+        np.datetime64("NaT"),
+    ):
         assert is_missing(value)
     for value in ("", "nan", 0, 0.0, False, np.inf, np.datetime64("2020-01-01"), []):
         assert not is_missing(value)

@@ -24,19 +24,29 @@ from sktfm.training.schedules import InverseSqrtWarmup, LinearWarmup
 SIZES = dict(d_model=16, n_heads=2, n_layers=1, dim_feedforward=32, dropout=0.0)
 TOKENS = dict(input_kind="tokens", vocab_size=30, **SIZES)
 FEATURES = dict(input_kind="features", n_features=4, **SIZES)
-PAIRS = dict(src_vocab_size=30, tgt_vocab_size=25, d_model=16, n_heads=2,
-             n_encoder_layers=1, n_decoder_layers=1, dim_feedforward=32)
+PAIRS = dict(
+    src_vocab_size=30,
+    tgt_vocab_size=25,
+    d_model=16,
+    n_heads=2,
+    n_encoder_layers=1,
+    n_decoder_layers=1,
+    dim_feedforward=32,
+)
 HEADS = dict(n_outputs=3, vocab_size=30, mask_id=MASK_ID, n_special=N_SPECIAL)
 
 
-@pytest.mark.parametrize("objective, kwargs, expected", [
-    ("classification", TOKENS, TaskModel),
-    ("regression", FEATURES, TaskModel),
-    ("masked_tokens", TOKENS, MaskedTokenModel),
-    ("masked_features", FEATURES, MaskedFeatureModel),
-    ("translation", PAIRS, Seq2Seq),
-    ("backbone", TOKENS, TransformerBackbone),
-])
+@pytest.mark.parametrize(
+    "objective, kwargs, expected",
+    [
+        ("classification", TOKENS, TaskModel),
+        ("regression", FEATURES, TaskModel),
+        ("masked_tokens", TOKENS, MaskedTokenModel),
+        ("masked_features", FEATURES, MaskedFeatureModel),
+        ("translation", PAIRS, Seq2Seq),
+        ("backbone", TOKENS, TransformerBackbone),
+    ],
+)
 def test_make_module_builds_the_model_of_each_objective(objective, kwargs, expected):
     module = make_module(objective, kwargs, **({} if objective == "translation" else HEADS))
     assert type(module) is expected
@@ -52,15 +62,22 @@ def test_make_module_builds_the_model_of_each_objective(objective, kwargs, expec
 
 
 def test_every_objective_is_built_and_others_are_refused():
-    assert set(OBJECTIVES) == {"classification", "regression", "masked_tokens",
-                               "masked_features", "translation", "backbone"}
+    assert set(OBJECTIVES) == {
+        "classification",
+        "regression",
+        "masked_tokens",
+        "masked_features",
+        "translation",
+        "backbone",
+    }
     with pytest.raises(ValueError, match="Unknown objective='ranking'"):
         make_module("ranking", TOKENS)
 
 
 def test_make_module_builds_a_bert_backbone_on_request():
-    kwargs = dict(architecture="bert", vocab_size=30, d_model=16, n_heads=2, n_layers=1,
-                  dim_feedforward=32)
+    kwargs = dict(
+        architecture="bert", vocab_size=30, d_model=16, n_heads=2, n_layers=1, dim_feedforward=32
+    )
     assert type(make_module("backbone", kwargs)) is BertBackbone
     model = make_module("classification", kwargs, n_outputs=2)
     assert type(model) is TaskModel and type(model.backbone) is BertBackbone
@@ -74,9 +91,18 @@ class _User(Callback):
 @pytest.fixture
 def params(tmp_path):
     return sktfm.TransformerClassifier(
-        lr=2e-3, batch_size=7, max_epochs=9, weight_decay=0.05, grad_clip=0.5,
-        warmup_steps=11, early_stopping=True, patience=4, label_smoothing=0.1,
-        checkpoint_dir=tmp_path / "ckpt", callbacks=[_User()], precision="fp32",
+        lr=2e-3,
+        batch_size=7,
+        max_epochs=9,
+        weight_decay=0.05,
+        grad_clip=0.5,
+        warmup_steps=11,
+        early_stopping=True,
+        patience=4,
+        label_smoothing=0.1,
+        checkpoint_dir=tmp_path / "ckpt",
+        callbacks=[_User()],
+        precision="fp32",
         device="cpu",
     ).get_params(deep=False)
 
@@ -96,8 +122,14 @@ def test_make_net_follows_the_estimator_parameters(params):
     assert net.train_split is None  # no validation set given
     assert net.iterator_train is training_loader and net.iterator_train__collate_fn is collate
     names, last = _names(net)
-    assert names == ["non_finite", "checkpoint_best", "checkpoint_last", "grad_clip",
-                     "early_stopping", "warmup"]
+    assert names == [
+        "non_finite",
+        "checkpoint_best",
+        "checkpoint_last",
+        "grad_clip",
+        "early_stopping",
+        "warmup",
+    ]
     assert last is params["callbacks"][0]
     callbacks = dict(net.callbacks[:-1])
     assert callbacks["grad_clip"].gradient_clip_value == 0.5
@@ -113,10 +145,18 @@ def test_make_net_follows_the_estimator_parameters(params):
 def test_make_net_options(params):
     X_valid, y_valid = [np.array([5, 6, 7])] * 2, np.array([0, 1])
     module = make_module("translation", PAIRS)
-    net = make_net(module, objective="translation", params={**params, "compile": True},
-                   device="cpu", valid=(X_valid, y_valid), max_epochs=2,
-                   schedule=InverseSqrtWarmup, monitor="valid_bleu",
-                   extra_callbacks=[("first", _User())], net_class=DataParallelNet)
+    net = make_net(
+        module,
+        objective="translation",
+        params={**params, "compile": True},
+        device="cpu",
+        valid=(X_valid, y_valid),
+        max_epochs=2,
+        schedule=InverseSqrtWarmup,
+        monitor="valid_bleu",
+        extra_callbacks=[("first", _User())],
+        net_class=DataParallelNet,
+    )
     assert type(net) is DataParallelNet and net.max_epochs == 2 and net.compiled
     assert net.criterion is TokenCrossEntropy and net.criterion__label_smoothing == 0.1
     assert net.iterator_train__collate_fn is collate_pairs
@@ -132,20 +172,28 @@ def test_make_net_options(params):
 
 def test_a_restored_net_keeps_grad_clipping_only(params):
     module = make_module("classification", TOKENS, n_outputs=3)
-    net = make_net(module, objective="classification", params=params, device="cpu",
-                   restored=True)
+    net = make_net(module, objective="classification", params=params, device="cpu", restored=True)
     assert [name for name, _ in net.callbacks] == ["non_finite", "grad_clip"]
     assert isinstance(net.callbacks[1][1], GradientNormClipping)
     assert net.callbacks[1][1].gradient_clip_value == 0.5
     assert not any(isinstance(cb, (EarlyStopping, _User)) for _, cb in net.callbacks)
     # What trains is unchanged.
-    assert (net.lr, net.batch_size, net.max_epochs, net.criterion) == (2e-3, 7, 9,
-                                                                         ClassificationLoss)
+    assert (net.lr, net.batch_size, net.max_epochs, net.criterion) == (
+        2e-3,
+        7,
+        9,
+        ClassificationLoss,
+    )
 
 
 def test_a_built_net_trains_its_module(params):
-    params = {**params, "checkpoint_dir": None, "callbacks": None, "early_stopping": False,
-              "max_epochs": 2}
+    params = {
+        **params,
+        "checkpoint_dir": None,
+        "callbacks": None,
+        "early_stopping": False,
+        "max_epochs": 2,
+    }
     rng = np.random.RandomState(0)
     X = [rng.randint(N_SPECIAL, 30, size=rng.randint(2, 6)) for _ in range(20)]
     y = rng.randint(0, 3, size=20)

@@ -25,8 +25,9 @@ from sktfm.training.callbacks import (
 from sktfm.training.nets import TransformerNet
 from sktfm.training.schedules import InverseSqrtWarmup, LinearWarmup
 
-OFF = dict(grad_clip=None, early_stopping=False, patience=5, warmup_steps=0, verbose=0,
-           callbacks=None)
+OFF = dict(
+    grad_clip=None, early_stopping=False, patience=5, warmup_steps=0, verbose=0, callbacks=None
+)
 
 
 def _names(callbacks):
@@ -47,14 +48,27 @@ def test_make_callbacks_with_every_option_off_is_the_nan_guard_only():
 def test_make_callbacks_with_every_option_on(tmp_path):
     user, extra = _User(), ("first", _User())
     callbacks = make_callbacks(
-        grad_clip=0.5, early_stopping=True, patience=3, warmup_steps=7, verbose=1,
-        callbacks=[user], schedule=InverseSqrtWarmup, extra=[extra],
+        grad_clip=0.5,
+        early_stopping=True,
+        patience=3,
+        warmup_steps=7,
+        verbose=1,
+        callbacks=[user],
+        schedule=InverseSqrtWarmup,
+        extra=[extra],
         checkpoint_dir=tmp_path / "ckpt",
     )
     # The NaN guard first, then the extra callbacks, the options, the user's last.
-    assert _names(callbacks[:-1]) == ["non_finite", "first", "checkpoint_best",
-                                      "checkpoint_last", "grad_clip", "early_stopping",
-                                      "warmup", "progress_bar"]
+    assert _names(callbacks[:-1]) == [
+        "non_finite",
+        "first",
+        "checkpoint_best",
+        "checkpoint_last",
+        "grad_clip",
+        "early_stopping",
+        "warmup",
+        "progress_bar",
+    ]
     assert callbacks[-1] is user
     by_name = dict(callbacks[:-1])
     assert by_name["first"] is extra[1]
@@ -62,8 +76,12 @@ def test_make_callbacks_with_every_option_on(tmp_path):
     assert isinstance(clip, GradientNormClipping) and clip.gradient_clip_value == 0.5
     stopping = by_name["early_stopping"]
     assert isinstance(stopping, EarlyStopping)
-    assert (stopping.monitor, stopping.patience, stopping.lower_is_better, stopping.load_best) \
-        == ("valid_loss", 3, True, True)
+    assert (stopping.monitor, stopping.patience, stopping.lower_is_better, stopping.load_best) == (
+        "valid_loss",
+        3,
+        True,
+        True,
+    )
     warmup = by_name["warmup"]
     assert isinstance(warmup, LRScheduler) and warmup.step_every == "batch"
     assert warmup.policy is torch.optim.lr_scheduler.LambdaLR
@@ -76,12 +94,15 @@ def test_make_callbacks_with_every_option_on(tmp_path):
     assert best.dirname == str(tmp_path / "ckpt") and best.f_optimizer is None
 
 
-@pytest.mark.parametrize("option, value, name", [
-    ("grad_clip", 1.0, "grad_clip"),
-    ("early_stopping", True, "early_stopping"),
-    ("warmup_steps", 4, "warmup"),
-    ("verbose", 1, "progress_bar"),
-])
+@pytest.mark.parametrize(
+    "option, value, name",
+    [
+        ("grad_clip", 1.0, "grad_clip"),
+        ("early_stopping", True, "early_stopping"),
+        ("warmup_steps", 4, "warmup"),
+        ("verbose", 1, "progress_bar"),
+    ],
+)
 def test_each_option_adds_its_own_callback_only(option, value, name):
     assert _names(make_callbacks(**{**OFF, option: value})) == ["non_finite", name]
 
@@ -123,9 +144,19 @@ class _KeepEpochWeights(Callback):
 
 
 def _regression_net(**kwargs):
-    return TransformerNet(nn.Linear, module__in_features=3, module__out_features=1,
-                          optimizer=torch.optim.SGD, lr=0.1, batch_size=10, max_epochs=3,
-                          train_split=None, device="cpu", verbose=0, **kwargs)
+    return TransformerNet(
+        nn.Linear,
+        module__in_features=3,
+        module__out_features=1,
+        optimizer=torch.optim.SGD,
+        lr=0.1,
+        batch_size=10,
+        max_epochs=3,
+        train_split=None,
+        device="cpu",
+        verbose=0,
+        **kwargs,
+    )
 
 
 def _regression_data():
@@ -138,10 +169,16 @@ def test_stop_on_non_finite_loss_restores_the_last_good_epoch():
     X, y = _regression_data()
     keep = _KeepEpochWeights()
     # 4 batches per epoch: the 7th loss is epoch 2, batch 3.
-    net = _regression_net(criterion=_NaNAtCall, criterion__at=7,
-                          callbacks=[("non_finite", StopOnNonFiniteLoss()), ("keep", keep)])
-    with pytest.raises(NonFiniteLoss, match=r"became nan at epoch 2, batch 3.*weights of "
-                                            r"epoch 1 were restored"):
+    net = _regression_net(
+        criterion=_NaNAtCall,
+        criterion__at=7,
+        callbacks=[("non_finite", StopOnNonFiniteLoss()), ("keep", keep)],
+    )
+    with pytest.raises(
+        NonFiniteLoss,
+        match=r"became nan at epoch 2, batch 3.*weights of "
+        r"epoch 1 were restored",
+    ):
         net.fit(X, y)
     assert len(keep.states) == 1  # epoch 2 never ended
     # Two SGD steps of epoch 2 and the NaN step are undone.
@@ -152,8 +189,9 @@ def test_stop_on_non_finite_loss_restores_the_last_good_epoch():
 
 def test_a_first_epoch_nan_restores_the_initial_weights():
     X, y = _regression_data()
-    net = _regression_net(criterion=_NaNAtCall, criterion__at=2,
-                          callbacks=[("non_finite", StopOnNonFiniteLoss())])
+    net = _regression_net(
+        criterion=_NaNAtCall, criterion__at=2, callbacks=[("non_finite", StopOnNonFiniteLoss())]
+    )
     net.initialize()
     initial = {k: v.clone() for k, v in net.module_.state_dict().items()}
     with pytest.raises(NonFiniteLoss, match="epoch 1, batch 2"):
@@ -173,12 +211,27 @@ def test_a_finite_fit_keeps_no_copy_of_the_weights():
 @pytest.fixture(scope="module")
 def translator():
     # Four words or more: corpus BLEU counts up to 4-grams.
-    X = ["one two three one", "two three one two", "three one two two one",
-         "one one two three", "two two one three three"] * 6
+    X = [
+        "one two three one",
+        "two three one two",
+        "three one two two one",
+        "one one two three",
+        "two two one three three",
+    ] * 6
     y = [s.replace("one", "un").replace("two", "deux").replace("three", "trois") for s in X]
-    model = Seq2SeqTranslator(d_model=16, n_heads=2, n_layers=1, dim_feedforward=32,
-                              dropout=0.0, max_epochs=1, batch_size=8, vocab_size=50,
-                              max_len=16, device="cpu", random_state=0).fit(X, y)
+    model = Seq2SeqTranslator(
+        d_model=16,
+        n_heads=2,
+        n_layers=1,
+        dim_feedforward=32,
+        dropout=0.0,
+        max_epochs=1,
+        batch_size=8,
+        vocab_size=50,
+        max_len=16,
+        device="cpu",
+        random_state=0,
+    ).fit(X, y)
     return model, X[:5], y[:5]
 
 
@@ -191,5 +244,5 @@ def test_validation_bleu_records_the_corpus_bleu_of_greedy_translations(translat
     expected = sacrebleu.metrics.BLEU().corpus_score(hypotheses, [references]).score
     assert net.history[-1, "valid_bleu"] == pytest.approx(expected)
     # Perfect hypotheses (in the order of the references) score 100.
-    ValidationBLEU(sources, references, lambda ids: references[:len(ids)]).on_epoch_end(net)
+    ValidationBLEU(sources, references, lambda ids: references[: len(ids)]).on_epoch_end(net)
     assert net.history[-1, "valid_bleu"] == pytest.approx(100.0)

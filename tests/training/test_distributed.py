@@ -18,8 +18,18 @@ from sktfm import TransformerClassifier, TransformerEncoder
 from sktfm.data import SequenceDataset
 from sktfm.training import distributed, runtime
 
-DIGITS = dict(d_model=32, n_heads=2, n_layers=1, dim_feedforward=64, dropout=0.1,
-              max_epochs=10, batch_size=32, lr=3e-3, device="cpu", random_state=0)
+DIGITS = dict(
+    d_model=32,
+    n_heads=2,
+    n_layers=1,
+    dim_feedforward=64,
+    dropout=0.1,
+    max_epochs=10,
+    batch_size=32,
+    lr=3e-3,
+    device="cpu",
+    random_state=0,
+)
 
 
 @pytest.fixture(scope="module")
@@ -36,8 +46,7 @@ def single_and_ddp(digits_split):
     return single, ddp
 
 
-def test_ddp_fit_converges_and_predicts_like_a_single_process_fit(single_and_ddp,
-                                                                   digits_split):
+def test_ddp_fit_converges_and_predicts_like_a_single_process_fit(single_and_ddp, digits_split):
     single, ddp = single_and_ddp
     _, (X_test, y_test) = digits_split
     losses = ddp.history_[:, "train_loss"]
@@ -55,11 +64,11 @@ def test_ddp_fitted_estimator_is_an_ordinary_one(single_and_ddp, digits_split, t
     _, (X_test, _) = digits_split
     expected = ddp.predict_proba(X_test)
     assert ddp.device_ == "cpu" and not hasattr(ddp.net_, "ddp_module_")
-    np.testing.assert_array_equal(pickle.loads(pickle.dumps(ddp)).predict_proba(X_test),
-                                  expected)
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(ddp)).predict_proba(X_test), expected)
     ddp.save(tmp_path / "model")
-    np.testing.assert_allclose(sktfm.load(tmp_path / "model").predict_proba(X_test),
-                               expected, atol=1e-6)
+    np.testing.assert_allclose(
+        sktfm.load(tmp_path / "model").predict_proba(X_test), expected, atol=1e-6
+    )
 
 
 def test_every_rank_ends_with_identical_weights(digits_split):
@@ -70,8 +79,9 @@ def test_every_rank_ends_with_identical_weights(digits_split):
     model.fit(X[:200], y[:200])
     dataset = SequenceDataset(model._model_input(X), model._encode_labels(y))
     before = {k: v.clone() for k, v in model.module_.state_dict().items()}
-    _, states = distributed.train_spawned(model.net_, dataset, n_processes=2, seed=3,
-                                           epochs=2, keep_rank_states=True)
+    _, states = distributed.train_spawned(
+        model.net_, dataset, n_processes=2, seed=3, epochs=2, keep_rank_states=True
+    )
     assert len(states) == 2
     for key, value in states[0].items():
         torch.testing.assert_close(states[1][key], value, rtol=0, atol=0, msg=key)
@@ -94,8 +104,9 @@ def test_ddp_self_supervised_encoder_and_warm_start(topic_texts, tiny):
 def test_one_process_is_the_plain_loop(digits_split):
     (X, y), (X_test, _) = digits_split
     plain = TransformerClassifier(**{**DIGITS, "max_epochs": 2}).fit(X, y)
-    one = TransformerClassifier(**{**DIGITS, "max_epochs": 2}, strategy="ddp",
-                                n_processes=1).fit(X, y)
+    one = TransformerClassifier(**{**DIGITS, "max_epochs": 2}, strategy="ddp", n_processes=1).fit(
+        X, y
+    )
     np.testing.assert_array_equal(one.predict_proba(X_test), plain.predict_proba(X_test))
 
 
@@ -109,19 +120,22 @@ def test_an_error_in_a_process_reaches_the_caller_and_keeps_the_old_fit(digits_s
     (X, y), (X_test, _) = digits_split
     model = TransformerClassifier(**{**DIGITS, "max_epochs": 1}).fit(X, y)
     expected = model.predict_proba(X_test)
-    model.set_params(strategy="ddp", n_processes=2, max_epochs=3,
-                     callbacks=[FailOnSecondEpoch()])
+    model.set_params(strategy="ddp", n_processes=2, max_epochs=3, callbacks=[FailOnSecondEpoch()])
     with pytest.raises(ValueError, match="callback refused epoch 2") as raised:
         model.fit(X, y)
-    assert any("data-parallel training process" in note
-               for note in getattr(raised.value, "__notes__", []))
+    assert any(
+        "data-parallel training process" in note for note in getattr(raised.value, "__notes__", [])
+    )
     np.testing.assert_array_equal(model.predict_proba(X_test), expected)
 
 
-@pytest.mark.parametrize("params, match", [
-    ({"strategy": "dp"}, "strategy"),
-    ({"strategy": "ddp", "n_processes": 0}, "n_processes"),
-])
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"strategy": "dp"}, "strategy"),
+        ({"strategy": "ddp", "n_processes": 0}, "n_processes"),
+    ],
+)
 def test_bad_strategy_parameters_are_refused(params, match, digits_split):
     (X, y), _ = digits_split
     with pytest.raises(InvalidParameterError, match=match):
@@ -130,7 +144,8 @@ def test_bad_strategy_parameters_are_refused(params, match, digits_split):
 
 def test_torchrun_launched_processes_each_train_one_rank(tmp_path):
     script = tmp_path / "train.py"
-    script.write_text(textwrap.dedent(f"""
+    script.write_text(
+        textwrap.dedent(f"""
         import os, sys
         import torch
         from sklearn.datasets import load_digits
@@ -145,12 +160,22 @@ def test_torchrun_launched_processes_each_train_one_rank(tmp_path):
         with open(os.path.join({str(tmp_path)!r}, "rank" + rank), "w") as out:
             out.write(distributed.weights_digest(model.module_) + " "
                       + str(len(model.history_)) + " " + str(model.score(X[:200], y[:200])))
-    """))
+    """)
+    )
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2",
-         str(script)],
-        check=True, env=env, timeout=180, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc-per-node=2",
+            str(script),
+        ],
+        check=True,
+        env=env,
+        timeout=180,
+        capture_output=True,
     )
     reports = [(tmp_path / f"rank{rank}").read_text().split() for rank in range(2)]
     assert reports[0] == reports[1]  # same weights, same history, same score
@@ -162,8 +187,9 @@ def test_parallel_workers_spread_cuda_jobs_over_gpus(monkeypatch):
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
     assert runtime.resolve_device("auto") == "cuda"  # the main process: the current GPU
     for index, expected in [(0, "cuda:0"), (1, "cuda:1"), (4, "cuda:0")]:
-        monkeypatch.setattr(runtime, "parallel_worker",
-                            lambda index=index: runtime.ParallelWorker("process", index))
+        monkeypatch.setattr(
+            runtime, "parallel_worker", lambda index=index: runtime.ParallelWorker("process", index)
+        )
         assert runtime.resolve_device("cuda") == expected
     assert runtime.resolve_device("cuda:1") == "cuda:1"  # an explicit choice stands
 
@@ -198,8 +224,9 @@ def test_training_in_place_leaves_the_net_as_it_was(topic_texts, tiny, tmp_path)
         return {key: (key in net.__dict__, net.__dict__.get(key)) for key in keys}
 
     before = settings()
-    dist.init_process_group("gloo", init_method=f"file://{tmp_path / 'store'}", rank=0,
-                            world_size=1)
+    dist.init_process_group(
+        "gloo", init_method=f"file://{tmp_path / 'store'}", rank=0, world_size=1
+    )
     try:
         dataset = SequenceDataset(model._model_input(X), model._encode_labels(y))
         distributed.train_launched(net, dataset, seed=0, epochs=1)
@@ -239,17 +266,32 @@ def test_outside_a_process_group_the_data_parallel_net_is_the_plain_net(monkeypa
     rng = np.random.RandomState(0)
     X = [rng.randint(10, 50, size=rng.randint(2, 9)) for _ in range(48)]
     y = rng.randint(0, 3, size=48)
-    params = TransformerClassifier(d_model=16, n_heads=2, n_layers=1, dim_feedforward=32,
-                                   dropout=0.1, max_epochs=2, batch_size=16,
-                                   device="cpu").get_params(deep=False)
-    module_kwargs = dict(input_kind="tokens", vocab_size=50, d_model=16, n_heads=2,
-                         n_layers=1, dim_feedforward=32, dropout=0.1)
+    params = TransformerClassifier(
+        d_model=16,
+        n_heads=2,
+        n_layers=1,
+        dim_feedforward=32,
+        dropout=0.1,
+        max_epochs=2,
+        batch_size=16,
+        device="cpu",
+    ).get_params(deep=False)
+    module_kwargs = dict(
+        input_kind="tokens",
+        vocab_size=50,
+        d_model=16,
+        n_heads=2,
+        n_layers=1,
+        dim_feedforward=32,
+        dropout=0.1,
+    )
 
     def fitted(net_class):
         with seeded(0):
             module = make_module("classification", module_kwargs, n_outputs=3)
-            net = make_net(module, objective="classification", params=params, device="cpu",
-                           net_class=net_class)
+            net = make_net(
+                module, objective="classification", params=params, device="cpu", net_class=net_class
+            )
             return net.fit(SequenceDataset(X, y), y=None)
 
     assert not (dist.is_available() and dist.is_initialized())
@@ -258,8 +300,9 @@ def test_outside_a_process_group_the_data_parallel_net_is_the_plain_net(monkeypa
     assert ddp.forward_function() is ddp.module_
     for name, value in plain.module_.state_dict().items():
         torch.testing.assert_close(ddp.module_.state_dict()[name], value, rtol=0, atol=0)
-    np.testing.assert_array_equal(ddp.predict_proba(SequenceDataset(X)),
-                                  plain.predict_proba(SequenceDataset(X)))
+    np.testing.assert_array_equal(
+        ddp.predict_proba(SequenceDataset(X)), plain.predict_proba(SequenceDataset(X))
+    )
     # It splits long CPU batches into micro-batches as the plain net does.
     monkeypatch.setattr(nets, "_MICRO_BATCH_TOKENS", 8)
     batch = collate(list(zip(X[:16], y[:16])))

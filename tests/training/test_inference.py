@@ -8,8 +8,18 @@ from sktfm import Seq2SeqTranslator, TransformerClassifier, TransformerEncoder
 from sktfm.text.special_tokens import PAD_ID
 from sktfm.training import inference
 
-SMALL = dict(d_model=16, n_heads=2, n_layers=2, dim_feedforward=32, dropout=0.0,
-             max_epochs=1, batch_size=16, vocab_size=200, device="cpu", random_state=0)
+SMALL = dict(
+    d_model=16,
+    n_heads=2,
+    n_layers=2,
+    dim_feedforward=32,
+    dropout=0.0,
+    max_epochs=1,
+    batch_size=16,
+    vocab_size=200,
+    device="cpu",
+    random_state=0,
+)
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +41,7 @@ def tabular_model():
 
 
 def _one_at_a_time(function, net, X):
-    return np.concatenate([function(net, X[i:i + 1], batch_size=1) for i in range(len(X))])
+    return np.concatenate([function(net, X[i : i + 1], batch_size=1) for i in range(len(X))])
 
 
 @pytest.mark.parametrize("function", [inference.predict_outputs, inference.embed])
@@ -41,8 +51,13 @@ def test_rows_do_not_depend_on_the_batch_size(request, model, function):
     expected = _one_at_a_time(function, net, X)
     assert expected.dtype == np.float32 and len(expected) == len(X)
     for batch_size in (1, 3, 64):
-        np.testing.assert_allclose(function(net, X, batch_size=batch_size), expected,
-                                   rtol=1e-5, atol=1e-5, err_msg=f"{batch_size=}")
+        np.testing.assert_allclose(
+            function(net, X, batch_size=batch_size),
+            expected,
+            rtol=1e-5,
+            atol=1e-5,
+            err_msg=f"{batch_size=}",
+        )
         assert net.batch_size == SMALL["batch_size"]  # never changed
 
 
@@ -64,8 +79,9 @@ def test_embeddings_are_the_pooled_backbone_output(text_model):
     # The task model's output is its head applied to these embeddings.
     with torch.inference_mode():
         logits = net.module_.head(torch.as_tensor(embeddings)).numpy()
-    np.testing.assert_allclose(inference.predict_outputs(net, X, batch_size=8), logits,
-                               rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(
+        inference.predict_outputs(net, X, batch_size=8), logits, rtol=1e-4, atol=1e-5
+    )
 
 
 @pytest.mark.parametrize("model", ["text_model", "tabular_model"])
@@ -80,9 +96,9 @@ def test_self_attention_per_sample_without_padding(request, model):
         np.testing.assert_allclose(weights.sum(axis=-1), 1.0, atol=1e-5)
     # Padding is left out, so a sample's maps are those it has alone.
     for i in (0, len(X) - 1):
-        np.testing.assert_allclose(maps[i], inference.self_attention(net, X[i:i + 1],
-                                                                     batch_size=1)[0],
-                                   atol=1e-5)
+        np.testing.assert_allclose(
+            maps[i], inference.self_attention(net, X[i : i + 1], batch_size=1)[0], atol=1e-5
+        )
     assert net.batch_size == SMALL["batch_size"]
 
 
@@ -94,8 +110,16 @@ def translator():
     rng = np.random.RandomState(0)
     X = [" ".join(rng.choice(list(WORDS), size=rng.randint(1, 6))) for _ in range(40)]
     y = [" ".join(WORDS[w] for w in sentence.split()) for sentence in X]
-    model = Seq2SeqTranslator(**{**SMALL, "n_layers": 1, "vocab_size": 50, "max_len": 16,
-                                 "max_epochs": 2, "batch_size": 8}).fit(X, y)
+    model = Seq2SeqTranslator(
+        **{
+            **SMALL,
+            "n_layers": 1,
+            "vocab_size": 50,
+            "max_len": 16,
+            "max_epochs": 2,
+            "batch_size": 8,
+        }
+    ).fit(X, y)
     return model, model._sources(X[:11]), y[:11]
 
 
@@ -106,8 +130,9 @@ def test_generate_returns_one_id_list_per_source_in_input_order(translator, monk
     assert len(generated) == len(sources)
     assert all(isinstance(ids, list) and len(ids) <= 6 for ids in generated)
     assert all(isinstance(i, int) for ids in generated for i in ids)
-    assert generated == [inference.generate(net, [src], batch_size=1, max_output_len=6)[0]
-                         for src in sources]
+    assert generated == [
+        inference.generate(net, [src], batch_size=1, max_output_len=6)[0] for src in sources
+    ]
     assert net.batch_size == 8
 
     # A module that "translates" each source into its own ids shows where

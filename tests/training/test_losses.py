@@ -60,8 +60,9 @@ def test_token_cross_entropy_leaves_padding_out(log_probs_and_targets):
 def test_token_cross_entropy_label_smoothing_matches_torch(log_probs_and_targets):
     log_probs, targets = log_probs_and_targets
     loss = TokenCrossEntropy(label_smoothing=0.1)(log_probs, targets)
-    expected = F.cross_entropy(log_probs.reshape(-1, V), targets.reshape(-1),
-                               ignore_index=PAD_ID, label_smoothing=0.1)
+    expected = F.cross_entropy(
+        log_probs.reshape(-1, V), targets.reshape(-1), ignore_index=PAD_ID, label_smoothing=0.1
+    )
     torch.testing.assert_close(loss, expected)
     assert loss.item() == pytest.approx(_reference(log_probs, targets, 0.1), rel=1e-6)
     assert loss.item() != pytest.approx(TokenCrossEntropy()(log_probs, targets).item())
@@ -70,8 +71,10 @@ def test_token_cross_entropy_label_smoothing_matches_torch(log_probs_and_targets
 def test_masked_modeling_loss_of_nothing_masked_is_a_differentiable_zero():
     prediction = torch.randn(0, V, requires_grad=True)
     weight = torch.randn(4, requires_grad=True)
-    for kind, target in [("tokens", torch.zeros(0, dtype=torch.long)),
-                         ("features", torch.zeros(0, 1))]:
+    for kind, target in [
+        ("tokens", torch.zeros(0, dtype=torch.long)),
+        ("features", torch.zeros(0, 1)),
+    ]:
         # The model's prediction depends on weights even when it is empty.
         output = (prediction * weight.sum(), target)
         loss = MaskedModelingLoss(kind)(output)
@@ -82,11 +85,13 @@ def test_masked_modeling_loss_of_nothing_masked_is_a_differentiable_zero():
 
 def test_masked_modeling_loss_is_cross_entropy_or_squared_error():
     logits, ids = torch.randn(7, V), torch.randint(0, V, (7,))
-    torch.testing.assert_close(MaskedModelingLoss("tokens")((logits, ids)),
-                               F.cross_entropy(logits, ids))
+    torch.testing.assert_close(
+        MaskedModelingLoss("tokens")((logits, ids)), F.cross_entropy(logits, ids)
+    )
     values, targets = torch.randn(5, 1), torch.randn(5, 1)
-    torch.testing.assert_close(MaskedModelingLoss("features")((values, targets), None),
-                               F.mse_loss(values, targets))
+    torch.testing.assert_close(
+        MaskedModelingLoss("features")((values, targets), None), F.mse_loss(values, targets)
+    )
     with pytest.raises(ValueError, match="kind='ids'"):
         MaskedModelingLoss("ids")
 
@@ -116,11 +121,17 @@ def test_criterion_for_refuses_other_objectives(objective):
 
 def test_is_sample_mean_only_for_classification_and_regression():
     sample_means = {ClassificationLoss(), RegressionLoss()}
-    others = {TokenCrossEntropy(), MaskedModelingLoss("tokens"), MaskedModelingLoss("features"),
-              nn.CrossEntropyLoss(), nn.MSELoss()}
+    others = {
+        TokenCrossEntropy(),
+        MaskedModelingLoss("tokens"),
+        MaskedModelingLoss("features"),
+        nn.CrossEntropyLoss(),
+        nn.MSELoss(),
+    }
     assert all(is_sample_mean(c) for c in sample_means)
     assert not any(is_sample_mean(c) for c in others)
     for objective in EXPECTED_CRITERIA:
         criterion, kwargs = criterion_for(objective)
-        assert is_sample_mean(criterion(**kwargs)) is (objective in ("classification",
-                                                                     "regression"))
+        assert is_sample_mean(criterion(**kwargs)) is (
+            objective in ("classification", "regression")
+        )

@@ -37,17 +37,27 @@ class _Recorder(nn.Module):
 
 
 def _net(module=_Bag, **kwargs):
-    kwargs = {"criterion": ClassificationLoss, "optimizer": torch.optim.Adam, "lr": 0.05,
-              "batch_size": 8, "max_epochs": 2, "train_split": None, "device": "cpu",
-              "iterator_train__collate_fn": collate, "iterator_valid__collate_fn": collate,
-              "verbose": 0, **kwargs}
+    kwargs = {
+        "criterion": ClassificationLoss,
+        "optimizer": torch.optim.Adam,
+        "lr": 0.05,
+        "batch_size": 8,
+        "max_epochs": 2,
+        "train_split": None,
+        "device": "cpu",
+        "iterator_train__collate_fn": collate,
+        "iterator_valid__collate_fn": collate,
+        "verbose": 0,
+        **kwargs,
+    }
     return TransformerNet(module, **kwargs)
 
 
 def _tokens(n=24, length=5, seed=0):
     rng = np.random.RandomState(seed)
     return torch.as_tensor(rng.randint(1, 20, size=(n, length))), torch.as_tensor(
-        rng.randint(0, 2, size=n))
+        rng.randint(0, 2, size=n)
+    )
 
 
 def test_get_loss_without_y_passes_the_prediction_alone():

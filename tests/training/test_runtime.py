@@ -37,13 +37,16 @@ def test_available_device_refuses_cuda_here():
         runtime.available_device("cuda")
 
 
-@pytest.mark.parametrize("precision, device, expected", [
-    ("bf16", "cuda", "bfloat16"),
-    ("bfloat16", "cuda:0", "bfloat16"),
-    ("fp32", "cpu", "float32"),
-    ("float32", "cuda", "float32"),
-    ("auto", "cpu", "float32"),
-])
+@pytest.mark.parametrize(
+    "precision, device, expected",
+    [
+        ("bf16", "cuda", "bfloat16"),
+        ("bfloat16", "cuda:0", "bfloat16"),
+        ("fp32", "cpu", "float32"),
+        ("float32", "cuda", "float32"),
+        ("auto", "cpu", "float32"),
+    ],
+)
 def test_resolve_precision_aliases(precision, device, expected):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # none of these warns

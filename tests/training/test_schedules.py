@@ -28,7 +28,7 @@ def test_inverse_sqrt_warmup_peaks_at_the_end_of_warmup_then_decays():
     for step in (w, 2 * w - 1, 4 * w - 1, 10 * w - 1):
         assert schedule(step) == pytest.approx((w / (step + 1)) ** 0.5)
     assert schedule(4 * w - 1) == pytest.approx(0.5)
-    assert all(a > b for a, b in zip(values[w - 1:], values[w:]))  # strictly decays
+    assert all(a > b for a, b in zip(values[w - 1 :], values[w:]))  # strictly decays
 
 
 @pytest.mark.parametrize("Schedule", [LinearWarmup, InverseSqrtWarmup])
