@@ -42,6 +42,15 @@ def _check_texts(y_true, y_pred):
     return references, hypotheses
 
 
+def _sacrebleu_score(metric, y_true, y_pred):
+    """Corpus score of sacrebleu's ``metric`` class ("BLEU" or "CHRF"), default settings."""
+    import sacrebleu
+
+    references, hypotheses = _check_texts(y_true, y_pred)
+    scorer = getattr(sacrebleu.metrics, metric)()
+    return float(scorer.corpus_score(hypotheses, [references]).score)
+
+
 def bleu_score(y_true, y_pred):
     """Corpus BLEU of predicted texts against one reference each.
 
@@ -84,10 +93,7 @@ def bleu_score(y_true, y_pred):
     ...                  ["the cat sat on a mat", "hello there"]), 2)
     55.84
     """
-    import sacrebleu
-
-    references, hypotheses = _check_texts(y_true, y_pred)
-    return float(sacrebleu.metrics.BLEU().corpus_score(hypotheses, [references]).score)
+    return _sacrebleu_score("BLEU", y_true, y_pred)
 
 
 def chrf_score(y_true, y_pred):
@@ -130,10 +136,7 @@ def chrf_score(y_true, y_pred):
     ...                  ["the cat sat on a mat", "hello there"]), 2)
     77.37
     """
-    import sacrebleu
-
-    references, hypotheses = _check_texts(y_true, y_pred)
-    return float(sacrebleu.metrics.CHRF().corpus_score(hypotheses, [references]).score)
+    return _sacrebleu_score("CHRF", y_true, y_pred)
 
 
 def exact_match_score(y_true, y_pred):

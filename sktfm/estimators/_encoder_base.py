@@ -14,7 +14,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from .. import _pretrained
 from ..data import infer_input_type, resolve_input_type, text_column
-from ..text import MASK_ID, N_SPECIAL, PAD_ID, PretrainedTokenizer, Tokenizer
+from ..text import MASK_ID, N_SPECIAL, PretrainedTokenizer, Tokenizer
 from ..training import inference
 from ._parameters import ARCHITECTURE, ENCODER_INPUT, TEXT, TRAINING
 from ._targets import mean_and_scale
@@ -204,19 +204,7 @@ class BaseEncoderEstimator(BaseTrainedEstimator, register=False):
         else:
             sizes["n_features"] = np.shape(X_model)[-1]
         return dict(
-            input_kind=kind,
-            d_model=self.d_model,
-            n_heads=self.n_heads,
-            n_layers=self.n_layers,
-            dim_feedforward=self.dim_feedforward,
-            dropout=self.dropout,
-            activation=self.activation,
-            norm_first=self.norm_first,
-            positional=self.positional,
-            max_len=self.max_len,
-            pooling=self.pooling,
-            padding_idx=PAD_ID,
-            **sizes,
+            input_kind=kind, n_layers=self.n_layers, **sizes, **self._shared_module_kwargs()
         )
 
     def _fit_module(self, X_model, y=None, *, objective, stratify=None, epochs=None, **head_kwargs):

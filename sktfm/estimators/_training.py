@@ -18,6 +18,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..data import SequenceDataset
 from ..persistence import WEIGHTS_FILE, Persistable, load_weights
+from ..text.special_tokens import PAD_ID
 from ..training import TransformerNet, make_module, make_net, resolve_device, seeded
 from ..training.distributed import DataParallelNet, fit_data_parallel
 from ..training.runtime import available_device
@@ -94,6 +95,24 @@ class BaseTrainedEstimator(Persistable, BaseEstimator, register=False):
         self.net_ = net
         self.module_ = module
         self.device_ = device
+
+    # Module arguments that every module takes under the estimator's own name.
+    _SHARED_MODULE_ARGUMENTS = (
+        "d_model",
+        "n_heads",
+        "dim_feedforward",
+        "dropout",
+        "activation",
+        "norm_first",
+        "positional",
+        "max_len",
+        "pooling",
+    )
+
+    def _shared_module_kwargs(self):
+        """The architecture arguments common to every module, padding id included."""
+        kwargs = {name: getattr(self, name) for name in self._SHARED_MODULE_ARGUMENTS}
+        return {**kwargs, "padding_idx": PAD_ID}
 
     # --------------------------------------------------------------- training
     def _build_net(

@@ -8,7 +8,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ..data import infer_input_type, resolve_input_type, text_column
-from ..text import BOS_ID, EOS_ID, PAD_ID, TOKENIZER_KINDS, Tokenizer
+from ..text import BOS_ID, EOS_ID, TOKENIZER_KINDS, Tokenizer
 from ..text.validation import as_text_array, is_token_lists
 from ..training import inference
 from ..training.callbacks import ValidationBLEU
@@ -207,20 +207,11 @@ class Seq2SeqTranslator(BaseTrainedEstimator):
         return dict(
             src_vocab_size=self.source_tokenizer_.vocab_size_,
             tgt_vocab_size=self.target_tokenizer_.vocab_size_,
-            d_model=self.d_model,
-            n_heads=self.n_heads,
             n_encoder_layers=self._layers(self.n_encoder_layers),
             n_decoder_layers=self._layers(self.n_decoder_layers),
-            dim_feedforward=self.dim_feedforward,
-            dropout=self.dropout,
-            activation=self.activation,
-            norm_first=self.norm_first,
-            positional=self.positional,
-            max_len=self.max_len,
             share_embeddings=self.share_vocab,
             tie_embeddings=self.tie_embeddings,
-            pooling=self.pooling,
-            padding_idx=PAD_ID,
+            **self._shared_module_kwargs(),
             bos_id=BOS_ID,
             eos_id=EOS_ID,
         )

@@ -5,6 +5,7 @@ from typing import Optional, Union
 import torch
 from torch import Tensor, nn
 
+from ._checks import check_positive
 from .dropout import Dropout
 from .embedding import (
     FeatureTokenizer,
@@ -204,7 +205,6 @@ def _validate(input_kind, vocab_size, n_features, d_model, n_heads, positional, 
         raise ValueError(f"{positional=} is not supported; use one of {POSITIONALS}.")
     if pooling not in POOLINGS:
         raise ValueError(f"{pooling=} is not supported; use one of {POOLINGS}.")
-    if max_len < 1:
-        raise ValueError(f"{max_len=} must be a positive integer.")
+    check_positive(max_len=max_len)
     if d_model < 1 or n_heads < 1 or d_model % n_heads != 0:
         raise ValueError(f"{n_heads=} must divide {d_model=}; pick e.g. n_heads=1, 2 or 4.")

@@ -10,6 +10,7 @@ from typing import Optional, Union
 
 from torch import Tensor, nn
 
+from ._checks import check_positive
 from .attention import KVCache, MultiHeadAttention
 from .dropout import Dropout
 from .feedforward import FeedForward
@@ -183,8 +184,7 @@ class Decoder(nn.Module):
         norm_first: bool = True,
     ):
         super().__init__()
-        if n_layers < 1:
-            raise ValueError(f"{n_layers=} must be a positive integer.")
+        check_positive(n_layers=n_layers)
         self.layers = nn.ModuleList(
             DecoderLayer(
                 d_model,

@@ -10,6 +10,8 @@ from typing import Optional
 import torch
 from torch import Tensor, nn
 
+from ._checks import check_positive
+
 __all__ = [
     "TokenEmbedding",
     "SinusoidalPositionalEncoding",
@@ -52,8 +54,7 @@ class TokenEmbedding(nn.Module):
 
     def __init__(self, vocab_size: int, d_model: int, *, padding_idx: Optional[int] = 0):
         super().__init__()
-        if vocab_size < 1:
-            raise ValueError(f"{vocab_size=} must be a positive integer.")
+        check_positive(vocab_size=vocab_size)
         self.d_model = d_model
         self.embedding = nn.Embedding(vocab_size, d_model, padding_idx=padding_idx)
         nn.init.normal_(self.embedding.weight, std=d_model**-0.5)
@@ -97,8 +98,7 @@ class SinusoidalPositionalEncoding(nn.Module):
 
     def __init__(self, d_model: int, max_len: int):
         super().__init__()
-        if max_len < 1:
-            raise ValueError(f"{max_len=} must be a positive integer.")
+        check_positive(max_len=max_len)
         self.max_len = max_len
         # Built in float64 so large positions keep their precision, stored float32.
         pos = torch.arange(max_len, dtype=torch.float64)[:, None]  # (max_len, 1)
@@ -138,8 +138,7 @@ class LearnedPositionalEncoding(nn.Module):
 
     def __init__(self, d_model: int, max_len: int):
         super().__init__()
-        if max_len < 1:
-            raise ValueError(f"{max_len=} must be a positive integer.")
+        check_positive(max_len=max_len)
         self.max_len = max_len
         self.embedding = nn.Embedding(max_len, d_model)
         nn.init.normal_(self.embedding.weight, std=0.02)  # BERT's init
@@ -175,8 +174,7 @@ class FeatureTokenizer(nn.Module):
 
     def __init__(self, n_features: int, d_model: int):
         super().__init__()
-        if n_features < 1:
-            raise ValueError(f"{n_features=} must be a positive integer.")
+        check_positive(n_features=n_features)
         self.n_features = n_features
         self.value_weight = nn.Parameter(torch.empty(n_features, d_model))
         self.feature_embedding = nn.Embedding(n_features, d_model)
@@ -231,8 +229,7 @@ class SequenceEmbedding(nn.Module):
 
     def __init__(self, n_features: int, d_model: int):
         super().__init__()
-        if n_features < 1:
-            raise ValueError(f"{n_features=} must be a positive integer.")
+        check_positive(n_features=n_features)
         self.n_features = n_features
         self.proj = nn.Linear(n_features, d_model)
         self.mask_embedding = nn.Parameter(_init_rsqrt_uniform_(torch.empty(d_model), d_model))

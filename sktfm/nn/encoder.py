@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ._checks import check_positive
 from .attention import MultiHeadAttention
 from .dropout import Dropout
 from .feedforward import FeedForward
@@ -192,8 +193,7 @@ class Encoder(nn.Module):
         layer_norm_eps: float = 1e-5,
     ):
         super().__init__()
-        if n_layers < 1:
-            raise ValueError(f"{n_layers=} must be a positive integer.")
+        check_positive(n_layers=n_layers)
         self.layers = nn.ModuleList(
             EncoderLayer(
                 d_model,

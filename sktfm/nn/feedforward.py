@@ -3,6 +3,7 @@
 import torch
 from torch import Tensor, nn
 
+from ._checks import check_positive
 from .dropout import Dropout
 from .linear import Linear, cpu_inference
 
@@ -60,8 +61,7 @@ class FeedForward(nn.Module):
         super().__init__()
         if activation not in ACTIVATIONS:
             raise ValueError(f"{activation=} is not supported; use one of {ACTIVATIONS}.")
-        if dim_feedforward < 1:
-            raise ValueError(f"{dim_feedforward=} must be a positive integer.")
+        check_positive(dim_feedforward=dim_feedforward)
         self.linear1 = Linear(d_model, dim_feedforward)
         self.activation = _ACTIVATION_CLASSES[activation]()
         self.dropout = Dropout(dropout)

@@ -8,6 +8,7 @@ head is dropped.
 import torch
 from torch import Tensor, nn
 
+from ._checks import check_positive
 from .backbone import TransformerBackbone
 
 __all__ = ["TaskModel", "MaskedTokenModel", "MaskedFeatureModel"]
@@ -41,8 +42,7 @@ class TaskModel(nn.Module):
 
     def __init__(self, backbone: TransformerBackbone, n_outputs: int):
         super().__init__()
-        if n_outputs < 1:
-            raise ValueError(f"{n_outputs=} must be a positive integer.")
+        check_positive(n_outputs=n_outputs)
         self.backbone = backbone
         d_model = backbone.d_model
         self.head = nn.Sequential(nn.LayerNorm(d_model), nn.Linear(d_model, n_outputs))

@@ -5,6 +5,7 @@ from typing import Optional, Union
 import torch
 from torch import Tensor, nn
 
+from ._checks import check_positive
 from .backbone import _POSITIONAL_CLASSES, POSITIONALS
 from .decoder import Decoder, LayerCache
 from .dropout import Dropout
@@ -111,8 +112,7 @@ class Seq2Seq(nn.Module):
         _validate_ids(src_vocab_size, tgt_vocab_size, padding_idx, bos_id, eos_id)
         if positional not in POSITIONALS:
             raise ValueError(f"{positional=} is not supported; use one of {POSITIONALS}.")
-        if max_len < 1:
-            raise ValueError(f"{max_len=} must be a positive integer.")
+        check_positive(max_len=max_len)
         self.src_vocab_size = src_vocab_size
         self.tgt_vocab_size = tgt_vocab_size
         self.d_model = d_model

@@ -3,34 +3,10 @@
 >>> from sktfm.text import TextCleaner, Tokenizer, PAD_ID, UNK_ID
 """
 
+from . import special_tokens
 from .cleaner import TextCleaner
 from .pretrained import PretrainedTokenizer
-from .special_tokens import (
-    BOS_ID,
-    CLS_ID,
-    EOS_ID,
-    MASK_ID,
-    N_SPECIAL,
-    PAD_ID,
-    SEP_ID,
-    SPECIAL_TOKENS,
-    TOKENIZER_KINDS,
-    UNK_ID,
-)
+from .special_tokens import *  # noqa: F403 (re-exported through __all__)
 from .tokenizer import Tokenizer
 
-__all__ = [
-    "BOS_ID",
-    "CLS_ID",
-    "EOS_ID",
-    "MASK_ID",
-    "N_SPECIAL",
-    "PAD_ID",
-    "SEP_ID",
-    "SPECIAL_TOKENS",
-    "TOKENIZER_KINDS",
-    "UNK_ID",
-    "PretrainedTokenizer",
-    "TextCleaner",
-    "Tokenizer",
-]
+__all__ = ["PretrainedTokenizer", "TextCleaner", "Tokenizer", *special_tokens.__all__]
