@@ -60,7 +60,7 @@ class BaseEncoderEstimator(BaseTrainedEstimator, register=False):
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         if cls.__doc__ and "{attributes}" in cls.__doc__:
-            cls.__doc__ = cls.__doc__.replace("{attributes}", SHARED_ATTRIBUTES_DOC)
+            cls.__doc__ = cls.__doc__.replace("{attributes}", SHARED_ATTRIBUTES_DOC.lstrip())
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -49,7 +49,9 @@ class BaseTrainedEstimator(Persistable, BaseEstimator, register=False):
             cls.__init__.__module__ = cls.__module__
         cls._parameter_constraints = constraints(cls, cls._parameters)
         if cls.__doc__ and "{parameters}" in cls.__doc__:
-            cls.__doc__ = cls.__doc__.replace("{parameters}", parameters_doc(cls, cls._parameters))
+            cls.__doc__ = cls.__doc__.replace(
+                "{parameters}", parameters_doc(cls, cls._parameters).lstrip()
+            )
 
     def __getstate__(self):
         state = dict(super().__getstate__())  # a copy: never edit the live object

@@ -15,37 +15,37 @@ from ._targets import label_indices
 class TransformerClassifier(ClassifierMixin, BaseEncoderEstimator):
     """Transformer encoder with a softmax head, for binary and multiclass labels.
 
-        Text, pre-tokenized text, tabular rows (each feature one token, as in
-        FT-Transformer) and numeric sequences are encoded by a stack of
-        self-attention layers, pooled to one vector and classified. Training runs
-        through skorch on GPU when one is present.
+    Text, pre-tokenized text, tabular rows (each feature one token, as in
+    FT-Transformer) and numeric sequences are encoded by a stack of
+    self-attention layers, pooled to one vector and classified. Training runs
+    through skorch on GPU when one is present.
 
-        Parameters
-        ----------
+    Parameters
+    ----------
     {parameters}
 
-        Attributes
-        ----------
-        classes_ : ndarray of shape (n_classes,)
-            The class labels, in the order of ``predict_proba``'s columns.
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The class labels, in the order of ``predict_proba``'s columns.
 
     {attributes}
 
-        See Also
-        --------
-        TransformerEncoder : The same encoder as a feature extractor.
-        TransformerRegressor : The same encoder with a regression head.
+    See Also
+    --------
+    TransformerEncoder : The same encoder as a feature extractor.
+    TransformerRegressor : The same encoder with a regression head.
 
-        Examples
-        --------
-        >>> from sktfm import TransformerClassifier
-        >>> X = ["good movie", "great film", "bad movie", "awful film"] * 5
-        >>> y = [1, 1, 0, 0] * 5
-        >>> clf = TransformerClassifier(d_model=16, n_heads=2, n_layers=1,
-        ...                             dim_feedforward=32, max_epochs=20,
-        ...                             random_state=0).fit(X, y)
-        >>> clf.predict(["good film", "awful movie"]).tolist()
-        [1, 0]
+    Examples
+    --------
+    >>> from sktfm import TransformerClassifier
+    >>> X = ["good movie", "great film", "bad movie", "awful film"] * 5
+    >>> y = [1, 1, 0, 0] * 5
+    >>> clf = TransformerClassifier(d_model=16, n_heads=2, n_layers=1,
+    ...                             dim_feedforward=32, max_epochs=20,
+    ...                             random_state=0).fit(X, y)
+    >>> clf.predict(["good film", "awful movie"]).tolist()
+    [1, 0]
     """
 
     @_fit_context(prefer_skip_nested_validation=True)

@@ -16,35 +16,35 @@ from ._targets import label_indices, mean_and_scale
 class TransformerEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEncoderEstimator):
     """Transformer encoder that turns each sample into a ``d_model`` vector.
 
-        ``fit(X)`` learns without labels: masked-token modelling on text (15% of
-        tokens hidden and predicted, as in BERT) or masked-feature reconstruction
-        on tabular rows and numeric sequences. ``fit(X, y)`` trains a
-        classification (discrete ``y``) or regression (continuous ``y``) head and
-        drops it after fit. ``transform`` returns the pooled encoder states, ready
-        for PCA, TruncatedSVD or any downstream model.
+    ``fit(X)`` learns without labels: masked-token modelling on text (15% of
+    tokens hidden and predicted, as in BERT) or masked-feature reconstruction
+    on tabular rows and numeric sequences. ``fit(X, y)`` trains a
+    classification (discrete ``y``) or regression (continuous ``y``) head and
+    drops it after fit. ``transform`` returns the pooled encoder states, ready
+    for PCA, TruncatedSVD or any downstream model.
 
-        Parameters
-        ----------
+    Parameters
+    ----------
     {parameters}
 
-        Attributes
-        ----------
+    Attributes
+    ----------
     {attributes}
 
-        See Also
-        --------
-        TransformerClassifier : The encoder with a classification head.
-        TransformerRegressor : The encoder with a regression head.
+    See Also
+    --------
+    TransformerClassifier : The encoder with a classification head.
+    TransformerRegressor : The encoder with a regression head.
 
-        Examples
-        --------
-        >>> from sktfm import TransformerEncoder
-        >>> X = ["the cat sat", "a dog ran", "the dog sat", "a cat ran"] * 4
-        >>> encoder = TransformerEncoder(d_model=16, n_heads=2, n_layers=1,
-        ...                              dim_feedforward=32, max_epochs=2,
-        ...                              random_state=0)
-        >>> encoder.fit_transform(X).shape
-        (16, 16)
+    Examples
+    --------
+    >>> from sktfm import TransformerEncoder
+    >>> X = ["the cat sat", "a dog ran", "the dog sat", "a cat ran"] * 4
+    >>> encoder = TransformerEncoder(d_model=16, n_heads=2, n_layers=1,
+    ...                              dim_feedforward=32, max_epochs=2,
+    ...                              random_state=0)
+    >>> encoder.fit_transform(X).shape
+    (16, 16)
     """
 
     def __sklearn_tags__(self):

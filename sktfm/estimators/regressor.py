@@ -13,34 +13,34 @@ from ._targets import mean_and_scale
 class TransformerRegressor(RegressorMixin, BaseEncoderEstimator):
     """Transformer encoder with a linear head, for single and multi-output targets.
 
-        Targets are standardised for training and mapped back at prediction, so
-        the scale of ``y`` does not matter.
+    Targets are standardised for training and mapped back at prediction, so
+    the scale of ``y`` does not matter.
 
-        Parameters
-        ----------
+    Parameters
+    ----------
     {parameters}
 
-        Attributes
-        ----------
+    Attributes
+    ----------
     {attributes}
 
-        See Also
-        --------
-        TransformerEncoder : The same encoder as a feature extractor.
-        TransformerClassifier : The same encoder with a classification head.
+    See Also
+    --------
+    TransformerEncoder : The same encoder as a feature extractor.
+    TransformerClassifier : The same encoder with a classification head.
 
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from sktfm import TransformerRegressor
-        >>> rng = np.random.RandomState(0)
-        >>> X = rng.normal(size=(200, 4))
-        >>> y = X @ [1.0, -2.0, 0.5, 0.0]
-        >>> reg = TransformerRegressor(d_model=16, n_heads=2, n_layers=1,
-        ...                            dim_feedforward=32, max_epochs=30,
-        ...                            random_state=0).fit(X, y)
-        >>> reg.score(X, y) > 0.9
-        True
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sktfm import TransformerRegressor
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.normal(size=(200, 4))
+    >>> y = X @ [1.0, -2.0, 0.5, 0.0]
+    >>> reg = TransformerRegressor(d_model=16, n_heads=2, n_layers=1,
+    ...                            dim_feedforward=32, max_epochs=30,
+    ...                            random_state=0).fit(X, y)
+    >>> reg.score(X, y) > 0.9
+    True
     """
 
     def __sklearn_tags__(self):

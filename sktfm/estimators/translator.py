@@ -28,46 +28,46 @@ from ._training import BaseTrainedEstimator
 class Seq2SeqTranslator(BaseTrainedEstimator):
     """Transformer encoder-decoder that translates one sequence into another.
 
-        ``fit(X, y)`` learns to map each source ``X[i]`` to its target ``y[i]``
-        by teacher forcing with label-smoothed cross-entropy; ``predict``
-        generates translations autoregressively (beam search with a key/value
-        cache); ``score`` is the corpus BLEU of those translations.
+    ``fit(X, y)`` learns to map each source ``X[i]`` to its target ``y[i]``
+    by teacher forcing with label-smoothed cross-entropy; ``predict``
+    generates translations autoregressively (beam search with a key/value
+    cache); ``score`` is the corpus BLEU of those translations.
 
-        Parameters
-        ----------
+    Parameters
+    ----------
     {parameters}
 
-        Attributes
-        ----------
-        input_type_ : str
-            "text" or "tokens".
-        source_tokenizer_, target_tokenizer_ : Tokenizer
-            Fitted tokenizers (the same object when ``share_vocab``).
-        net_ : skorch.NeuralNet
-            The skorch net that trained the module.
-        module_ : sktfm.nn.Seq2Seq
-            The trained encoder-decoder.
-        history_ : skorch.History
-            Per-epoch losses (and ``valid_bleu`` with ``early_stopping="bleu"``).
-        n_iter_ : int
-            Number of epochs run.
-        device_ : str
-            The device the model was trained on.
+    Attributes
+    ----------
+    input_type_ : str
+        "text" or "tokens".
+    source_tokenizer_, target_tokenizer_ : Tokenizer
+        Fitted tokenizers (the same object when ``share_vocab``).
+    net_ : skorch.NeuralNet
+        The skorch net that trained the module.
+    module_ : sktfm.nn.Seq2Seq
+        The trained encoder-decoder.
+    history_ : skorch.History
+        Per-epoch losses (and ``valid_bleu`` with ``early_stopping="bleu"``).
+    n_iter_ : int
+        Number of epochs run.
+    device_ : str
+        The device the model was trained on.
 
-        See Also
-        --------
-        sktfm.metrics.bleu_scorer : BLEU as a scorer for ``GridSearchCV``.
+    See Also
+    --------
+    sktfm.metrics.bleu_scorer : BLEU as a scorer for ``GridSearchCV``.
 
-        Examples
-        --------
-        >>> from sktfm import Seq2SeqTranslator
-        >>> X = ["one two", "two three", "three one", "one three"] * 10
-        >>> y = ["un deux", "deux trois", "trois un", "un trois"] * 10
-        >>> model = Seq2SeqTranslator(d_model=32, n_layers=1, dim_feedforward=64,
-        ...                           max_epochs=30, warmup_steps=0, lr=3e-3,
-        ...                           random_state=0).fit(X, y)
-        >>> model.predict(["two one"]).tolist()  # doctest: +SKIP
-        ['deux un']
+    Examples
+    --------
+    >>> from sktfm import Seq2SeqTranslator
+    >>> X = ["one two", "two three", "three one", "one three"] * 10
+    >>> y = ["un deux", "deux trois", "trois un", "un trois"] * 10
+    >>> model = Seq2SeqTranslator(d_model=32, n_layers=1, dim_feedforward=64,
+    ...                           max_epochs=30, warmup_steps=0, lr=3e-3,
+    ...                           random_state=0).fit(X, y)
+    >>> model.predict(["two one"]).tolist()  # doctest: +SKIP
+    ['deux un']
     """
 
     _parameters = {

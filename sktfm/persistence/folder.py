@@ -46,7 +46,7 @@ class Persistable:
     >>> sorted(os.listdir(folder))
     ['config.json', 'fitted.json']
     >>> sktfm.load(folder).transform(["the cat ran"])[0].tolist()
-    [7, 8, 1]
+    [9, 7, 1]
     """
 
     #: Fitted attributes rebuilt by ``_restore`` instead of stored.
