@@ -125,23 +125,39 @@ ENCODER_INPUT = {
 
 TRAINING = {
     "max_epochs": Parameter(
-        10,
-        _positive(0),
-        "int",
-        "Passes over the training data. 0 is allowed with ``pretrained`` and means "
-        '"load only": the checkpoint is used as it is.',
+        "auto",
+        [*_positive(0), StrOptions({"auto"})],
+        'int or "auto"',
+        'Most passes over the training data. ``"auto"`` plans in optimizer steps: '
+        "enough epochs for 2,000 steps and at least 10 epochs (small data gets many "
+        "short epochs, large data 10); when fine-tuning ``pretrained`` weights, 300 steps "
+        "and at least 3 epochs. Training usually ends earlier, by ``early_stopping``; "
+        "when it ends on this budget while still improving, ``fit`` raises a "
+        "``ConvergenceWarning``. The resolved value is ``max_epochs_``. 0 is allowed with "
+        '``pretrained`` and means "load only": the checkpoint is used as it is.',
     ),
     "batch_size": Parameter(
         64, _positive(), "int", "Samples per mini-batch, for training and for inference."
     ),
     "lr": Parameter(
-        1e-3, [Interval(Real, 0, None, closed="neither")], "float", "AdamW learning rate."
+        "auto",
+        [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
+        'float or "auto"',
+        'Peak AdamW learning rate. ``"auto"`` is 1e-3 from scratch and 5e-5 when '
+        "fine-tuning ``pretrained`` weights (as BERT and sentence-transformers fine-tune); "
+        "the resolved value is ``lr_``.",
     ),
     "weight_decay": Parameter(
         0.01, [Interval(Real, 0, None, closed="left")], "float", "AdamW weight decay."
     ),
     "warmup_steps": Parameter(
-        0, _positive(0), "int", "Batches over which the learning rate rises linearly to ``lr``."
+        "auto",
+        [*_positive(0), StrOptions({"auto"})],
+        'int or "auto"',
+        "Batches over which the learning rate rises linearly to ``lr`` (then it stays). "
+        '``"auto"`` is 0 from scratch; when fine-tuning ``pretrained`` weights, 10% of '
+        "the planned steps, then linear decay to 0 at the last planned step. The resolved "
+        "value is ``warmup_steps_``.",
     ),
     "label_smoothing": Parameter(
         0.0,
@@ -156,11 +172,15 @@ TRAINING = {
         "Largest gradient norm; None disables clipping.",
     ),
     "early_stopping": Parameter(
-        False,
-        ["boolean"],
-        "bool",
-        "Hold out ``validation_fraction`` of the data and stop when the validation loss "
-        "has not improved for ``patience`` epochs, keeping the best weights.",
+        "auto",
+        ["boolean", StrOptions({"auto"})],
+        'bool or "auto"',
+        "True holds out ``validation_fraction`` of the data and stops when the validation "
+        "loss has not improved (by more than 1e-4) for ``patience`` epochs, keeping the "
+        'best weights. ``"auto"`` does so when the held-out part would hold at least 100 '
+        "samples, and otherwise stops, in the same way, when the training loss stops "
+        "improving. False trains for the whole ``max_epochs``. The metric used is "
+        "``early_stopping_`` (None when off).",
     ),
     "validation_fraction": Parameter(
         0.1,
@@ -169,7 +189,19 @@ TRAINING = {
         "Share of the training data held out when ``early_stopping``.",
     ),
     "patience": Parameter(
-        5, _positive(), "int", "Epochs without improvement before early stopping."
+        "auto",
+        [*_positive(), StrOptions({"auto"})],
+        'int or "auto"',
+        'Epochs without improvement before early stopping. ``"auto"`` is 200 optimizer '
+        "steps' worth of epochs and at least 5; the resolved value is ``patience_``.",
+    ),
+    "max_time": Parameter(
+        None,
+        [Interval(Real, 0, None, closed="neither"), None],
+        "float or None",
+        "Seconds that ``fit`` may take: training stops after the batch that ends past "
+        "this time (counted from the call to ``fit``), keeping the best weights when "
+        "early stopping is on. None sets no limit.",
     ),
     "device": Parameter(
         "auto", [str], "str", 'Torch device; ``"auto"`` picks CUDA when available, else CPU.'

@@ -8,10 +8,12 @@ pickling. It holds no tensor code: :mod:`sktfm.training` builds and runs the
 nets.
 """
 
+import time
 import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
@@ -20,6 +22,7 @@ from ..data import SequenceDataset
 from ..persistence import WEIGHTS_FILE, Persistable, load_weights
 from ..text.special_tokens import PAD_ID
 from ..training import TransformerNet, make_module, make_net, resolve_device, seeded
+from ..training.budget import TOLERANCE, resolve_budget, use_validation_split
 from ..training.distributed import DataParallelNet, fit_data_parallel
 from ..training.runtime import available_device
 from ..training.schedules import LinearWarmup
@@ -39,7 +42,7 @@ class BaseTrainedEstimator(Persistable, BaseEstimator, register=False):
 
     _parameters = {}
     # Rebuilt on load from ``_module_spec`` and the weights, never stored.
-    _not_saved = ("net_", "module_", "_training_module")
+    _not_saved = ("net_", "module_", "_training_module", "_deadline")
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -125,21 +128,33 @@ class BaseTrainedEstimator(Persistable, BaseEstimator, register=False):
         device,
         valid=None,
         epochs=None,
+        budget=None,
         schedule=LinearWarmup,
-        monitor="valid_loss",
+        monitor=None,
         extra_callbacks=(),
         restored=False,
     ):
-        """The skorch net for ``module``: the one builder, for fit and for load."""
+        """The skorch net for ``module``: the one builder, for fit and for load.
+
+        ``budget`` holds the resolved training parameters of this fit; a
+        restored net takes those of the fit that made it.
+        """
+        params = self.get_params(deep=False)
+        if budget is not None:
+            params.update(max_epochs=budget.max_epochs, lr=budget.lr, patience=budget.patience)
+        else:  # the values resolved by the fit that made the model
+            for name in ("max_epochs", "lr", "patience"):
+                params[name] = getattr(self, f"{name}_", params[name])
         return make_net(
             module,
             objective=objective,
-            params=self.get_params(deep=False),
+            params=params,
             device=device,
             valid=valid,
             max_epochs=epochs,
-            schedule=schedule,
+            lr_schedule=None if budget is None else budget.lr_schedule(schedule),
             monitor=monitor,
+            deadline=getattr(self, "_deadline", None),
             extra_callbacks=extra_callbacks,
             restored=restored,
             net_class=DataParallelNet if self.strategy == "ddp" else TransformerNet,
@@ -156,14 +171,21 @@ class BaseTrainedEstimator(Persistable, BaseEstimator, register=False):
         head_kwargs=None,
         pretrained=None,
         epochs=None,
+        monitor="valid_loss",
         **net_options,
     ):
         """Build the module and its net under ``seed``, train, set fitted attributes.
 
         ``train`` and ``valid`` are ``(X, y)`` pairs of model-ready samples
-        (``valid`` may be None); ``net_options`` go to :meth:`_build_net`.
+        (``valid`` may be None); ``monitor`` is the validation metric of early
+        stopping; ``net_options`` go to :meth:`_build_net`.
         """
         device = resolve_device(self.device)
+        budget = self._resolve_budget(len(train[0]), pretrained is not None)
+        if epochs == "auto" or epochs is None:
+            epochs = budget.max_epochs
+        if valid is None:  # too little data to hold out: stop on the training loss
+            monitor = "train_loss" if self.early_stopping == "auto" else None
         with seeded(seed):
             module = make_module(
                 objective, module_kwargs, **(head_kwargs or {}), pretrained=pretrained
@@ -174,10 +196,13 @@ class BaseTrainedEstimator(Persistable, BaseEstimator, register=False):
                 device=device,
                 valid=valid,
                 epochs=epochs,
+                budget=budget,
+                monitor=monitor,
                 **net_options,
             )
             self._run_fit(net, *train, seed=seed)
-        self._warn_if_interrupted(net)
+        self.early_stopping_ = monitor
+        self._report_stop(net)
         # Everything needed to rebuild the module without pickle (sktfm.load).
         self._module_spec = {
             "objective": objective,
@@ -190,6 +215,23 @@ class BaseTrainedEstimator(Persistable, BaseEstimator, register=False):
         self.history_ = net.history
         self.n_iter_ = len(net.history)
         return self
+
+    def _resolve_budget(self, n_train, pretrained):
+        """Resolve the "auto" training parameters; set them as fitted attributes."""
+        budget = resolve_budget(
+            max_epochs=self.max_epochs,
+            patience=self.patience,
+            lr=self.lr,
+            warmup_steps=self.warmup_steps,
+            n_train=n_train,
+            batch_size=self.batch_size,
+            pretrained=pretrained,
+        )
+        self.max_epochs_ = budget.max_epochs
+        self.lr_ = budget.lr
+        self.patience_ = budget.patience
+        self.warmup_steps_ = budget.warmup_steps
+        return budget
 
     def _run_fit(self, net, X, y=None, *, seed, epochs=None, resume=False):
         """Train ``net`` on model-ready data, here or data-parallel (``strategy``)."""
@@ -204,11 +246,13 @@ class BaseTrainedEstimator(Persistable, BaseEstimator, register=False):
 
     def _continue_training(self, X_model, y=None, *, epochs):
         """Train the fitted net for ``epochs`` more epochs on model-ready data."""
+        if epochs == "auto":
+            epochs = getattr(self, "max_epochs_", self.net_.max_epochs)
         seed = int(check_random_state(self.random_state).randint(_MAX_SEED))
         seed += len(self.net_.history)  # new shuffles each call
         with seeded(seed):
             self._run_fit(self.net_, X_model, y, seed=seed, epochs=epochs, resume=True)
-        self._warn_if_interrupted(self.net_)
+        self._report_stop(self.net_)
         self.history_ = self.net_.history
         self.n_iter_ = len(self.net_.history)
         return self
@@ -216,7 +260,7 @@ class BaseTrainedEstimator(Persistable, BaseEstimator, register=False):
     def _split(self, X_model, y, rng, stratify):
         """``(train, valid)`` pairs; ``valid`` is None unless early stopping holds some out."""
         n_samples = len(X_model)
-        if not self.early_stopping:
+        if not use_validation_split(self.early_stopping, n_samples, self.validation_fraction):
             return (X_model, y), None
         if n_samples < 2:
             raise ValueError(
@@ -243,13 +287,27 @@ class BaseTrainedEstimator(Persistable, BaseEstimator, register=False):
 
         return (take(X_model, train), take(y, train)), (take(X_model, valid), take(y, valid))
 
-    def _warn_if_interrupted(self, net):
-        if net.interrupted_:
-            kept = "best" if self.early_stopping else "latest"
+    def _report_stop(self, net):
+        """Warn when training ended on the user's Ctrl-C or on a budget while improving."""
+        reason = getattr(net, "stop_reason_", "max_epochs")
+        name, epochs = type(self).__name__, len(net.history)
+        if reason == "interrupted":
+            kept = "best" if getattr(self, "early_stopping_", None) else "latest"
             warnings.warn(
-                f"{type(self).__name__}: training was interrupted after "
-                f"{len(net.history)} epoch(s); the estimator is fitted with the "
-                f"{kept} weights so far.",
+                f"{name}: training was interrupted after {epochs} epoch(s); the "
+                f"estimator is fitted with the {kept} weights so far.",
+                stacklevel=4,
+            )
+            return
+        monitor = getattr(self, "early_stopping_", None) or "train_loss"
+        patience = getattr(self, "patience_", self.patience)
+        if reason != "early_stopping" and _still_improving(net.history, monitor, patience):
+            budget = f"max_time={self.max_time} s" if reason == "max_time" else f"{epochs} epochs"
+            warnings.warn(
+                f"{name}: training stopped after {budget} while {monitor} was still "
+                f"improving (within the last {patience} epochs). Raise max_epochs or "
+                "max_time, or continue with warm_start=True or partial_fit.",
+                ConvergenceWarning,
                 stacklevel=4,
             )
 
@@ -260,12 +318,15 @@ class BaseTrainedEstimator(Persistable, BaseEstimator, register=False):
     def _fit_guarded(self, fit, X, y):
         """Run ``fit`` so that a failure leaves a previous fit untouched."""
         state = self.__dict__.copy()
+        self._deadline = None if self.max_time is None else time.monotonic() + self.max_time
         try:
             return fit(X, y)
         except Exception:
             self.__dict__.clear()
             self.__dict__.update(state)
             raise
+        finally:
+            self.__dict__.pop("_deadline", None)
 
     def _require_y(self, y):
         if y is None:
@@ -277,3 +338,17 @@ class BaseTrainedEstimator(Persistable, BaseEstimator, register=False):
     def _seed(rng):
         """A torch seed drawn from ``rng``."""
         return int(rng.randint(_MAX_SEED))
+
+
+def _still_improving(history, key, patience):
+    """Whether ``key`` improved by more than the tolerance in the last ``patience`` epochs.
+
+    With fewer epochs than ``patience``, the last ones are compared with the first.
+    """
+    values = [row[key] for row in history if key in row]
+    if len(values) < 2:
+        return False
+    if not key.endswith("loss"):  # a score such as valid_bleu: higher is better
+        values = [-value for value in values]
+    recent, before = values[-patience:], values[:-patience] or values[:1]
+    return min(recent) < min(before) - TOLERANCE

@@ -22,7 +22,6 @@ from .callbacks import make_callbacks
 from .losses import criterion_for
 from .nets import TransformerNet
 from .runtime import resolve_precision
-from .schedules import LinearWarmup
 
 __all__ = ["OBJECTIVES", "make_module", "make_net"]
 
@@ -92,8 +91,9 @@ def make_net(
     device,
     valid=None,
     max_epochs=None,
-    schedule=LinearWarmup,
-    monitor="valid_loss",
+    lr_schedule=None,
+    monitor=None,
+    deadline=None,
     extra_callbacks=(),
     restored=False,
     net_class=TransformerNet,
@@ -107,19 +107,27 @@ def make_net(
     objective : str
         The training objective (it picks the loss and the batch layout).
     params : dict
-        The estimator's parameters (``get_params(deep=False)``).
+        The estimator's parameters (``get_params(deep=False)``) with every
+        ``"auto"`` already resolved (``lr``, ``max_epochs``, ``patience``).
     device : str
         A resolved torch device.
     valid : tuple or None
         ``(X, y)`` of model-ready validation samples, or None.
     max_epochs : int or None
         Epochs of this fit; None means ``params["max_epochs"]``.
-    schedule, monitor, extra_callbacks
-        The learning-rate schedule class, the early-stopping metric and
-        callbacks that run first.
+    lr_schedule : callable or None
+        Multiplier of ``lr`` per batch (see :mod:`sktfm.training.schedules`);
+        None keeps ``lr`` constant.
+    monitor : str or None
+        The early-stopping metric ("valid_loss", "train_loss", "valid_bleu");
+        None trains for the whole budget.
+    deadline : float or None
+        ``time.monotonic()`` time after which training stops (``max_time``).
+    extra_callbacks
+        Callbacks that run first.
     restored : bool
         Build the net of a model loaded from disk: continued training keeps
-        gradient clipping and the NaN guard, without warm-up, early stopping
+        gradient clipping and the NaN guard, without schedule, early stopping
         (no validation split was saved), checkpoints or user callbacks.
     net_class : type
         :class:`~sktfm.training.nets.TransformerNet` or a subclass (the
@@ -129,16 +137,14 @@ def make_net(
         objective, label_smoothing=params.get("label_smoothing", 0.0)
     )
     collate_fn = collate_pairs if objective == "translation" else collate
-    early_stopping = bool(params["early_stopping"]) and not restored
     callbacks = make_callbacks(
         grad_clip=params["grad_clip"],
-        early_stopping=early_stopping,
-        patience=params["patience"],
-        warmup_steps=0 if restored else params["warmup_steps"],
         verbose=params["verbose"],
         callbacks=None if restored else params["callbacks"],
-        schedule=schedule,
-        monitor=monitor,
+        monitor=None if restored else monitor,
+        patience=params["patience"],
+        lr_schedule=None if restored else lr_schedule,
+        deadline=None if restored else deadline,
         extra=extra_callbacks,
         checkpoint_dir=None if restored else params["checkpoint_dir"],
     )

@@ -1,5 +1,7 @@
 """skorch callbacks for the estimator-level training options."""
 
+import time
+
 import torch
 from skorch.callbacks import (
     Callback,
@@ -10,12 +12,15 @@ from skorch.callbacks import (
     ProgressBar,
 )
 
+from .budget import TOLERANCE
 from .inference import generate
-from .schedules import LinearWarmup
 
 __all__ = [
     "NonFiniteLoss",
     "StopOnNonFiniteLoss",
+    "StopTraining",
+    "StopWhenConverged",
+    "TimeBudget",
     "ValidationBLEU",
     "checkpoint_callbacks",
     "make_callbacks",
@@ -24,6 +29,55 @@ __all__ = [
 
 class NonFiniteLoss(FloatingPointError):
     """Training produced a NaN or infinite loss."""
+
+
+class StopTraining(KeyboardInterrupt):
+    """Ends training on purpose; ``reason`` says why ("early_stopping", "max_time").
+
+    A ``KeyboardInterrupt`` because that is what skorch's fit loop catches to
+    end training and keep the model; the net tells this apart from a user's
+    Ctrl-C by its type.
+    """
+
+    def __init__(self, reason):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class StopWhenConverged(EarlyStopping):
+    """skorch's early stopping (best weights restored), raising :class:`StopTraining`.
+
+    An improvement counts when it beats the best score by more than
+    ``threshold`` (absolute, :data:`~sktfm.training.budget.TOLERANCE` by
+    default, as ``tol`` in scikit-learn's ``MLPClassifier``).
+    """
+
+    def __init__(self, monitor="valid_loss", patience=5, *, lower_is_better=True):
+        super().__init__(
+            monitor=monitor,
+            patience=patience,
+            threshold=TOLERANCE,
+            threshold_mode="abs",
+            lower_is_better=lower_is_better,
+            load_best=True,
+        )
+
+    def on_epoch_end(self, net, **kwargs):
+        try:
+            super().on_epoch_end(net, **kwargs)
+        except KeyboardInterrupt:
+            raise StopTraining("early_stopping") from None
+
+
+class TimeBudget(Callback):
+    """Stop training after the batch that ends past ``deadline`` (``time.monotonic()``)."""
+
+    def __init__(self, deadline):
+        self.deadline = deadline
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        if training and time.monotonic() > self.deadline:
+            raise StopTraining("max_time")
 
 
 class StopOnNonFiniteLoss(Callback):
@@ -122,41 +176,39 @@ class ValidationBLEU(Callback):
 def make_callbacks(
     *,
     grad_clip,
-    early_stopping,
-    patience,
-    warmup_steps,
     verbose,
     callbacks,
-    schedule=LinearWarmup,
-    monitor="valid_loss",
+    monitor=None,
+    patience=5,
+    lr_schedule=None,
+    deadline=None,
     extra=(),
     checkpoint_dir=None,
 ):
-    """skorch callbacks for the estimator-level training options."""
+    """skorch callbacks for the estimator-level training options.
+
+    ``monitor`` names the early-stopping metric (None: no early stopping),
+    ``lr_schedule`` is a multiplier of the peak ``lr`` per batch (None:
+    constant) and ``deadline`` a ``time.monotonic()`` time to stop at.
+    """
     result = [("non_finite", StopOnNonFiniteLoss()), *extra]
     if checkpoint_dir is not None:
-        result += checkpoint_callbacks(checkpoint_dir, validation=bool(early_stopping))
+        validation = monitor is not None and monitor.startswith("valid")
+        result += checkpoint_callbacks(checkpoint_dir, validation=validation)
     if grad_clip:
         result.append(("grad_clip", GradientNormClipping(gradient_clip_value=grad_clip)))
-    if early_stopping:
+    if monitor is not None:
+        stopping = StopWhenConverged(monitor, patience, lower_is_better=monitor.endswith("loss"))
+        result.append(("early_stopping", stopping))
+    if deadline is not None:
+        result.append(("max_time", TimeBudget(deadline)))
+    if lr_schedule is not None:
         result.append(
             (
-                "early_stopping",
-                EarlyStopping(
-                    monitor=monitor,
-                    patience=patience,
-                    load_best=True,
-                    lower_is_better=monitor.endswith("loss"),
-                ),
-            )
-        )
-    if warmup_steps:
-        result.append(
-            (
-                "warmup",
+                "lr_schedule",
                 LRScheduler(
                     policy=torch.optim.lr_scheduler.LambdaLR,
-                    lr_lambda=schedule(warmup_steps),
+                    lr_lambda=lr_schedule,
                     step_every="batch",
                 ),
             )

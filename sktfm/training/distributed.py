@@ -383,7 +383,7 @@ def _load_result(net, report):
     net.module_.load_state_dict(report["state"])
     net.optimizer_.load_state_dict(report["optimizer"])
     net.history = History(report["history"])
-    net.interrupted_ = False
+    net.stop_reason_ = "max_epochs"
 
 
 def train_launched(net, dataset, *, seed, epochs=None):
@@ -405,5 +405,5 @@ def train_launched(net, dataset, *, seed, epochs=None):
     dist.all_gather_object(digests, weights_digest(net.module_))
     if len(set(digests)) != 1:
         raise RuntimeError("Data-parallel replicas ended with different weights.")
-    net.interrupted_ = False
+    net.stop_reason_ = "max_epochs"
     return net

@@ -7,6 +7,7 @@ from skorch import NeuralNet
 from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
 
+from .callbacks import StopTraining
 from .losses import is_sample_mean
 
 __all__ = ["TransformerNet"]
@@ -102,13 +103,22 @@ class TransformerNet(NeuralNet):
 
     def fit_loop(self, X, y=None, epochs=None, **fit_params):
         # skorch swallows KeyboardInterrupt to keep the model trained so far;
-        # remember it so the estimator can say so.
-        self.interrupted_ = False
+        # remember why training ended so the estimator can say so:
+        # "max_epochs", a StopTraining reason, or "interrupted" (Ctrl-C).
+        self.stop_reason_ = "max_epochs"
         try:
             return super().fit_loop(X, y, epochs=epochs, **fit_params)
-        except KeyboardInterrupt:
-            self.interrupted_ = True
+        except StopTraining as stop:
+            self.stop_reason_ = stop.reason
             raise
+        except KeyboardInterrupt:
+            self.stop_reason_ = "interrupted"
+            raise
+
+    @property
+    def interrupted_(self):
+        """Whether the last fit was cut short by the user (not by a budget)."""
+        return getattr(self, "stop_reason_", None) == "interrupted"
 
     def autocast(self):
         """The autocast context of ``precision`` for this net's device."""

@@ -113,7 +113,14 @@ def _names(net):
 
 def test_make_net_follows_the_estimator_parameters(params):
     module = make_module("classification", TOKENS, n_outputs=3)
-    net = make_net(module, objective="classification", params=params, device="cpu")
+    net = make_net(
+        module,
+        objective="classification",
+        params=params,
+        device="cpu",
+        lr_schedule=LinearWarmup(11),
+        monitor="valid_loss",
+    )
     assert type(net) is TransformerNet and net.module is module
     assert (net.lr, net.batch_size, net.max_epochs) == (2e-3, 7, 9)
     assert net.criterion is ClassificationLoss and net.criterion__label_smoothing == 0.1
@@ -128,14 +135,14 @@ def test_make_net_follows_the_estimator_parameters(params):
         "checkpoint_last",
         "grad_clip",
         "early_stopping",
-        "warmup",
+        "lr_schedule",
     ]
     assert last is params["callbacks"][0]
     callbacks = dict(net.callbacks[:-1])
     assert callbacks["grad_clip"].gradient_clip_value == 0.5
     assert callbacks["early_stopping"].patience == 4
-    assert isinstance(callbacks["warmup"].lr_lambda, LinearWarmup)
-    assert callbacks["warmup"].lr_lambda.warmup_steps == 11
+    assert isinstance(callbacks["lr_schedule"].lr_lambda, LinearWarmup)
+    assert callbacks["lr_schedule"].lr_lambda.warmup_steps == 11
     assert callbacks["checkpoint_best"].dirname == str(params["checkpoint_dir"])
     net.initialize()  # every argument is one that skorch and the criterion accept
     assert isinstance(net.criterion_, ClassificationLoss)
@@ -152,7 +159,7 @@ def test_make_net_options(params):
         device="cpu",
         valid=(X_valid, y_valid),
         max_epochs=2,
-        schedule=InverseSqrtWarmup,
+        lr_schedule=InverseSqrtWarmup(5),
         monitor="valid_bleu",
         extra_callbacks=[("first", _User())],
         net_class=DataParallelNet,
@@ -165,14 +172,23 @@ def test_make_net_options(params):
     assert isinstance(valid, SequenceDataset) and valid.X is X_valid and valid.y is y_valid
     callbacks = dict(net.callbacks[:-1])
     assert _names(net)[0][:2] == ["non_finite", "first"]
-    assert isinstance(callbacks["warmup"].lr_lambda, InverseSqrtWarmup)
+    assert isinstance(callbacks["lr_schedule"].lr_lambda, InverseSqrtWarmup)
     assert callbacks["early_stopping"].monitor == "valid_bleu"
     assert callbacks["early_stopping"].lower_is_better is False
 
 
 def test_a_restored_net_keeps_grad_clipping_only(params):
     module = make_module("classification", TOKENS, n_outputs=3)
-    net = make_net(module, objective="classification", params=params, device="cpu", restored=True)
+    net = make_net(
+        module,
+        objective="classification",
+        params=params,
+        device="cpu",
+        restored=True,
+        lr_schedule=LinearWarmup(11),
+        monitor="valid_loss",
+        deadline=1.0,
+    )
     assert [name for name, _ in net.callbacks] == ["non_finite", "grad_clip"]
     assert isinstance(net.callbacks[1][1], GradientNormClipping)
     assert net.callbacks[1][1].gradient_clip_value == 0.5

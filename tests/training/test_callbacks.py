@@ -19,15 +19,16 @@ from sktfm.training import inference
 from sktfm.training.callbacks import (
     NonFiniteLoss,
     StopOnNonFiniteLoss,
+    StopTraining,
+    StopWhenConverged,
+    TimeBudget,
     ValidationBLEU,
     make_callbacks,
 )
 from sktfm.training.nets import TransformerNet
 from sktfm.training.schedules import InverseSqrtWarmup, LinearWarmup
 
-OFF = dict(
-    grad_clip=None, early_stopping=False, patience=5, warmup_steps=0, verbose=0, callbacks=None
-)
+OFF = dict(grad_clip=None, verbose=0, callbacks=None)
 
 
 def _names(callbacks):
@@ -49,12 +50,12 @@ def test_make_callbacks_with_every_option_on(tmp_path):
     user, extra = _User(), ("first", _User())
     callbacks = make_callbacks(
         grad_clip=0.5,
-        early_stopping=True,
+        monitor="valid_loss",
         patience=3,
-        warmup_steps=7,
+        lr_schedule=InverseSqrtWarmup(7),
+        deadline=123.0,
         verbose=1,
         callbacks=[user],
-        schedule=InverseSqrtWarmup,
         extra=[extra],
         checkpoint_dir=tmp_path / "ckpt",
     )
@@ -66,7 +67,8 @@ def test_make_callbacks_with_every_option_on(tmp_path):
         "checkpoint_last",
         "grad_clip",
         "early_stopping",
-        "warmup",
+        "max_time",
+        "lr_schedule",
         "progress_bar",
     ]
     assert callbacks[-1] is user
@@ -75,14 +77,16 @@ def test_make_callbacks_with_every_option_on(tmp_path):
     clip = by_name["grad_clip"]
     assert isinstance(clip, GradientNormClipping) and clip.gradient_clip_value == 0.5
     stopping = by_name["early_stopping"]
-    assert isinstance(stopping, EarlyStopping)
+    assert isinstance(stopping, StopWhenConverged) and isinstance(stopping, EarlyStopping)
+    assert (stopping.threshold, stopping.threshold_mode) == (1e-4, "abs")
+    assert isinstance(by_name["max_time"], TimeBudget) and by_name["max_time"].deadline == 123.0
     assert (stopping.monitor, stopping.patience, stopping.lower_is_better, stopping.load_best) == (
         "valid_loss",
         3,
         True,
         True,
     )
-    warmup = by_name["warmup"]
+    warmup = by_name["lr_schedule"]
     assert isinstance(warmup, LRScheduler) and warmup.step_every == "batch"
     assert warmup.policy is torch.optim.lr_scheduler.LambdaLR
     assert isinstance(warmup.lr_lambda, InverseSqrtWarmup) and warmup.lr_lambda.warmup_steps == 7
@@ -98,8 +102,9 @@ def test_make_callbacks_with_every_option_on(tmp_path):
     "option, value, name",
     [
         ("grad_clip", 1.0, "grad_clip"),
-        ("early_stopping", True, "early_stopping"),
-        ("warmup_steps", 4, "warmup"),
+        ("monitor", "train_loss", "early_stopping"),
+        ("lr_schedule", LinearWarmup(4), "lr_schedule"),
+        ("deadline", 1.0, "max_time"),
         ("verbose", 1, "progress_bar"),
     ],
 )
@@ -108,14 +113,14 @@ def test_each_option_adds_its_own_callback_only(option, value, name):
 
 
 def test_make_callbacks_details(tmp_path):
-    warmup = dict(make_callbacks(**{**OFF, "warmup_steps": 4}))["warmup"]
-    assert isinstance(warmup.lr_lambda, LinearWarmup)  # the default schedule
-    bleu = dict(make_callbacks(**{**OFF, "early_stopping": True}, monitor="valid_bleu"))
+    bleu = dict(make_callbacks(**OFF, monitor="valid_bleu"))
     assert bleu["early_stopping"].monitor == "valid_bleu"
     assert bleu["early_stopping"].lower_is_better is False  # a score, not a loss
     # Without validation the best checkpoint follows the training loss.
     best = dict(make_callbacks(**OFF, checkpoint_dir=tmp_path))["checkpoint_best"]
     assert best.monitor == "train_loss_best"
+    best = dict(make_callbacks(**OFF, monitor="train_loss", checkpoint_dir=tmp_path))
+    assert best["checkpoint_best"].monitor == "train_loss_best"
     # Pairs and bare instances are both accepted as user callbacks.
     user = _User()
     assert make_callbacks(**{**OFF, "callbacks": [("mine", user)]})[-1] == ("mine", user)
@@ -144,8 +149,8 @@ class _KeepEpochWeights(Callback):
 
 
 def _regression_net(**kwargs):
-    return TransformerNet(
-        nn.Linear,
+    options = dict(
+        criterion=nn.MSELoss,
         module__in_features=3,
         module__out_features=1,
         optimizer=torch.optim.SGD,
@@ -155,8 +160,8 @@ def _regression_net(**kwargs):
         train_split=None,
         device="cpu",
         verbose=0,
-        **kwargs,
     )
+    return TransformerNet(nn.Linear, **{**options, **kwargs})
 
 
 def _regression_data():
@@ -246,3 +251,39 @@ def test_validation_bleu_records_the_corpus_bleu_of_greedy_translations(translat
     # Perfect hypotheses (in the order of the references) score 100.
     ValidationBLEU(sources, references, lambda ids: references[: len(ids)]).on_epoch_end(net)
     assert net.history[-1, "valid_bleu"] == pytest.approx(100.0)
+
+
+def test_early_stopping_ends_training_with_its_reason_and_the_best_weights():
+    X, y = _regression_data()
+    keep = _KeepEpochWeights()
+    stopping = StopWhenConverged("train_loss", patience=2)
+    net = _regression_net(max_epochs=50, callbacks=[("keep", keep), ("stop", stopping)])
+    net.fit(X, y)
+    losses = net.history[:, "train_loss"]
+    assert net.stop_reason_ == "early_stopping" and not net.interrupted_
+    best = stopping.best_epoch_ - 1
+    assert len(losses) == best + 1 + 2  # stopped after 2 epochs without improvement
+    # Later losses were lower, but by less than the absolute tolerance.
+    assert min(losses[best + 1 :]) < losses[best] < min(losses[best + 1 :]) + 1e-4
+    for name, value in net.module_.state_dict().items():
+        torch.testing.assert_close(value, keep.states[best][name], rtol=0, atol=0)
+
+
+def test_time_budget_stops_after_the_batch_past_the_deadline():
+    X, y = _regression_data()
+    net = _regression_net(max_epochs=50, callbacks=[("max_time", TimeBudget(deadline=0.0))])
+    net.fit(X, y)  # every batch ends past a deadline in the past
+    assert net.stop_reason_ == "max_time" and not net.interrupted_
+    assert len(net.history) == 1 and len(net.history[-1]["batches"]) == 1
+
+
+def test_a_users_interrupt_is_told_apart_from_a_budget():
+    class _CtrlC(Callback):
+        def on_epoch_end(self, net, **kwargs):
+            raise KeyboardInterrupt
+
+    X, y = _regression_data()
+    net = _regression_net(callbacks=[("ctrl_c", _CtrlC())])
+    net.fit(X, y)
+    assert net.stop_reason_ == "interrupted" and net.interrupted_
+    assert issubclass(StopTraining, KeyboardInterrupt)  # what skorch's loop catches

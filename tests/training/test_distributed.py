@@ -274,6 +274,8 @@ def test_outside_a_process_group_the_data_parallel_net_is_the_plain_net(monkeypa
         dropout=0.1,
         max_epochs=2,
         batch_size=16,
+        lr=1e-3,  # make_net takes resolved values, not "auto"
+        patience=5,
         device="cpu",
     ).get_params(deep=False)
     module_kwargs = dict(

@@ -1,0 +1,121 @@
+"""What the ``"auto"`` training parameters resolve to, given the data.
+
+Training length is counted in optimizer steps, not in epochs: 50 series and
+500,000 sentences need about the same number of updates to fit, not the same
+number of passes. The numbers below are the documented meaning of ``"auto"``
+(see the estimators' docstrings); they were chosen by measurement on the
+real-data benchmark (``benchmarks/real_data.py``).
+"""
+
+import math
+from dataclasses import dataclass
+
+from .schedules import LinearWarmup, LinearWarmupDecay
+
+__all__ = ["Budget", "resolve_budget", "steps_per_epoch", "use_validation_split"]
+
+#: ``max_epochs="auto"`` trains for at least this many optimizer steps ...
+MIN_STEPS = 2000
+#: ... and at least this many epochs (large data: every sample seen this often).
+MIN_EPOCHS = 10
+#: Fine-tuning a pretrained model: fewer passes (BERT fine-tunes 2 to 4 epochs).
+MIN_STEPS_PRETRAINED = 300
+MIN_EPOCHS_PRETRAINED = 3
+#: ``patience="auto"``: this many steps without improvement, and at least 5 epochs.
+PATIENCE_STEPS = 200
+MIN_PATIENCE_EPOCHS = 5
+#: ``early_stopping="auto"`` holds out a validation split only when it would
+#: contain at least this many samples; below, it stops on the training loss.
+MIN_VALIDATION_SAMPLES = 100
+#: Learning rates of ``lr="auto"``: from scratch, and when fine-tuning.
+LR_FROM_SCRATCH = 1e-3
+LR_PRETRAINED = 5e-5
+#: ``warmup_steps="auto"`` when fine-tuning: this share of the planned steps.
+WARMUP_SHARE_PRETRAINED = 0.1
+#: An improvement smaller than this (absolute, in loss units) does not count.
+TOLERANCE = 1e-4
+
+
+@dataclass(frozen=True)
+class Budget:
+    """The resolved training parameters of one fit."""
+
+    max_epochs: int
+    patience: int
+    lr: float
+    warmup_steps: int
+    decay: bool  # linear decay to 0 over max_epochs (fine-tuning practice)
+    steps_per_epoch: int
+
+    def lr_schedule(self, warmup_schedule=LinearWarmup):
+        """The per-batch multiplier of ``lr``, or None for a constant rate.
+
+        ``warmup_schedule(warmup_steps)`` is used unless the budget decays
+        (then linear warm-up and decay to 0 at the last planned step).
+        """
+        if self.decay:
+            total = self.max_epochs * self.steps_per_epoch
+            return LinearWarmupDecay(self.warmup_steps, total)
+        return warmup_schedule(self.warmup_steps) if self.warmup_steps else None
+
+
+def steps_per_epoch(n_samples, batch_size):
+    """Optimizer steps in one pass over ``n_samples``."""
+    return max(1, math.ceil(n_samples / batch_size))
+
+
+def use_validation_split(early_stopping, n_samples, validation_fraction):
+    """Whether ``early_stopping`` holds out a validation split of ``n_samples``.
+
+    True and the translator's ``"loss"``/``"bleu"`` always do; ``"auto"`` does
+    when the split would hold at least :data:`MIN_VALIDATION_SAMPLES`.
+    """
+    if early_stopping == "auto":
+        return n_samples * validation_fraction >= MIN_VALIDATION_SAMPLES
+    return bool(early_stopping)
+
+
+def resolve_budget(*, max_epochs, patience, lr, warmup_steps, n_train, batch_size, pretrained):
+    """Resolve each ``"auto"`` among the training parameters for ``n_train`` samples.
+
+    Parameters
+    ----------
+    max_epochs, patience, lr, warmup_steps : int, float or "auto"
+        The estimator's parameters; explicit values pass through unchanged.
+    n_train : int
+        Training samples (after any validation split).
+    batch_size : int
+        Samples per optimizer step.
+    pretrained : bool
+        Whether the model starts from pretrained weights (fine-tuning).
+
+    Returns
+    -------
+    Budget
+
+    Examples
+    --------
+    >>> resolve_budget(max_epochs="auto", patience="auto", lr="auto", warmup_steps="auto",
+    ...                n_train=50, batch_size=64, pretrained=False)
+    Budget(max_epochs=2000, patience=200, lr=0.001, warmup_steps=0, decay=False,
+           steps_per_epoch=1)
+    >>> resolve_budget(max_epochs="auto", patience="auto", lr="auto", warmup_steps="auto",
+    ...                n_train=64_000, batch_size=64, pretrained=True)
+    Budget(max_epochs=3, patience=5, lr=5e-05, warmup_steps=300, decay=True,
+           steps_per_epoch=1000)
+    """
+    steps = steps_per_epoch(n_train, batch_size)
+    if max_epochs == "auto":
+        min_steps, min_epochs = (
+            (MIN_STEPS_PRETRAINED, MIN_EPOCHS_PRETRAINED) if pretrained else (MIN_STEPS, MIN_EPOCHS)
+        )
+        max_epochs = max(min_epochs, math.ceil(min_steps / steps))
+    if patience == "auto":
+        patience = max(MIN_PATIENCE_EPOCHS, math.ceil(PATIENCE_STEPS / steps))
+    if lr == "auto":
+        lr = LR_PRETRAINED if pretrained else LR_FROM_SCRATCH
+    decay = False
+    if warmup_steps == "auto":
+        decay = pretrained
+        warmup_steps = round(WARMUP_SHARE_PRETRAINED * max_epochs * steps) if pretrained else 0
+    return Budget(int(max_epochs), int(patience), float(lr), int(warmup_steps), decay, steps)

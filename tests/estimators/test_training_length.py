@@ -1,0 +1,90 @@
+"""How long estimators train: "auto" budgets, early stopping, max_time, ConvergenceWarning."""
+
+import time
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+
+from sktfm import TransformerClassifier, TransformerRegressor
+from sktfm.training import budget
+
+SMALL = dict(d_model=8, n_heads=2, n_layers=1, dim_feedforward=16, device="cpu", random_state=0)
+
+
+def _learnable(n=40, seed=0):
+    rng = np.random.RandomState(seed)
+    X = rng.normal(size=(n, 3))
+    return X, X[:, 0] - 2 * X[:, 1]
+
+
+def test_auto_parameters_stay_auto_and_resolve_to_fitted_attributes():
+    X, y = _learnable()
+    model = TransformerRegressor(**SMALL, max_epochs=4, batch_size=16)
+    with pytest.warns(ConvergenceWarning):
+        model.fit(X, y)
+    params = model.get_params()
+    assert [params[name] for name in ("lr", "patience", "warmup_steps", "early_stopping")] == [
+        "auto"
+    ] * 4
+    assert (model.max_epochs_, model.lr_, model.warmup_steps_) == (4, budget.LR_FROM_SCRATCH, 0)
+    assert model.patience_ == -(-budget.PATIENCE_STEPS // 3)  # 3 steps per epoch
+    assert model.early_stopping_ == "train_loss"  # 40 samples: too few to hold 100 out
+
+
+def test_budget_ending_while_improving_warns():
+    X, y = _learnable()
+    model = TransformerRegressor(**SMALL, max_epochs=3, early_stopping=False)
+    with pytest.warns(ConvergenceWarning, match=r"after 3 epochs while train_loss"):
+        model.fit(X, y)
+    assert model.n_iter_ == 3 and model.early_stopping_ is None
+
+
+def test_a_plateau_ends_training_early_without_a_warning():
+    X = np.random.RandomState(0).normal(size=(40, 3))
+    y = np.full(40, 2.0)  # a constant: the loss reaches its floor within a few epochs
+    model = TransformerRegressor(**SMALL, max_epochs=300, patience=3, lr=1e-2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        model.fit(X, y)
+    assert model.n_iter_ < 300
+    assert model.net_.stop_reason_ == "early_stopping"
+
+
+def test_enough_data_holds_out_a_validation_split():
+    X, y = _learnable(n=1000)
+    model = TransformerRegressor(**SMALL, max_epochs=1, batch_size=256)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X, y)
+    assert model.early_stopping_ == "valid_loss"
+    assert "valid_loss" in model.history_[-1]
+
+
+def test_max_time_ends_fit_within_the_limit_plus_a_batch():
+    X, y = _learnable(n=200)
+    model = TransformerRegressor(**SMALL, max_epochs=100_000, max_time=1.0, batch_size=8)
+    start = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.fit(X, y)
+    elapsed = time.perf_counter() - start
+    assert 1.0 <= elapsed < 1.0 + 1.0  # one tiny batch and the bookkeeping after it
+    assert model.net_.stop_reason_ == "max_time" and model.n_iter_ < 100_000
+    still_improving = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
+    assert all("max_time=1.0 s" in str(w.message) for w in still_improving)
+
+
+def test_max_time_is_validated():
+    with pytest.raises(ValueError, match="max_time"):
+        TransformerClassifier(max_time=0).fit([[0.0], [1.0]], [0, 1])
+
+
+def test_partial_fit_runs_one_epoch_whatever_max_epochs_says():
+    X, y = _learnable()
+    model = TransformerRegressor(**SMALL)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)  # one epoch: nothing to judge
+        model.partial_fit(X, y)
+    assert model.n_iter_ == 1

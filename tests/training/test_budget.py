@@ -1,0 +1,60 @@
+"""sktfm.training.budget: what the "auto" training parameters resolve to."""
+
+import pytest
+
+from sktfm.training import budget
+from sktfm.training.budget import resolve_budget, steps_per_epoch, use_validation_split
+from sktfm.training.schedules import InverseSqrtWarmup, LinearWarmup, LinearWarmupDecay
+
+AUTO = dict(max_epochs="auto", patience="auto", lr="auto", warmup_steps="auto")
+
+
+def test_small_data_gets_many_short_epochs_to_reach_the_step_budget():
+    plan = resolve_budget(**AUTO, n_train=50, batch_size=64, pretrained=False)
+    assert plan.steps_per_epoch == 1
+    assert plan.max_epochs * plan.steps_per_epoch == budget.MIN_STEPS
+    assert plan.patience == budget.PATIENCE_STEPS  # patience counted in steps, too
+    assert (plan.lr, plan.warmup_steps, plan.decay) == (budget.LR_FROM_SCRATCH, 0, False)
+    assert plan.lr_schedule() is None  # constant lr from scratch
+
+
+def test_large_data_gets_the_minimum_number_of_epochs():
+    plan = resolve_budget(**AUTO, n_train=400_000, batch_size=64, pretrained=False)
+    assert plan.max_epochs == budget.MIN_EPOCHS
+    assert plan.patience == budget.MIN_PATIENCE_EPOCHS
+
+
+def test_fine_tuning_warms_up_and_decays_a_small_learning_rate():
+    plan = resolve_budget(**AUTO, n_train=6400, batch_size=64, pretrained=True)
+    assert plan.lr == budget.LR_PRETRAINED < budget.LR_FROM_SCRATCH
+    assert plan.max_epochs == budget.MIN_EPOCHS_PRETRAINED
+    total = plan.max_epochs * plan.steps_per_epoch
+    assert plan.warmup_steps == round(budget.WARMUP_SHARE_PRETRAINED * total)
+    schedule = plan.lr_schedule()
+    assert isinstance(schedule, LinearWarmupDecay) and schedule.total_steps == total
+    assert schedule(0) < schedule(plan.warmup_steps - 1) == 1.0 > schedule(total // 2)
+    assert schedule(total - 1) == 0.0
+
+
+def test_explicit_values_pass_through():
+    plan = resolve_budget(
+        max_epochs=7, patience=2, lr=0.01, warmup_steps=4, n_train=50, batch_size=8, pretrained=True
+    )
+    assert (plan.max_epochs, plan.patience, plan.lr, plan.warmup_steps) == (7, 2, 0.01, 4)
+    assert not plan.decay  # a user-chosen warm-up keeps its own schedule
+    assert isinstance(plan.lr_schedule(), LinearWarmup)
+    assert isinstance(plan.lr_schedule(InverseSqrtWarmup), InverseSqrtWarmup)
+
+
+@pytest.mark.parametrize(
+    "early_stopping, n_samples, expected",
+    [("auto", 999, False), ("auto", 1000, True), (True, 20, True), (False, 10**6, False)],
+)
+def test_auto_holds_out_a_validation_split_only_when_it_is_large_enough(
+    early_stopping, n_samples, expected
+):
+    assert use_validation_split(early_stopping, n_samples, 0.1) is expected
+
+
+def test_steps_per_epoch_counts_the_last_partial_batch():
+    assert [steps_per_epoch(n, 64) for n in (1, 64, 65)] == [1, 1, 2]
