@@ -4,14 +4,11 @@ Parameters come in groups (architecture, text, training, encoder input).
 An estimator lists the parameters it takes in ``_parameters`` (groups merged
 in signature order); its ``__init__``, its ``_parameter_constraints`` and its
 docstring's ``{parameters}`` block are all made from these entries, so none
-of them can drift from the others.
+of them can drift from the others (see :mod:`._signature`).
 """
 
-import inspect
 import os
-import textwrap
 from numbers import Integral, Real
-from typing import NamedTuple
 
 from sklearn.utils._param_validation import Interval, StrOptions
 
@@ -19,15 +16,7 @@ from ..data import INPUT_TYPES
 from ..nn import ACTIVATIONS, POOLINGS, POSITIONALS
 from ..text import N_SPECIAL, TOKENIZER_KINDS, Tokenizer
 from ..training import PRECISIONS
-
-
-class Parameter(NamedTuple):
-    """One parameter: default, scikit-learn constraint, numpydoc type and description."""
-
-    default: object
-    constraint: list
-    type: str
-    doc: str
+from ._signature import Parameter
 
 
 def _options(values):
@@ -388,76 +377,3 @@ TRANSLATION_TRAINING = {
         "the plain model).",
     ),
 }
-
-
-def init_parameters(cls):
-    """Names of the parameters of ``cls.__init__``, in signature order."""
-    if cls.__init__ is object.__init__:
-        return []
-    return [
-        name
-        for name, arg in inspect.signature(cls.__init__).parameters.items()
-        if name != "self" and arg.kind is not arg.VAR_KEYWORD and arg.kind is not arg.VAR_POSITIONAL
-    ]
-
-
-def constraints(cls, parameters):
-    """``_parameter_constraints`` of ``cls``: the constraint of each of its parameters.
-
-    Parameters that a subclass adds without an entry go unvalidated, as
-    scikit-learn allows for third-party subclasses.
-    """
-    return {
-        name: parameters[name].constraint for name in init_parameters(cls) if name in parameters
-    }
-
-
-def make_init(parameters):
-    """An ``__init__`` whose keyword-only arguments are ``parameters``, in order.
-
-    Each argument is stored unchanged under its name, as scikit-learn asks of
-    an estimator's ``__init__``; the signature (``inspect.signature``, which
-    ``get_params`` reads) lists every parameter with its default.
-    """
-    signature = inspect.Signature(
-        [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
-        + [
-            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=param.default)
-            for name, param in parameters.items()
-        ]
-    )
-
-    def __init__(self, **params):
-        try:
-            bound = signature.bind(self, **params)
-        except TypeError as error:  # a misspelt name, say
-            raise TypeError(f"{type(self).__name__}() {error}") from None
-        bound.apply_defaults()
-        for name in parameters:
-            setattr(self, name, bound.arguments[name])
-
-    __init__.__signature__ = signature
-    return __init__
-
-
-def _default(value):
-    return f'"{value}"' if isinstance(value, str) else repr(value)
-
-
-def parameters_doc(cls, parameters):
-    """The numpydoc ``Parameters`` entries of ``cls.__init__``, in signature order."""
-    blocks = []
-    signature = inspect.signature(cls.__init__).parameters
-    for name in init_parameters(cls):
-        if name not in parameters:
-            continue
-        param, arg = parameters[name], signature[name]
-        text = textwrap.fill(
-            param.doc,
-            width=76,
-            initial_indent=" " * 8,
-            subsequent_indent=" " * 8,
-            break_on_hyphens=False,
-        )
-        blocks.append(f"    {name} : {param.type}, default={_default(arg.default)}\n{text}")
-    return "\n\n".join(blocks)

@@ -26,7 +26,7 @@ from ..training.budget import TOLERANCE, resolve_budget, use_validation_split
 from ..training.distributed import DataParallelNet, fit_data_parallel
 from ..training.runtime import available_device
 from ..training.schedules import LinearWarmup
-from ._parameters import constraints, make_init, parameters_doc
+from ._signature import constraints, make_init, parameters_doc
 
 _MAX_SEED = np.iinfo(np.int32).max
 

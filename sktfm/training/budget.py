@@ -95,12 +95,13 @@ def resolve_budget(*, max_epochs, patience, lr, warmup_steps, n_train, batch_siz
 
     Examples
     --------
-    >>> resolve_budget(max_epochs="auto", patience="auto", lr="auto", warmup_steps="auto",
-    ...                n_train=50, batch_size=64, pretrained=False)
+    >>> auto = dict(max_epochs="auto", patience="auto", lr="auto", warmup_steps="auto")
+    >>> resolve_budget(**auto, n_train=50, batch_size=64,
+    ...                pretrained=False)  # doctest: +NORMALIZE_WHITESPACE
     Budget(max_epochs=2000, patience=200, lr=0.001, warmup_steps=0, decay=False,
            steps_per_epoch=1)
-    >>> resolve_budget(max_epochs="auto", patience="auto", lr="auto", warmup_steps="auto",
-    ...                n_train=64_000, batch_size=64, pretrained=True)
+    >>> resolve_budget(**auto, n_train=64_000, batch_size=64,
+    ...                pretrained=True)  # doctest: +NORMALIZE_WHITESPACE
     Budget(max_epochs=3, patience=5, lr=5e-05, warmup_steps=300, decay=True,
            steps_per_epoch=1000)
     """

@@ -68,6 +68,10 @@ class StopWhenConverged(EarlyStopping):
         except KeyboardInterrupt:
             raise StopTraining("early_stopping") from None
 
+    def on_train_end(self, net, **kwargs):
+        if len(net.history):  # no epoch ran (max_epochs=0): nothing to restore
+            super().on_train_end(net, **kwargs)
+
 
 class TimeBudget(Callback):
     """Stop training after the batch that ends past ``deadline`` (``time.monotonic()``)."""
