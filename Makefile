@@ -1,5 +1,5 @@
 # Two commands for a fresh machine:
-#   make demo   create .venv, install sktfm, run examples/text_pipeline.py
+#   make demo   create .venv, install sktfm, run examples/tabular_digits.py
 #   make test   create .venv, install sktfm with its test extra, lint, run the suite
 # and, for development:
 #   make lint   ruff check + ruff format --check (settings in ruff.toml)
@@ -32,8 +32,12 @@ $(VENV)/.installed-test: pyproject.toml | $(VENV)/.installed
 	$(PIP) install --quiet -e ".[test]"
 	touch $@
 
+$(VENV)/.installed-bench: pyproject.toml | $(VENV)/.installed-test
+	$(PIP) install --quiet -e ".[test,bench]"
+	touch $@
+
 demo: $(VENV)/.installed
-	$(PY) examples/text_pipeline.py
+	$(PY) examples/tabular_digits.py
 
 lint: $(VENV)/.installed-test
 	$(PY) -m ruff check $(LINT_PATHS)
@@ -49,8 +53,8 @@ examples: $(VENV)/.installed-test
 # user could pick instead) in one process and appends a dated table to
 # benchmarks/RESULTS.md. `make bench BENCH_SCRIPTS="encode decode"` runs a few.
 BENCH_SCRIPTS ?= encode train decode tokenization memory pretrained scale \
-	tabular_digits translation translation_pairs
-bench: $(VENV)/.installed-test
+	tabular_digits translation translation_pairs real_data
+bench: $(VENV)/.installed-bench
 	for script in $(BENCH_SCRIPTS); do $(PY) benchmarks/$$script.py || exit 1; done
 
 clean:
