@@ -131,6 +131,20 @@ def test_fine_tuning_changes_the_encoder_and_without_y_trains_masked_tokens(topi
     assert not np.allclose(tuned.transform(X), start.transform(X), atol=1e-4)
 
 
+def test_partial_fit_keeps_learning_after_the_planned_epochs(topic_texts):
+    # The fine-tuning schedule decays to 0 over max_epochs when fit plans
+    # them; partial_fit trains one epoch per call, so it warms up and stays.
+    X, y = topic_texts
+    X, y = list(X[:16]), y[:16]
+    model = TransformerClassifier(
+        pretrained=PATH, max_epochs=2, batch_size=8, max_len=32, device="cpu", random_state=0
+    )
+    for _ in range(3):
+        model.partial_fit(X, y)
+    assert model.n_iter_ == 3
+    assert model.net_.optimizer_.param_groups[0]["lr"] == pytest.approx(model.lr_)
+
+
 def test_regressor_fine_tunes_from_pretrained(topic_texts):
     X = list(topic_texts[0][:16])
     y = np.array([len(text) for text in X], dtype=float)

@@ -145,8 +145,9 @@ TRAINING = {
         'int or "auto"',
         "Batches over which the learning rate rises linearly to ``lr`` (then it stays). "
         '``"auto"`` is 0 from scratch; when fine-tuning ``pretrained`` weights, 10% of '
-        "the planned steps, then linear decay to 0 at the last planned step. The resolved "
-        "value is ``warmup_steps_``.",
+        "the planned steps, then linear decay to 0 at the last planned step (``partial_fit``, "
+        "one epoch per call, warms up and then keeps ``lr``). The resolved value is "
+        "``warmup_steps_``.",
     ),
     "label_smoothing": Parameter(
         0.0,

@@ -8,6 +8,7 @@ pickling. It holds no tensor code: :mod:`sktfm.training` builds and runs the
 nets.
 """
 
+import dataclasses
 import time
 import warnings
 
@@ -184,6 +185,10 @@ class BaseTrainedEstimator(Persistable, BaseEstimator, register=False):
         budget = self._resolve_budget(len(train[0]), pretrained is not None)
         if epochs == "auto" or epochs is None:
             epochs = budget.max_epochs
+        elif epochs != budget.max_epochs:
+            # partial_fit trains one epoch per call: a decay to 0 planned over
+            # max_epochs would leave the calls after it a learning rate of 0.
+            budget = dataclasses.replace(budget, decay=False)
         if valid is None:  # too little data to hold out: stop on the training loss
             monitor = "train_loss" if self.early_stopping == "auto" else None
         with seeded(seed):
