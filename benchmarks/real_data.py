@@ -89,6 +89,9 @@ TS_REGRESSION = "Covid3Month"
 QUICK_TRAIN, QUICK_TEST = 3_000, 1_000
 ALPHAS = np.logspace(-3, 6, 19)  # RidgeCV's grid, by leave-one-out
 C = 10  # logistic regression; C in {3, 10, 30} moved TF-IDF's accuracy by < 0.003
+# The training parameters as they were before #16, to time today's defaults against.
+OLD_DEFAULTS = dict(max_epochs=10, lr=1e-3, warmup_steps=0, early_stopping=False)
+MAX_TIME = 60  # seconds, for the max_time row
 
 
 class Result(NamedTuple):
@@ -298,6 +301,10 @@ def frozen_minilm_logistic():
     return make_pipeline(FunctionTransformer(encode), LogisticRegression(C=C, max_iter=2000))
 
 
+def _kwargs(params):
+    return ", ".join(f"{name}={value!r}" for name, value in params.items())
+
+
 def text_systems():
     """(name, factory) per system, in table order."""
     return [
@@ -310,6 +317,14 @@ def text_systems():
         (
             "sktfm TransformerClassifier(pretrained=all-MiniLM-L6-v2) (defaults, fine-tuned)",
             lambda: TransformerClassifier(pretrained=MINILM, random_state=0),
+        ),
+        (
+            f"sktfm TransformerClassifier({_kwargs(OLD_DEFAULTS)}) (the defaults before #16)",
+            lambda: TransformerClassifier(random_state=0, **OLD_DEFAULTS),
+        ),
+        (
+            f"sktfm TransformerClassifier(max_time={MAX_TIME})",
+            lambda: TransformerClassifier(max_time=MAX_TIME, random_state=0),
         ),
     ]
 
@@ -426,6 +441,31 @@ def ts_section(results, problems, seconds):
     ]
 
 
+def _fit_seconds(results, prefix):
+    fits = [r.fit_s for r in results if r.system.startswith(prefix) and r.fit_s is not None]
+    return fits[0] if fits else None
+
+
+def budget_lines(results):
+    """Markdown lines: default fit time against the old defaults', and the max_time row."""
+    lines = []
+    new = _fit_seconds(results, "sktfm TransformerClassifier (defaults, from scratch)")
+    old = _fit_seconds(results, f"sktfm TransformerClassifier({_kwargs(OLD_DEFAULTS)})")
+    if new is not None and old is not None:
+        lines.append(
+            f"Fit time with the defaults from scratch: {new:.0f} s, {new / old:.2f}x the "
+            f"{old:.0f} s of the defaults before #16 (`{_kwargs(OLD_DEFAULTS)}`)."
+        )
+    bounded = [r for r in results if r.system.endswith(f"(max_time={MAX_TIME})")]
+    if bounded and bounded[0].fit_s is not None:
+        lines.append(
+            f"`max_time={MAX_TIME}`: `fit` returned after {bounded[0].fit_s:.1f} s (the budget "
+            "counts from the call to `fit`, tokenizer learning included; training stops after "
+            "the batch that ends past it)."
+        )
+    return lines
+
+
 def text_section(results, lines, seconds):
     """Markdown lines of the text part."""
     return [
@@ -434,6 +474,8 @@ def text_section(results, lines, seconds):
         *lines,
         "",
         *(table(results, "accuracy", problem_column=False) if results else []),
+        "",
+        *budget_lines(results),
         "",
         f"Logistic regressions: `C={C}, max_iter=2000`; the frozen-embedding row's fit and "
         f"predict times include encoding the texts. Part wall time: {seconds:.0f} s.",

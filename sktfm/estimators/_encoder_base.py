@@ -16,6 +16,7 @@ from .. import _pretrained
 from ..data import infer_input_type, resolve_input_type, text_column
 from ..text import MASK_ID, N_SPECIAL, PretrainedTokenizer, Tokenizer
 from ..training import inference
+from ..training.budget import resolve_regularisation
 from ._parameters import ARCHITECTURE, ENCODER_INPUT, TEXT, TRAINING
 from ._targets import mean_and_scale
 from ._training import BaseTrainedEstimator
@@ -194,10 +195,14 @@ class BaseEncoderEstimator(BaseTrainedEstimator, register=False):
                     f"max_len={self.max_len} exceeds the {kwargs['max_positions']} "
                     "positions of the pretrained model; lower max_len."
                 )
+            self._resolve_regularisation(checkpoint_dropout=kwargs["dropout"])
             return dict(
-                architecture="bert", **{**kwargs, "dropout": self.dropout}, pooling=self.pooling
+                architecture="bert",
+                **{**kwargs, "dropout": self.dropout_},
+                pooling=self.pooling_,
             )
         kind = _INPUT_KIND[self.input_type_]
+        self._resolve_regularisation(text_from_scratch=kind == "tokens")
         sizes = {}
         if kind == "tokens":
             sizes["vocab_size"] = self.tokenizer_.vocab_size_
@@ -206,6 +211,18 @@ class BaseEncoderEstimator(BaseTrainedEstimator, register=False):
         return dict(
             input_kind=kind, n_layers=self.n_layers, **sizes, **self._shared_module_kwargs()
         )
+
+    def _resolve_regularisation(self, *, text_from_scratch=False, checkpoint_dropout=None):
+        """Set ``dropout_``, ``pooling_`` and ``label_smoothing_`` (their "auto" resolved)."""
+        resolved = resolve_regularisation(
+            dropout=self.dropout,
+            pooling=self.pooling,
+            label_smoothing=self.label_smoothing,
+            text_from_scratch=text_from_scratch,
+            checkpoint_dropout=checkpoint_dropout,
+        )
+        for name, value in resolved.items():
+            setattr(self, f"{name}_", value)
 
     def _fit_module(self, X_model, y=None, *, objective, stratify=None, epochs=None, **head_kwargs):
         """Split, build, seed and train the module for ``objective``."""

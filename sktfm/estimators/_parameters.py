@@ -27,6 +27,10 @@ def _positive(minimum=1):
     return [Interval(Integral, minimum, None, closed="left")]
 
 
+_DROPOUT = [Interval(Real, 0, 1, closed="left")]
+_LABEL_SMOOTHING = [Interval(Real, 0, 1, closed="left")]
+
+
 ARCHITECTURE = {
     "d_model": Parameter(128, _positive(), "int", "Width of every token representation."),
     "n_heads": Parameter(
@@ -37,10 +41,13 @@ ARCHITECTURE = {
         512, _positive(), "int", "Hidden width of the position-wise feed-forward block."
     ),
     "dropout": Parameter(
-        0.1,
-        [Interval(Real, 0, 1, closed="left")],
-        "float",
-        "Dropout on embeddings, attention weights and residual branches.",
+        "auto",
+        [*_DROPOUT, StrOptions({"auto"})],
+        'float or "auto"',
+        'Dropout on embeddings, attention weights and residual branches. ``"auto"`` is 0.3 '
+        "for text (or tokens) learned from scratch, whose embedding table overfits a few "
+        "thousand texts within three epochs at 0.1; the checkpoint's dropout with "
+        "``pretrained``; 0.1 otherwise. The resolved value is ``dropout_``.",
     ),
     "activation": Parameter(
         "gelu", [StrOptions(set(ACTIVATIONS))], _options(ACTIVATIONS), "Feed-forward activation."
@@ -61,10 +68,13 @@ ARCHITECTURE = {
         256, _positive(), "int", "Longest sequence, in tokens (text) or steps (sequences)."
     ),
     "pooling": Parameter(
-        "mean",
-        [StrOptions(set(POOLINGS))],
-        _options(POOLINGS),
-        "How token states become one vector per sample.",
+        "auto",
+        [StrOptions({"auto", *POOLINGS})],
+        _options(("auto", *POOLINGS)),
+        'How token states become one vector per sample. ``"auto"`` is "max" for text (or '
+        'tokens) learned from scratch (it generalised better on real text), "mean" '
+        "otherwise (as sentence-transformers pool pretrained models). The resolved value "
+        "is ``pooling_``.",
     ),
 }
 
@@ -90,10 +100,12 @@ ENCODER_INPUT = {
         'n_features)``. ``"auto"`` infers it.',
     ),
     "tokenizer": Parameter(
-        "word",
+        "bpe",
         [StrOptions(set(TOKENIZER_KINDS)), Tokenizer],
         _options(TOKENIZER_KINDS) + " or Tokenizer",
-        "Tokenizer kind learned on text at fit, or a :class:`~sktfm.Tokenizer` whose kind, "
+        "Tokenizer kind learned on text at fit (subword BPE by default: ahead of whole "
+        "words on real text, where rare and compound words abound), or a "
+        ":class:`~sktfm.Tokenizer` whose kind, "
         "``vocab_size`` and ``min_frequency`` are used (its ``max_len`` and ``truncation`` "
         "are taken from this estimator).",
     ),
@@ -150,10 +162,11 @@ TRAINING = {
         "``warmup_steps_``.",
     ),
     "label_smoothing": Parameter(
-        0.0,
-        [Interval(Real, 0, 1, closed="left")],
-        "float",
-        "Label smoothing of the classification loss.",
+        "auto",
+        [*_LABEL_SMOOTHING, StrOptions({"auto"})],
+        'float or "auto"',
+        'Label smoothing of the classification loss. ``"auto"`` is 0.1 for text (or tokens) '
+        "learned from scratch and 0 otherwise; the resolved value is ``label_smoothing_``.",
     ),
     "grad_clip": Parameter(
         1.0,
@@ -286,10 +299,13 @@ TRANSLATION_ARCHITECTURE = {
         "int or None",
         "Decoder layers; None means ``n_layers`` (as T5's ``num_decoder_layers``).",
     ),
+    "dropout": Parameter(
+        0.1, _DROPOUT, "float", "Dropout on embeddings, attention weights and residual branches."
+    ),
     "pooling": Parameter(
         "mean",
-        ARCHITECTURE["pooling"].constraint,
-        ARCHITECTURE["pooling"].type,
+        [StrOptions(set(POOLINGS))],
+        _options(POOLINGS),
         'How :meth:`transform` reduces a source\'s encoder states to one vector; "cls" '
         "takes the first source token's state (translation prepends no [CLS]).",
     ),
@@ -358,7 +374,7 @@ TRANSLATION_TRAINING = {
     ),
     "label_smoothing": Parameter(
         0.1,
-        TRAINING["label_smoothing"].constraint,
+        _LABEL_SMOOTHING,
         "float",
         "Label smoothing of the target-token loss (0.1 in the paper).",
     ),

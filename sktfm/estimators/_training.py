@@ -117,8 +117,15 @@ class BaseTrainedEstimator(Persistable, BaseEstimator, register=False):
 
     def _shared_module_kwargs(self):
         """The architecture arguments common to every module, padding id included."""
-        kwargs = {name: getattr(self, name) for name in self._SHARED_MODULE_ARGUMENTS}
+        kwargs = {name: self._resolved(name) for name in self._SHARED_MODULE_ARGUMENTS}
         return {**kwargs, "padding_idx": PAD_ID}
+
+    def _resolved(self, name):
+        """Parameter ``name`` as this fit uses it: ``name_`` where it is "auto"."""
+        value = getattr(self, name)
+        if isinstance(value, str) and value == "auto":
+            return getattr(self, f"{name}_")
+        return value
 
     # --------------------------------------------------------------- training
     def _build_net(
@@ -141,6 +148,8 @@ class BaseTrainedEstimator(Persistable, BaseEstimator, register=False):
         restored net takes those of the fit that made it.
         """
         params = self.get_params(deep=False)
+        if params.get("label_smoothing") == "auto":
+            params["label_smoothing"] = getattr(self, "label_smoothing_", 0.0)
         if budget is not None:
             params.update(max_epochs=budget.max_epochs, lr=budget.lr, patience=budget.patience)
         else:  # the values resolved by the fit that made the model

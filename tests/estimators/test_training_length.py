@@ -88,3 +88,35 @@ def test_partial_fit_runs_one_epoch_whatever_max_epochs_says():
         warnings.simplefilter("error", ConvergenceWarning)  # one epoch: nothing to judge
         model.partial_fit(X, y)
     assert model.n_iter_ == 1
+
+
+def _texts(n=40):
+    words = ["alpha beta gamma", "delta epsilon", "zeta eta theta iota", "kappa lambda"]
+    return [words[i % 4] for i in range(n)], [i % 2 for i in range(n)]
+
+
+def test_text_from_scratch_resolves_its_own_regularisation():
+    X, y = _texts()
+    model = TransformerClassifier(**SMALL, max_epochs=1).fit(X, y)
+    params = model.get_params()
+    assert [params[name] for name in ("dropout", "pooling", "label_smoothing")] == ["auto"] * 3
+    assert (model.dropout_, model.pooling_, model.label_smoothing_) == (
+        budget.TEXT_DROPOUT,
+        budget.TEXT_POOLING,
+        budget.TEXT_LABEL_SMOOTHING,
+    )
+    assert model.tokenizer_.kind == "bpe"
+    assert model.net_.criterion_.label_smoothing == budget.TEXT_LABEL_SMOOTHING
+    assert model.module_.backbone.pooling.mode == budget.TEXT_POOLING
+
+
+def test_numeric_input_keeps_the_generic_regularisation_and_explicit_values_win():
+    X, y = _learnable()
+    model = TransformerRegressor(**SMALL, max_epochs=1).fit(X, y)
+    assert (model.dropout_, model.pooling_) == (0.1, "mean")
+    X, y = _texts()
+    model = TransformerClassifier(
+        **SMALL, max_epochs=1, dropout=0.0, pooling="mean", label_smoothing=0.0
+    ).fit(X, y)
+    assert (model.dropout_, model.pooling_, model.label_smoothing_) == (0.0, "mean", 0.0)
+    assert model.net_.criterion_.label_smoothing == 0.0

@@ -3,7 +3,12 @@
 import pytest
 
 from sktfm.training import budget
-from sktfm.training.budget import resolve_budget, steps_per_epoch, use_validation_split
+from sktfm.training.budget import (
+    resolve_budget,
+    resolve_regularisation,
+    steps_per_epoch,
+    use_validation_split,
+)
 from sktfm.training.schedules import InverseSqrtWarmup, LinearWarmup, LinearWarmupDecay
 
 AUTO = dict(max_epochs="auto", patience="auto", lr="auto", warmup_steps="auto")
@@ -58,3 +63,27 @@ def test_auto_holds_out_a_validation_split_only_when_it_is_large_enough(
 
 def test_steps_per_epoch_counts_the_last_partial_batch():
     assert [steps_per_epoch(n, 64) for n in (1, 64, 65)] == [1, 1, 2]
+
+
+REGULARISATION = dict(dropout="auto", pooling="auto", label_smoothing="auto")
+
+
+def test_text_from_scratch_is_regularised_more_than_other_input():
+    text = resolve_regularisation(**REGULARISATION, text_from_scratch=True)
+    other = resolve_regularisation(**REGULARISATION, text_from_scratch=False)
+    assert text == dict(
+        dropout=budget.TEXT_DROPOUT,
+        pooling=budget.TEXT_POOLING,
+        label_smoothing=budget.TEXT_LABEL_SMOOTHING,
+    )
+    assert other == dict(dropout=0.1, pooling="mean", label_smoothing=0.0)
+    assert text["dropout"] > other["dropout"] and text["label_smoothing"] > 0
+
+
+def test_a_checkpoint_keeps_its_dropout_and_explicit_values_pass_through():
+    tuned = resolve_regularisation(
+        **REGULARISATION, text_from_scratch=False, checkpoint_dropout=0.25
+    )
+    assert tuned["dropout"] == 0.25
+    given = dict(dropout=0.0, pooling="cls", label_smoothing=0.2)
+    assert resolve_regularisation(**given, text_from_scratch=True) == given
