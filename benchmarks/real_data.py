@@ -128,7 +128,9 @@ def _epochs(model):
     history = getattr(model, "history_", None)
     if not history:
         return None, None
-    return len(history), float(np.mean(history[:, "dur"]))
+    # An epoch cut short (max_time) has no duration: average the whole ones.
+    durations = [epoch["dur"] for epoch in history if "dur" in epoch]
+    return len(history), float(np.mean(durations)) if durations else None
 
 
 def evaluate(problem, system, model, data, metric):
@@ -366,7 +368,7 @@ def describe_text(info, origin, n_train, n_test):
     ]
 
 
-def run_text(skip_sktfm, quick):
+def run_text(skip_sktfm, quick, rows=None):
     """Every text system on the Debian task: (results, description lines)."""
     try:
         records, origin = debian_descriptions()
@@ -381,6 +383,8 @@ def run_text(skip_sktfm, quick):
     print(lines[0], flush=True)
     results = []
     for system, make in text_systems():
+        if rows and not any(row in system for row in rows):
+            continue
         if skip_sktfm and _is_sktfm(system):
             results.append(Result("Debian sections", system, note="skipped (--baselines-only)"))
             continue
@@ -510,6 +514,12 @@ def main():
     parser.add_argument(
         "--baselines-only", action="store_true", help="skip the sktfm rows (not appended)"
     )
+    parser.add_argument(
+        "--rows",
+        nargs="+",
+        metavar="TEXT",
+        help="text part: only the systems whose name contains one of these (not appended)",
+    )
     args = parser.parse_args()
     print(f"Machine: {machine()}", flush=True)
     sections = []
@@ -519,7 +529,7 @@ def main():
         sections += ts_section(results, problems, time.perf_counter() - start)
     if args.only in (None, "text"):
         start = time.perf_counter()
-        results, lines = run_text(args.baselines_only, args.quick)
+        results, lines = run_text(args.baselines_only, args.quick, args.rows)
         sections += text_section(results, lines, time.perf_counter() - start)
     lines = [
         f"## Real data, real defaults ({datetime.date.today().isoformat()})",
@@ -530,9 +540,9 @@ def main():
         "",
         *sections,
     ]
-    if args.quick or args.baselines_only:
+    if args.quick or args.baselines_only or args.rows:
         print("\n".join(lines))
-        print("(--quick / --baselines-only: not appended to RESULTS.md)")
+        print("(--quick / --baselines-only / --rows: not appended to RESULTS.md)")
     else:
         append_section(lines)
 
