@@ -276,6 +276,7 @@ def test_outside_a_process_group_the_data_parallel_net_is_the_plain_net(monkeypa
         batch_size=16,
         lr=1e-3,  # make_net takes resolved values, not "auto"
         patience=5,
+        label_smoothing=0.0,
         device="cpu",
     ).get_params(deep=False)
     module_kwargs = dict(
