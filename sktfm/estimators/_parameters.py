@@ -132,7 +132,7 @@ TRAINING = {
         'Most passes over the training data. ``"auto"`` plans in optimizer steps: '
         "enough epochs for 2,000 steps and at least 10 epochs (small data gets many "
         "short epochs, large data 10); when fine-tuning ``pretrained`` weights, 300 steps "
-        "and at least 3 epochs. Training usually ends earlier, by ``early_stopping``; "
+        "and at least 4 epochs. Training usually ends earlier, by ``early_stopping``; "
         "when it ends on this budget while still improving, ``fit`` raises a "
         "``ConvergenceWarning``. The resolved value is ``max_epochs_``. 0 is allowed with "
         '``pretrained`` and means "load only": the checkpoint is used as it is.',

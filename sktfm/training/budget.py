@@ -27,7 +27,7 @@ MIN_STEPS = 2000
 MIN_EPOCHS = 10
 #: Fine-tuning a pretrained model: fewer passes (BERT fine-tunes 2 to 4 epochs).
 MIN_STEPS_PRETRAINED = 300
-MIN_EPOCHS_PRETRAINED = 3
+MIN_EPOCHS_PRETRAINED = 4
 #: ``patience="auto"``: this many steps without improvement, and at least 5 epochs.
 PATIENCE_STEPS = 200
 MIN_PATIENCE_EPOCHS = 5
@@ -120,7 +120,7 @@ def resolve_budget(*, max_epochs, patience, lr, warmup_steps, n_train, batch_siz
            steps_per_epoch=1)
     >>> resolve_budget(**auto, n_train=64_000, batch_size=64,
     ...                pretrained=True)  # doctest: +NORMALIZE_WHITESPACE
-    Budget(max_epochs=3, patience=5, lr=5e-05, warmup_steps=300, decay=True,
+    Budget(max_epochs=4, patience=5, lr=5e-05, warmup_steps=400, decay=True,
            steps_per_epoch=1000)
     """
     steps = steps_per_epoch(n_train, batch_size)
