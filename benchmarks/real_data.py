@@ -39,8 +39,8 @@ encoding texts for the frozen MiniLM); sktfm's time-series rows about 35
 minutes (small data gets many short epochs: the "epochs" column); with
 ``--quick`` the text part about 20 minutes and more (fine-tuning MiniLM
 takes about 0.06 s per text per epoch and at least 300 steps of 64 texts);
-a full run's fine-tuning, at least 3 epochs of the 12,000 texts, most of an
-hour. A GPU takes minutes.
+a full run's fine-tuning, at least 4 epochs of the 12,000 texts, more than
+an hour. A GPU takes minutes.
 """
 
 import argparse
