@@ -23,6 +23,8 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from .text.special_tokens import PAD_ID
 
 INPUT_TYPES = ("text", "tokens", "tabular", "sequence")
+#: Axis orders of 3-D numeric input: sktfm's own, and aeon/sktime's.
+SEQUENCE_LAYOUTS = ("channels_last", "channels_first")
 
 
 def _is_str_sequence(item):

@@ -7,6 +7,8 @@ DESIGN.md: the shared hyperparameters, input-type resolution and validation
 subclasses add only what their task needs (targets, heads, outputs).
 """
 
+import warnings
+
 import numpy as np
 from sklearn.base import clone
 from sklearn.utils import check_random_state
@@ -156,12 +158,28 @@ class BaseEncoderEstimator(BaseTrainedEstimator, register=False):
             )
         return Z.astype(np.float32)
 
+    def _channels_last(self, X, *, warn):
+        """``X`` as ``(n_samples, seq_len, n_features)``, per ``sequence_layout``."""
+        if self.sequence_layout == "channels_first":
+            return X.transpose(0, 2, 1)
+        if warn and self.sequence_layout == "auto" and X.shape[2] > X.shape[1]:
+            warnings.warn(
+                f"X of shape {X.shape} is read as {X.shape[1]} time steps of {X.shape[2]} "
+                "features (channels last). If it is aeon/sktime's (n_cases, n_channels, "
+                "n_timepoints), pass sequence_layout='channels_first'; set "
+                "sequence_layout='channels_last' to silence this warning.",
+                UserWarning,
+                stacklevel=4,
+            )
+        return X
+
     def _prepare_sequence(self, X, *, reset):
         X = check_array(X, allow_nd=True, dtype=(np.float64, np.float32))
         if X.ndim != 3:
             raise ValueError(
                 f"Sequence input must be 3-D (n_samples, seq_len, n_features); got shape {X.shape}."
             )
+        X = self._channels_last(X, warn=reset)
         if X.shape[1] > self.max_len:
             if not self.truncation:
                 raise ValueError(

@@ -12,7 +12,7 @@ from numbers import Integral, Real
 
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ..data import INPUT_TYPES
+from ..data import INPUT_TYPES, SEQUENCE_LAYOUTS
 from ..nn import ACTIVATIONS, POOLINGS, POSITIONALS
 from ..text import N_SPECIAL, TOKENIZER_KINDS, Tokenizer
 from ..training import PRECISIONS
@@ -98,6 +98,17 @@ ENCODER_INPUT = {
         "What ``X`` holds: 1-D strings, pre-tokenized lists of strings, a 2-D numeric "
         "table (each feature one token) or a 3-D numeric array ``(n_samples, seq_len, "
         'n_features)``. ``"auto"`` infers it.',
+    ),
+    "sequence_layout": Parameter(
+        "auto",
+        [StrOptions({"auto", *SEQUENCE_LAYOUTS})],
+        _options(("auto", *SEQUENCE_LAYOUTS)),
+        'Axis order of 3-D numeric input. ``"channels_last"`` is ``(n_samples, seq_len, '
+        "n_features)``; ``\"channels_first\"`` is aeon's and sktime's ``(n_cases, "
+        "n_channels, n_timepoints)``, transposed on the way in (fit, predict and transform "
+        'alike), never guessed. ``"auto"`` reads channels last and warns at ``fit`` when '
+        "the series has more features than time steps (likely channels first); set the "
+        "layout explicitly to silence it.",
     ),
     "tokenizer": Parameter(
         "bpe",
