@@ -6,7 +6,8 @@ Four input types reach a sequence estimator (see DESIGN.md):
 - ``"text"``: 1-D strings (list, ndarray, Series) or a one-column DataFrame;
 - ``"tokens"``: pre-tokenized text, a list of lists of ``str``;
 - ``"tabular"``: a 2-D numeric array or DataFrame, one token per feature;
-- ``"sequence"``: a 3-D numeric array ``(n_samples, seq_len, n_features)``.
+- ``"sequence"``: a 3-D numeric array ``(n_samples, seq_len, n_features)``, or a
+  list of 2-D arrays ``(length_i, n_features)`` (see :mod:`sktfm.series`).
 
 Text and tokens become variable-length id arrays; batches are padded to the
 longest sequence *in the batch* (dynamic padding), never to ``max_len``.
@@ -78,6 +79,17 @@ def infer_input_type(X):
     if isinstance(X, (list, tuple)):
         if len(X) == 0:
             raise ValueError("X is empty: 0 samples were given, at least 1 is required.")
+        if all(isinstance(item, np.ndarray) for item in X):
+            if any(item.ndim == 2 for item in X):
+                return "sequence"  # series of unequal lengths (aeon's list form)
+            if _looks_ragged(X) and all(
+                item.ndim == 1 and item.dtype.kind in "fiub" for item in X
+            ):
+                raise ValueError(
+                    "X is a list of 1-D numeric arrays of different lengths; pass each "
+                    "series as a 2-D array (length, n_features): s.reshape(-1, 1) for a "
+                    "univariate series."
+                )
         if all(isinstance(item, (list, tuple)) for item in X):
             first = _first_non_empty(X)
             if first is None or all(isinstance(t, str) for t in first):
@@ -110,9 +122,10 @@ def infer_input_type(X):
 
 
 def _looks_ragged(X):
+    sized = (list, tuple, np.ndarray)
     return (
         isinstance(X, (list, tuple))
-        and len({len(item) if isinstance(item, (list, tuple)) else -1 for item in X}) > 1
+        and len({len(item) if isinstance(item, sized) else -1 for item in X}) > 1
     )
 
 
@@ -164,10 +177,10 @@ class SequenceDataset(Dataset):
     def __init__(self, X, y=None):
         if y is not None and len(y) != len(X):
             raise ValueError(f"X has {len(X)} samples but y has {len(y)}.")
-        if isinstance(X, np.ndarray) and X.dtype.kind == "f" and not np.isfinite(X).all():
-            # NaN/inf are rejected earlier; what is left here are finite
-            # values too large for float32 (|x| > 3.4e38 once standardised),
-            # which would turn every output into NaN.
+        if isinstance(X, np.ndarray) and X.dtype.kind == "f" and np.isinf(X).any():
+            # NaN here is sequence padding; inf is rejected earlier, so what is
+            # left are finite values too large for float32 (|x| > 3.4e38 once
+            # standardised), which would turn every output into NaN.
             raise ValueError(
                 "X contains values too large for float32 (|x| > "
                 f"{np.finfo(np.float32).max:.3g} after standardisation with the "

@@ -12,10 +12,11 @@ import warnings
 import numpy as np
 from sklearn.base import clone
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .. import _pretrained
 from ..data import infer_input_type, resolve_input_type, text_column
+from ..series import as_padded_series, auto_patch_size, instance_normalize, max_steps
 from ..text import MASK_ID, N_SPECIAL, PretrainedTokenizer, Tokenizer
 from ..training import inference
 from ..training.budget import resolve_regularisation
@@ -150,7 +151,7 @@ class BaseEncoderEstimator(BaseTrainedEstimator, register=False):
     def _standardized(self, X):
         """``X`` scaled by the training statistics, as float32 the model can bear."""
         Z = (X - self._feature_mean) / self._feature_scale
-        largest = np.abs(Z).max(initial=0.0)
+        largest = np.nanmax(np.abs(Z), initial=0.0)  # NaN: sequence padding
         if not largest <= 1e17:
             raise ValueError(
                 f"X has values {largest:.3g} standard deviations from the training "
@@ -158,45 +159,65 @@ class BaseEncoderEstimator(BaseTrainedEstimator, register=False):
             )
         return Z.astype(np.float32)
 
-    def _channels_last(self, X, *, warn):
-        """``X`` as ``(n_samples, seq_len, n_features)``, per ``sequence_layout``."""
-        if self.sequence_layout == "channels_first":
-            return X.transpose(0, 2, 1)
-        if warn and self.sequence_layout == "auto" and X.shape[2] > X.shape[1]:
+    def _check_layout(self, X):
+        """At fit, warn when ``sequence_layout="auto"`` reads what looks channels first."""
+        if self.sequence_layout != "auto":
+            return
+        shape = X[0].shape if isinstance(X, (list, tuple)) else np.shape(X)[1:]
+        if len(shape) == 2 and shape[1] > shape[0]:
             warnings.warn(
-                f"X of shape {X.shape} is read as {X.shape[1]} time steps of {X.shape[2]} "
-                "features (channels last). If it is aeon/sktime's (n_cases, n_channels, "
-                "n_timepoints), pass sequence_layout='channels_first'; set "
+                f"Series of shape {tuple(shape)} are read as {shape[0]} time steps of "
+                f"{shape[1]} features (channels last). If they are aeon/sktime's "
+                "(n_channels, n_timepoints), pass sequence_layout='channels_first'; set "
                 "sequence_layout='channels_last' to silence this warning.",
                 UserWarning,
-                stacklevel=4,
+                stacklevel=5,
             )
-        return X
 
     def _prepare_sequence(self, X, *, reset):
-        X = check_array(X, allow_nd=True, dtype=(np.float64, np.float32))
-        if X.ndim != 3:
-            raise ValueError(
-                f"Sequence input must be 3-D (n_samples, seq_len, n_features); got shape {X.shape}."
-            )
-        X = self._channels_last(X, warn=reset)
-        if X.shape[1] > self.max_len:
-            if not self.truncation:
-                raise ValueError(
-                    f"Sequences have {X.shape[1]} steps, over max_len={self.max_len}; "
-                    f"set truncation=True or raise max_len."
-                )
-            X = X[:, : self.max_len]
+        if reset:
+            self._check_layout(X)
+        layout = "channels_first" if self.sequence_layout == "channels_first" else "channels_last"
+        X = as_padded_series(X, layout=layout)
         if reset:
             self.n_features_in_ = X.shape[2]
-            flat = X.reshape(-1, X.shape[2])
-            self._feature_mean, self._feature_scale = mean_and_scale(flat)
+            self.series_scaling_ = self._default_series_scaling()
+            if self.patch_size == "auto":
+                self.patch_size_ = auto_patch_size(X.shape[1])
         elif X.shape[2] != self.n_features_in_:
             raise ValueError(
                 f"X has {X.shape[2]} features, but {type(self).__name__} is "
                 f"expecting {self.n_features_in_} features as input."
             )
-        return self._standardized(X)
+        patch = self._resolved("patch_size")
+        limit = max_steps(patch, self.patch_stride or patch, self.max_len)
+        if X.shape[1] > limit:
+            if not self.truncation:
+                raise ValueError(
+                    f"Series have up to {X.shape[1]} steps, over the {limit} steps of "
+                    f"max_len={self.max_len} patches of {patch}; set truncation=True, "
+                    "raise max_len or patch_size."
+                )
+            X = X[:, :limit]
+        padding = np.isnan(X[:, :, 0])  # (n, T), validated: whole trailing steps
+        if self.series_scaling_ == "instance":
+            with np.errstate(over="ignore", invalid="ignore"):
+                X = instance_normalize(X)
+        if reset:
+            steps = X.reshape(-1, X.shape[2])
+            self._feature_mean, self._feature_scale = mean_and_scale(steps[~padding.ravel()])
+        X = self._standardized(X)
+        if (np.isnan(X).any(axis=2) != padding).any():  # an overflow, not padding
+            raise ValueError(
+                "X has values too large to scale in float64 or float32; rescale X."
+            )
+        return X
+
+    def _default_series_scaling(self):
+        """``series_scaling="auto"``: per series, except where levels are the target."""
+        if self.series_scaling != "auto":
+            return self.series_scaling
+        return "instance"
 
     def _require_y(self, y):
         if y is None:
@@ -226,6 +247,9 @@ class BaseEncoderEstimator(BaseTrainedEstimator, register=False):
             sizes["vocab_size"] = self.tokenizer_.vocab_size_
         else:
             sizes["n_features"] = np.shape(X_model)[-1]
+        if kind == "sequence":
+            sizes["patch_size"] = self._resolved("patch_size")
+            sizes["patch_stride"] = self.patch_stride
         return dict(
             input_kind=kind, n_layers=self.n_layers, **sizes, **self._shared_module_kwargs()
         )

@@ -13,6 +13,7 @@ from numbers import Integral, Real
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..data import INPUT_TYPES, SEQUENCE_LAYOUTS
+from ..series import SERIES_SCALINGS
 from ..nn import ACTIVATIONS, POOLINGS, POSITIONALS
 from ..text import N_SPECIAL, TOKENIZER_KINDS, Tokenizer
 from ..training import PRECISIONS
@@ -65,7 +66,11 @@ ARCHITECTURE = {
         "Positional encoding for text, tokens and sequences.",
     ),
     "max_len": Parameter(
-        256, _positive(), "int", "Longest sequence, in tokens (text) or steps (sequences)."
+        256,
+        _positive(),
+        "int",
+        "Longest sequence, in tokens: subwords (text) or patches (sequences, see "
+        "``patch_size``).",
     ),
     "pooling": Parameter(
         "auto",
@@ -96,8 +101,9 @@ ENCODER_INPUT = {
         [StrOptions({"auto", *INPUT_TYPES})],
         _options(("auto", *INPUT_TYPES)),
         "What ``X`` holds: 1-D strings, pre-tokenized lists of strings, a 2-D numeric "
-        "table (each feature one token) or a 3-D numeric array ``(n_samples, seq_len, "
-        'n_features)``. ``"auto"`` infers it.',
+        "table (each feature one token) or numeric sequences: a 3-D array ``(n_samples, "
+        "seq_len, n_features)`` (trailing all-NaN steps are padding) or a list of 2-D "
+        'arrays ``(length_i, n_features)`` of unequal lengths. ``"auto"`` infers it.',
     ),
     "sequence_layout": Parameter(
         "auto",
@@ -109,6 +115,36 @@ ENCODER_INPUT = {
         'alike), never guessed. ``"auto"`` reads channels last and warns at ``fit`` when '
         "the series has more features than time steps (likely channels first); set the "
         "layout explicitly to silence it.",
+    ),
+    "patch_size": Parameter(
+        "auto",
+        [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        'int or "auto"',
+        "Time steps per token for sequence input: a series is cut into patches (as ViT "
+        "cuts an image, PatchTST a series), each embedded as one token with all its "
+        'channels. ``"auto"`` cuts the longest training series into about 32 patches '
+        "(``ceil(length / 32)`` steps each; 1 for series of up to 32 steps); 1 makes "
+        "every step a token. ``max_len`` then counts patches. The resolved value is "
+        "``patch_size_``.",
+    ),
+    "patch_stride": Parameter(
+        None,
+        [Interval(Integral, 1, None, closed="left"), None],
+        "int or None",
+        "Steps between the starts of two patches; None is ``patch_size`` (patches do not "
+        "overlap), a smaller value makes them overlap.",
+    ),
+    "series_scaling": Parameter(
+        "auto",
+        [StrOptions({"auto", *SERIES_SCALINGS})],
+        _options(("auto", *SERIES_SCALINGS)),
+        'How sequence input is scaled. ``"instance"``: each series and channel to mean 0 '
+        "and standard deviation 1 over its own steps (RevIN, the UCR archive's "
+        'z-normalisation): the model sees shapes, not levels. ``"global"``: every series '
+        'by the training set\'s per-channel mean and spread, which keeps levels. ``"auto"`` '
+        'is "instance" for classification and feature extraction and "global" for '
+        "regression, where a series' level often carries the target. The resolved value "
+        "is ``series_scaling_``.",
     ),
     "tokenizer": Parameter(
         "bpe",

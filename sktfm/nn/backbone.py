@@ -39,8 +39,10 @@ class TransformerBackbone(nn.Module):
     - ``"features"``: ``x`` float (B, F), one token per feature via
       :class:`FeatureTokenizer` (which prepends [CLS]); no positional encoding,
       the feature-id embedding plays that role (Gorishniy et al., 2021).
-    - ``"sequence"``: ``x`` float (B, T, F), :class:`SequenceEmbedding`, learned
-      [CLS] prepended, positional encoding.
+    - ``"sequence"``: ``x`` float (B, T, F), cut into patches of ``patch_size``
+      steps by :class:`SequenceEmbedding`, learned [CLS] prepended, positional
+      encoding over the patches. Trailing all-NaN steps are padding, masked in
+      attention and pooling.
 
     NOTE[DIFF]: the [CLS] token (Devlin et al., 2019) is not in Vaswani et al.;
     it guarantees every sequence at least one non-padding position (so an
@@ -65,6 +67,10 @@ class TransformerBackbone(nn.Module):
         How :meth:`forward` reduces the states to one vector.
     padding_idx : int, default=0
         Padding id for ``"tokens"``.
+    patch_size : int, default=1
+        Steps per token for ``"sequence"`` (1: every step is a token).
+    patch_stride : int, optional
+        Steps between patch starts; ``patch_size`` (no overlap) when None.
 
     Examples
     --------
@@ -95,6 +101,8 @@ class TransformerBackbone(nn.Module):
         max_len: int = 256,
         pooling: str = "mean",
         padding_idx: int = 0,
+        patch_size: int = 1,
+        patch_stride: Optional[int] = None,
     ):
         super().__init__()
         _validate(
@@ -114,7 +122,9 @@ class TransformerBackbone(nn.Module):
         elif input_kind == "features":
             self.embedding = FeatureTokenizer(n_features, d_model)
         else:
-            self.embedding = SequenceEmbedding(n_features, d_model)
+            self.embedding = SequenceEmbedding(
+                n_features, d_model, patch_size=patch_size, stride=patch_stride
+            )
         if input_kind != "features":
             self.cls = nn.Parameter(torch.randn(d_model) * 0.02)
             self.positional = _POSITIONAL_CLASSES[positional](d_model, max_len + 1)
@@ -130,9 +140,11 @@ class TransformerBackbone(nn.Module):
             raise ValueError(
                 f"input_kind={self.input_kind!r} expects x {expected}, got {tuple(x.shape)}."
             )
-        if x.shape[1] > self.max_len:
+        n_tokens = x.shape[1] if tokens else self.embedding.n_patches(x.shape[1])
+        if n_tokens > self.max_len:
+            unit = "sequence length T" if tokens else f"number of patches of T={x.shape[1]} steps"
             raise ValueError(
-                f"sequence length T={x.shape[1]} exceeds max_len={self.max_len}; "
+                f"{unit}={n_tokens} exceeds max_len={self.max_len}; "
                 "truncate the input or raise max_len."
             )
         if tokens and mask is not None:
@@ -152,10 +164,12 @@ class TransformerBackbone(nn.Module):
         if self.input_kind == "tokens":
             tokens = self.embedding(x)  # (B, T, C)
             if self.padding_idx is not None:
-                cls_slot = x.new_zeros(B, 1, dtype=torch.bool)  # [CLS] is never padding
-                padding = torch.cat([cls_slot, x == self.padding_idx], dim=1)  # (B, T + 1)
+                padding = x == self.padding_idx  # (B, T)
         else:
-            tokens = self.embedding(x, mask=mask)  # (B, T, C)
+            tokens, padding = self.embedding(x, mask=mask)  # (B, N, C), (B, N)
+        if padding is not None:
+            cls_slot = padding.new_zeros(B, 1)  # [CLS] is never padding
+            padding = torch.cat([cls_slot, padding], dim=1)  # (B, T + 1)
         cls = self.cls.to(tokens.dtype).expand(B, 1, -1)  # (B, 1, C)
         tokens = self.positional(torch.cat([cls, tokens], dim=1))  # (B, T + 1, C)
         return tokens, padding
@@ -170,17 +184,17 @@ class TransformerBackbone(nn.Module):
         x : Tensor
             (B, T) ids, (B, F) rows or (B, T, F) sequences, per ``input_kind``.
         mask : bool Tensor, optional
-            Corruption mask, True = hide: (B, F) for ``"features"``, (B, T) for
-            ``"sequence"``; not accepted for ``"tokens"``.
+            Corruption mask, True = hide: (B, F) for ``"features"``, (B, N) (one
+            per patch) for ``"sequence"``; not accepted for ``"tokens"``.
         need_weights : bool, default=False
             Also return the attention weights, one (B, H, T', T') per layer.
 
         Returns
         -------
         states : Tensor (B, T', C)
-            ``T' = T + 1`` (or ``F + 1``): position 0 is [CLS].
+            ``T' = T + 1`` (``F + 1``, or ``N + 1`` patches): position 0 is [CLS].
         key_padding_mask : bool Tensor (B, T') or None
-            True = padding (tokens only).
+            True = padding (tokens and sequences).
         weights : list of Tensor
             Only when ``need_weights``.
         """

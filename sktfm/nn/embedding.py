@@ -208,10 +208,20 @@ class FeatureTokenizer(nn.Module):
 
 
 class SequenceEmbedding(nn.Module):
-    """Project each step of a numeric sequence to ``d_model``.
+    """Cut a numeric sequence into patches and project each patch to ``d_model``.
 
-    ``x`` (B, T, F) -> ``Linear(F, C)`` -> (B, T, C). Hidden steps (``mask``)
-    are replaced by a learned mask vector, for masked-step pretraining.
+    ``x`` (B, T, F) -> patches of ``patch_size`` steps every ``stride`` steps,
+    each flattened over steps and channels (B, N, patch_size * F) ->
+    ``Linear(patch_size * F, C)`` -> (B, N, C). With ``patch_size=1`` every
+    step is one token. Patches are the tokens of ViT (Dosovitskiy et al.,
+    2021) and PatchTST (Nie et al., 2023); here the channels of a patch are
+    embedded together, as ViT embeds a patch's colour channels.
+
+    Padding: steps whose values are all NaN end a series (trailing padding).
+    They are zeroed, and a patch that starts on one is padding; so a series
+    gives the same tokens whatever length it is padded to. Hidden patches
+    (``mask``) are replaced by a learned mask vector, for masked-patch
+    pretraining.
 
     Parameters
     ----------
@@ -219,33 +229,74 @@ class SequenceEmbedding(nn.Module):
         Channels per step ``F``.
     d_model : int
         Output width ``C``.
+    patch_size : int, default=1
+        Steps per patch.
+    stride : int, optional
+        Steps between patch starts; ``patch_size`` (no overlap) when None.
 
     Examples
     --------
-    >>> emb = SequenceEmbedding(n_features=3, d_model=8)
-    >>> emb(torch.randn(2, 5, 3)).shape  # (B, T, F) -> (B, T, C)
-    torch.Size([2, 5, 8])
+    >>> emb = SequenceEmbedding(n_features=3, d_model=8, patch_size=4)
+    >>> tokens, padding = emb(torch.randn(2, 10, 3))  # (B, T, F)
+    >>> tokens.shape, padding.shape  # 10 steps -> 3 patches of 4 (the last zero-filled)
+    (torch.Size([2, 3, 8]), torch.Size([2, 3]))
     """
 
-    def __init__(self, n_features: int, d_model: int):
+    def __init__(
+        self, n_features: int, d_model: int, *, patch_size: int = 1, stride: Optional[int] = None
+    ):
         super().__init__()
-        check_positive(n_features=n_features)
+        stride = patch_size if stride is None else stride
+        check_positive(n_features=n_features, patch_size=patch_size, stride=stride)
         self.n_features = n_features
-        self.proj = nn.Linear(n_features, d_model)
+        self.patch_size = patch_size
+        self.stride = stride
+        self.proj = nn.Linear(patch_size * n_features, d_model)
         self.mask_embedding = nn.Parameter(_init_rsqrt_uniform_(torch.empty(d_model), d_model))
 
-    def forward(self, x: Tensor, *, mask: Optional[Tensor] = None) -> Tensor:
-        """Embed ``x`` (B, T, F); ``mask`` (B, T) bool, True = hide that step."""
+    def n_patches(self, n_steps: int) -> int:
+        """Patches cut from ``n_steps`` steps (the last one zero-filled if partial)."""
+        if n_steps <= self.patch_size:
+            return 1
+        return -(-(n_steps - self.patch_size) // self.stride) + 1
+
+    def patchify(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """Patches (B, N, patch_size * F) of ``x`` (B, T, F) and their padding mask (B, N)."""
         if x.ndim != 3 or x.shape[-1] != self.n_features:
             raise ValueError(
                 f"expected x of shape (B, T, n_features={self.n_features}), got {tuple(x.shape)}."
             )
-        x = x.to(self.proj.weight.dtype)
+        B, T, F = x.shape
+        missing = torch.isnan(x)
+        step_padding = missing.all(dim=-1)  # (B, T)
+        x = x.masked_fill(missing, 0.0)
+        n = self.n_patches(T)
+        extra = (n - 1) * self.stride + self.patch_size - T
+        if extra > 0:  # fill the last patch with zeros (padding steps)
+            x = nn.functional.pad(x, (0, 0, 0, extra))
+            step_padding = nn.functional.pad(step_padding, (0, extra), value=True)
+        patches = x.unfold(1, self.patch_size, self.stride)  # (B, N, F, P)
+        patches = patches.transpose(-1, -2).reshape(B, n, self.patch_size * F)  # step-major
+        padding = step_padding[:, :: self.stride][:, :n]  # a patch starting on padding
+        return patches, padding
+
+    def forward(self, x: Tensor, *, mask: Optional[Tensor] = None) -> tuple[Tensor, Tensor]:
+        """Embed ``x`` (B, T, F); return tokens (B, N, C) and padding (B, N), True = padding.
+
+        ``mask`` (B, N) bool, True = hide that patch.
+        """
+        patches, padding = self.patchify(x)
+        patches = patches.to(self.proj.weight.dtype)
         if mask is None:
-            return self.proj(x)  # (B, T, C)
-        if mask.shape != x.shape[:2]:
+            return self.proj(patches), padding  # (B, N, C)
+        if mask.shape != patches.shape[:2]:
             raise ValueError(
-                f"mask must have shape (B, T)={tuple(x.shape[:2])}, got {tuple(mask.shape)}."
+                f"mask must have shape (B, N)={tuple(patches.shape[:2])} (one per patch), "
+                f"got {tuple(mask.shape)}."
             )
-        x = x.masked_fill(mask[..., None], 0.0)  # hidden values must not leak
-        return torch.where(mask[..., None], self.mask_embedding, self.proj(x))  # (B, T, C)
+        patches = patches.masked_fill(mask[..., None], 0.0)  # hidden values must not leak
+        tokens = torch.where(mask[..., None], self.mask_embedding, self.proj(patches))
+        return tokens, padding  # (B, N, C)
+
+    def extra_repr(self) -> str:
+        return f"n_features={self.n_features}, patch_size={self.patch_size}, stride={self.stride}"

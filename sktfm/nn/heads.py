@@ -175,8 +175,9 @@ class MaskedFeatureModel(nn.Module):
     For ``input_kind="features"`` each feature of a row is hidden with
     probability ``mask_prob`` (at least one, at most ``F - 1`` per row; the only
     one when ``F == 1``) and ``Linear(C, 1)`` predicts its value from the hidden
-    token's state. For ``input_kind="sequence"`` time steps are hidden the same
-    way and ``Linear(C, F)`` predicts the step's ``F`` values. A masked
+    token's state. For ``input_kind="sequence"`` patches are hidden the same
+    way (never padding) and ``Linear(C, patch_size * F)`` predicts the patch's
+    values (masked-patch pretraining, as PatchTST's self-supervised variant). A masked
     auto-encoding objective in the spirit of BERT, as used for tabular
     pretraining (e.g. Rubachev et al., 2022).
 
@@ -206,23 +207,33 @@ class MaskedFeatureModel(nn.Module):
         _check_prob(mask_prob)
         self.backbone = backbone
         self.mask_prob = mask_prob
-        n_out = 1 if backbone.input_kind == "features" else backbone.n_features
+        if backbone.input_kind == "features":
+            n_out = 1
+        else:
+            n_out = backbone.embedding.patch_size * backbone.n_features
         self.head = nn.Linear(backbone.d_model, n_out)
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        """Hide part of ``x``; return ``(pred, target)``, (N,) for rows, (N, F) for sequences."""
+        """Hide part of ``x``; return ``(pred, target)``: (N,) for rows, (N, P * F) for sequences."""
         ndim = 2 if self.backbone.input_kind == "features" else 3
         if x.ndim != ndim:
             raise ValueError(
                 f"input_kind={self.backbone.input_kind!r} expects a {ndim}-D x, "
                 f"got {tuple(x.shape)}."
             )
-        hide = _hide_mask(tuple(x.shape[:2]), self.mask_prob, x.device)  # (B, F) or (B, T)
-        states, _ = self.backbone.encode(x, mask=hide)  # (B, F + 1 or T + 1, C)
-        pred = self.head(states[:, 1:][hide])  # skip [CLS]: (N, 1) or (N, F)
         if self.backbone.input_kind == "features":
-            pred = pred.squeeze(-1)  # (N,)
-        return pred, x[hide].to(pred.dtype)
+            hide = _hide_mask(tuple(x.shape), self.mask_prob, x.device)  # (B, F)
+            states, _ = self.backbone.encode(x, mask=hide)  # (B, F + 1, C)
+            pred = self.head(states[:, 1:][hide]).squeeze(-1)  # skip [CLS]: (N,)
+            return pred, x[hide].to(pred.dtype)
+        patches, padding = self.backbone.embedding.patchify(x)  # (B, P, L), (B, P)
+        hide = _hide_mask(tuple(padding.shape), self.mask_prob, x.device) & ~padding
+        # A short series may lose all its hidden patches to padding: hide its
+        # first patch, which is never padding.
+        hide[:, 0] |= ~hide.any(dim=1)
+        states, _ = self.backbone.encode(x, mask=hide)  # (B, P + 1, C)
+        pred = self.head(states[:, 1:][hide])  # skip [CLS]: (N, L)
+        return pred, patches[hide].to(pred.dtype)
 
     def embed(self, x: Tensor) -> Tensor:
         return self.backbone(x)  # (B, C)

@@ -100,7 +100,9 @@ def test_too_long_sequences_without_truncation_raise(tiny):
     with pytest.raises(ValueError, match="max_len"):
         model.fit(["word " * 100] * 4)
     with pytest.raises(ValueError, match="max_len"):
-        model.fit(np.zeros((4, tiny["max_len"] + 1, 2)) + 1.0)
+        model.set_params(patch_size=1).fit(np.zeros((4, tiny["max_len"] + 1, 2)) + 1.0)
+    with pytest.raises(ValueError, match="max_len"):  # max_len counts patches
+        model.set_params(patch_size=2).fit(np.ones((4, 2 * tiny["max_len"] + 1, 2)))
 
 
 @pytest.mark.parametrize("bad", [["ok", None, "fine"], ["ok", float("nan"), "fine"]])

@@ -100,12 +100,12 @@ def test_feature_tokenizer_rejects_wrong_width():
 def test_sequence_embedding():
     emb = SequenceEmbedding(F, C)
     x = torch.randn(B, T, F)
-    out = emb(x)
-    assert out.shape == (B, T, C)
+    out, padding = emb(x)
+    assert out.shape == (B, T, C) and not padding.any()
     torch.testing.assert_close(out, emb.proj(x))
     mask = torch.zeros(B, T, dtype=torch.bool)
     mask[:, 2] = True
-    masked = emb(x, mask=mask)
+    masked, _ = emb(x, mask=mask)
     torch.testing.assert_close(masked[:, 2], emb.mask_embedding.expand(B, C))
     torch.testing.assert_close(masked[~mask], out[~mask])
     with pytest.raises(ValueError, match="n_features=4"):
