@@ -82,9 +82,7 @@ def infer_input_type(X):
         if all(isinstance(item, np.ndarray) for item in X):
             if any(item.ndim == 2 for item in X):
                 return "sequence"  # series of unequal lengths (aeon's list form)
-            if _looks_ragged(X) and all(
-                item.ndim == 1 and item.dtype.kind in "fiub" for item in X
-            ):
+            if _looks_ragged(X) and all(item.ndim == 1 and item.dtype.kind in "fiub" for item in X):
                 raise ValueError(
                     "X is a list of 1-D numeric arrays of different lengths; pass each "
                     "series as a 2-D array (length, n_features): s.reshape(-1, 1) for a "

@@ -208,9 +208,7 @@ class BaseEncoderEstimator(BaseTrainedEstimator, register=False):
             self._feature_mean, self._feature_scale = mean_and_scale(steps[~padding.ravel()])
         X = self._standardized(X)
         if (np.isnan(X).any(axis=2) != padding).any():  # an overflow, not padding
-            raise ValueError(
-                "X has values too large to scale in float64 or float32; rescale X."
-            )
+            raise ValueError("X has values too large to scale in float64 or float32; rescale X.")
         return X
 
     def _default_series_scaling(self):

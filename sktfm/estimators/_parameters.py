@@ -13,8 +13,8 @@ from numbers import Integral, Real
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..data import INPUT_TYPES, SEQUENCE_LAYOUTS
-from ..series import SERIES_SCALINGS
 from ..nn import ACTIVATIONS, POOLINGS, POSITIONALS
+from ..series import SERIES_SCALINGS
 from ..text import N_SPECIAL, TOKENIZER_KINDS, Tokenizer
 from ..training import PRECISIONS
 from ._signature import Parameter
@@ -69,8 +69,7 @@ ARCHITECTURE = {
         256,
         _positive(),
         "int",
-        "Longest sequence, in tokens: subwords (text) or patches (sequences, see "
-        "``patch_size``).",
+        "Longest sequence, in tokens: subwords (text) or patches (sequences, see ``patch_size``).",
     ),
     "pooling": Parameter(
         "auto",

@@ -214,7 +214,7 @@ class MaskedFeatureModel(nn.Module):
         self.head = nn.Linear(backbone.d_model, n_out)
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        """Hide part of ``x``; return ``(pred, target)``: (N,) for rows, (N, P * F) for sequences."""
+        """Hide part of ``x``; return ``(pred, target)``: (N,) rows, (N, P * F) sequences."""
         ndim = 2 if self.backbone.input_kind == "features" else 3
         if x.ndim != ndim:
             raise ValueError(
