@@ -62,7 +62,7 @@ def as_padded_series(X, *, layout="channels_last"):
     Returns
     -------
     series : ndarray of shape (n_samples, max_length, n_features)
-        float64 (float32 input stays float32); every step past a series' end
+        float64 (a float32 3-D array stays float32); every step past a series' end
         is NaN, and no step is padding in every series (trailing all-padding
         steps are dropped).
 

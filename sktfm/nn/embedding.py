@@ -218,8 +218,9 @@ class SequenceEmbedding(nn.Module):
     embedded together, as ViT embeds a patch's colour channels.
 
     Padding: steps whose values are all NaN end a series (trailing padding).
-    They are zeroed, and a patch that starts on one is padding; so a series
-    gives the same tokens whatever length it is padded to. Hidden patches
+    They are zeroed, and a patch that starts on one, or follows a patch that
+    reached the end, is padding; so a series gives the same tokens whatever
+    length it is padded to. Hidden patches
     (``mask``) are replaced by a learned mask vector, for masked-patch
     pretraining.
 
@@ -277,7 +278,13 @@ class SequenceEmbedding(nn.Module):
             step_padding = nn.functional.pad(step_padding, (0, extra), value=True)
         patches = x.unfold(1, self.patch_size, self.stride)  # (B, N, F, P)
         patches = patches.transpose(-1, -2).reshape(B, n, self.patch_size * F)  # step-major
-        padding = step_padding[:, :: self.stride][:, :n]  # a patch starting on padding
+        # Patch j is padding when it starts on padding, or when patch j - 1
+        # already reached the series' end (overlapping patches): the valid
+        # patches of a series are then the same whatever it is padded to.
+        starts = torch.arange(n, device=x.device) * self.stride
+        previous_end = (starts - self.stride + self.patch_size).clamp(min=0)  # (N,)
+        padding = step_padding[:, starts] | step_padding[:, previous_end]
+        padding[:, 0] = step_padding[:, 0]
         return patches, padding
 
     def forward(self, x: Tensor, *, mask: Optional[Tensor] = None) -> tuple[Tensor, Tensor]:

@@ -370,12 +370,7 @@ def test_pickle_and_joblib_round_trips_keep_predictions(fitted, test_series, tmp
     np.testing.assert_allclose(outputs(loaded, padded(test_series)), expected, atol=1e-5)
 
 
-# ------------------------------------------------------- known library bugs
-@pytest.mark.xfail(
-    strict=True,
-    reason="overlapping patches (patch_stride < patch_size): padding adds a non-padding "
-    "patch that starts inside the series, so a series predicted alone differs from its row",
-)
+# ----------------------------------------------------------- regressions
 def test_overlapping_patches_are_padding_invariant(data, test_series):
     series, y, _ = data
     model = TransformerClassifier(**{**SMALL, "max_epochs": 1}, patch_size=4, patch_stride=2)
@@ -385,12 +380,6 @@ def test_overlapping_patches_are_padding_invariant(data, test_series):
     np.testing.assert_allclose(alone, batch, atol=1e-5)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="TransformerRegressor: @_fit_context decorates _default_series_scaling, not fit, "
-    "so fit no longer validates its parameters up front",
-)
 def test_regressor_fit_validates_its_parameters(data):
     _, _, target = data
     X = np.random.RandomState(0).normal(size=(20, 3))

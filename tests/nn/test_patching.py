@@ -8,15 +8,6 @@ from sktfm.nn import MaskedFeatureModel, SequenceEmbedding, TransformerBackbone
 C, F = 16, 3
 NAN = float("nan")
 
-# Overlapping patches let a padded series keep a patch that starts on its
-# last steps but runs into padding, a patch the unpadded series does not have
-# (see the report of issue #17's tests).
-OVERLAP_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="overlapping patches (stride < patch_size): a series padded with NaN gets an "
-    "extra non-padding patch starting inside it, so its tokens depend on the padding",
-)
-
 
 def _pad(x, length):
     """``x`` (T, F) padded with all-NaN steps to ``length``."""
@@ -92,7 +83,7 @@ def _valid_patches(length, patch_size, stride):
     [
         (1, None),
         (3, None),
-        pytest.param(4, 2, marks=OVERLAP_BUG),
+        (4, 2),
         (2, 3),
     ],
 )
@@ -138,7 +129,7 @@ def _backbone(pooling, patch_size, stride, tiny_nn):
 @pytest.mark.parametrize("pooling", ["mean", "max", "cls"])
 @pytest.mark.parametrize(
     ("patch_size", "stride"),
-    [(1, None), (3, None), pytest.param(4, 2, marks=OVERLAP_BUG)],
+    [(1, None), (3, None), (4, 2)],
     ids=["step", "patch3", "overlap4-2"],
 )
 def test_backbone_batch_of_unequal_series_equals_each_alone(pooling, patch_size, stride, tiny_nn):
