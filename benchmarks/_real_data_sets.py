@@ -75,11 +75,6 @@ def zero_pad(X_train, X_test):
     return pad(X_train), pad(X_test)
 
 
-def as_sequence(X):
-    """aeon's ``(n_cases, n_channels, n_timepoints)`` as sktfm's ``(n, seq_len, n_features)``."""
-    return np.ascontiguousarray(X.transpose(0, 2, 1), dtype=np.float32)
-
-
 # --- Debian package descriptions ----------------------------------------------
 
 
