@@ -167,6 +167,8 @@ class TransformerBackbone(nn.Module):
                 padding = x == self.padding_idx  # (B, T)
         else:
             tokens, padding = self.embedding(x, mask=mask)  # (B, N, C), (B, N)
+            if not padding.any():
+                padding = None  # equal lengths: attention's unmasked fast path
         if padding is not None:
             cls_slot = padding.new_zeros(B, 1)  # [CLS] is never padding
             padding = torch.cat([cls_slot, padding], dim=1)  # (B, T + 1)
@@ -194,7 +196,7 @@ class TransformerBackbone(nn.Module):
         states : Tensor (B, T', C)
             ``T' = T + 1`` (``F + 1``, or ``N + 1`` patches): position 0 is [CLS].
         key_padding_mask : bool Tensor (B, T') or None
-            True = padding (tokens and sequences).
+            True = padding (tokens, and sequences of unequal lengths).
         weights : list of Tensor
             Only when ``need_weights``.
         """
