@@ -30,9 +30,9 @@ __all__ = [
     "series_lengths",
 ]
 
-#: How series are scaled before the model: each series on its own, or all
-#: together by the training statistics.
-SERIES_SCALINGS = ("instance", "global")
+#: How series are scaled before the model: all together by the training
+#: statistics, or each series on its own.
+SERIES_SCALINGS = ("global", "instance")
 #: ``patch_size="auto"`` cuts the longest training series into about this many
 #: patches: "a few dozen tokens", as ViT and PatchTST feed their encoders.
 TARGET_PATCHES = 32

@@ -620,7 +620,7 @@ def test_tabular_values_beyond_float32_raise_value_error(fitted, value):
 
 def test_sequence_values_beyond_float32_raise_value_error():
     rng = np.random.RandomState(0)
-    model = TransformerEncoder(**TINY, series_scaling="global").fit(rng.normal(size=(20, 5, 3)))
+    model = TransformerEncoder(**TINY).fit(rng.normal(size=(20, 5, 3)))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         with pytest.raises(ValueError, match="float32"):

@@ -181,7 +181,6 @@ class BaseEncoderEstimator(BaseTrainedEstimator, register=False):
         X = as_padded_series(X, layout=layout)
         if reset:
             self.n_features_in_ = X.shape[2]
-            self.series_scaling_ = self._default_series_scaling()
             if self.patch_size == "auto":
                 self.patch_size_ = auto_patch_size(X.shape[1])
         elif X.shape[2] != self.n_features_in_:
@@ -200,7 +199,7 @@ class BaseEncoderEstimator(BaseTrainedEstimator, register=False):
                 )
             X = X[:, :limit]
         padding = np.isnan(X[:, :, 0])  # (n, T), validated: whole trailing steps
-        if self.series_scaling_ == "instance":
+        if self.series_scaling == "instance":
             with np.errstate(over="ignore", invalid="ignore"):
                 X = instance_normalize(X)
         if reset:
@@ -210,12 +209,6 @@ class BaseEncoderEstimator(BaseTrainedEstimator, register=False):
         if (np.isnan(X).any(axis=2) != padding).any():  # an overflow, not padding
             raise ValueError("X has values too large to scale in float64 or float32; rescale X.")
         return X
-
-    def _default_series_scaling(self):
-        """``series_scaling="auto"``: per series, except where levels are the target."""
-        if self.series_scaling != "auto":
-            return self.series_scaling
-        return "instance"
 
     def _require_y(self, y):
         if y is None:

@@ -48,12 +48,6 @@ class TransformerRegressor(RegressorMixin, BaseEncoderEstimator):
         tags.target_tags.multi_output = True
         return tags
 
-    def _default_series_scaling(self):
-        # A series' level often carries the target (a count, a price): keep it.
-        if self.series_scaling != "auto":
-            return self.series_scaling
-        return "global"
-
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Fit the regressor.

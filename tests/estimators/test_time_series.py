@@ -197,31 +197,16 @@ def test_max_len_counts_patches_and_truncates(data):
 
 
 # ------------------------------------------------------------- scaling
-AUTO_SCALING = {
-    TransformerClassifier: "instance",
-    TransformerRegressor: "global",
-    TransformerEncoder: "instance",
-}
-
-
-def test_series_scaling_auto_resolves_per_task(fitted):
-    assert fitted.get_params()["series_scaling"] == "auto"
-    assert fitted.series_scaling_ == AUTO_SCALING[type(fitted)]
-
-
-def test_instance_scaling_ignores_level_and_scale_global_keeps_them(fitted, test_series):
+def test_global_scaling_is_the_default_and_keeps_level_and_scale(fitted, test_series):
+    assert fitted.get_params()["series_scaling"] == "global"
     moved = [3.0 * s + 10.0 for s in test_series]
-    if fitted.series_scaling_ == "instance":
-        np.testing.assert_allclose(outputs(fitted, moved), outputs(fitted, test_series), atol=1e-5)
-    else:
-        assert not np.allclose(outputs(fitted, moved), outputs(fitted, test_series), atol=1e-3)
+    assert not np.allclose(outputs(fitted, moved), outputs(fitted, test_series), atol=1e-3)
 
 
-def test_explicit_series_scaling_is_kept(data):
+def test_instance_scaling_ignores_level_and_scale(data):
     series, _, target = data
     model = TransformerRegressor(**{**SMALL, "max_epochs": 1}, series_scaling="instance")
     model.fit(series, target)
-    assert model.series_scaling_ == "instance"
     np.testing.assert_allclose(
         model.predict([5.0 * series[1] - 2.0]), model.predict([series[1]]), atol=1e-5
     )
@@ -366,7 +351,6 @@ def test_pickle_and_joblib_round_trips_keep_predictions(fitted, test_series, tmp
     loaded = joblib.load(tmp_path / "model.joblib")
     np.testing.assert_allclose(outputs(loaded, test_series), expected, atol=1e-6)
     assert loaded.patch_size_ == fitted.patch_size_
-    assert loaded.series_scaling_ == fitted.series_scaling_
     np.testing.assert_allclose(outputs(loaded, padded(test_series)), expected, atol=1e-5)
 
 
