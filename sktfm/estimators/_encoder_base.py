@@ -181,14 +181,17 @@ class BaseEncoderEstimator(BaseTrainedEstimator, register=False):
         X = as_padded_series(X, layout=layout)
         if reset:
             self.n_features_in_ = X.shape[2]
-            if self.patch_size == "auto":
-                self.patch_size_ = auto_patch_size(X.shape[1])
+            self.patch_size_ = (
+                auto_patch_size(X.shape[1]) if self.patch_size == "auto" else self.patch_size
+            )
         elif X.shape[2] != self.n_features_in_:
             raise ValueError(
                 f"X has {X.shape[2]} features, but {type(self).__name__} is "
                 f"expecting {self.n_features_in_} features as input."
             )
-        patch = self._resolved("patch_size")
+        # A model fitted before patch tokens existed has no patch_size_: it read
+        # one step per token.
+        patch = getattr(self, "patch_size_", 1)
         limit = max_steps(patch, self.patch_stride or patch, self.max_len)
         if X.shape[1] > limit:
             if not self.truncation:
@@ -239,7 +242,7 @@ class BaseEncoderEstimator(BaseTrainedEstimator, register=False):
         else:
             sizes["n_features"] = np.shape(X_model)[-1]
         if kind == "sequence":
-            sizes["patch_size"] = self._resolved("patch_size")
+            sizes["patch_size"] = self.patch_size_
             sizes["patch_stride"] = self.patch_stride
         return dict(
             input_kind=kind, n_layers=self.n_layers, **sizes, **self._shared_module_kwargs()

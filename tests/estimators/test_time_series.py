@@ -170,7 +170,7 @@ def test_patch_size_1_trains_with_one_token_per_step(data):
     model = TransformerClassifier(**SMALL, patch_size=1).fit(series, y)
     assert model.n_iter_ == 2
     assert all(np.isfinite(row["train_loss"]) for row in model.history_)
-    assert not hasattr(model, "patch_size_")
+    assert model.patch_size_ == 1  # set whether given or "auto"
     maps = model.attention_weights(series[:3])
     assert [m.shape[-1] for m in maps] == [len(s) + 1 for s in series[:3]]  # + [CLS]
     for m in maps:
@@ -369,3 +369,12 @@ def test_regressor_fit_validates_its_parameters(data):
     X = np.random.RandomState(0).normal(size=(20, 3))
     with pytest.raises(InvalidParameterError, match="pooling"):
         TransformerRegressor(**SMALL, pooling="bogus").fit(X, target[:20])
+
+
+def test_patch_size_attribute_follows_a_refit_with_new_params(data):
+    series, y, _ = data
+    model = TransformerClassifier(**{**SMALL, "max_epochs": 1}).fit(series, y)
+    assert model.patch_size_ == auto_patch_size(max(len(s) for s in series))
+    model.set_params(patch_size=3).fit(series, y)
+    assert model.patch_size_ == 3
+    assert model.module_.backbone.embedding.patch_size == 3
