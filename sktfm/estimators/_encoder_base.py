@@ -35,6 +35,10 @@ SHARED_ATTRIBUTES_DOC = """\
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Column names, when ``X`` was a DataFrame with string column names.
 
+    patch_size_ : int
+        Time steps per token (sequence input only): ``patch_size``, or what
+        ``"auto"`` resolved to.
+
     tokenizer_ : Tokenizer
         The tokenizer fitted on the text (text and tokens input only).
 

@@ -16,7 +16,8 @@ class TransformerClassifier(ClassifierMixin, BaseEncoderEstimator):
     """Transformer encoder with a softmax head, for binary and multiclass labels.
 
     Text, pre-tokenized text, tabular rows (each feature one token, as in
-    FT-Transformer) and numeric sequences are encoded by a stack of
+    FT-Transformer) and numeric sequences (time series of equal or unequal
+    lengths, cut into patch tokens) are encoded by a stack of
     self-attention layers, pooled to one vector and classified. Training runs
     through skorch on GPU when one is present.
 

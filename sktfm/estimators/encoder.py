@@ -17,8 +17,9 @@ class TransformerEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
     """Transformer encoder that turns each sample into a ``d_model`` vector.
 
     ``fit(X)`` learns without labels: masked-token modelling on text (15% of
-    tokens hidden and predicted, as in BERT) or masked-feature reconstruction
-    on tabular rows and numeric sequences. ``fit(X, y)`` trains a
+    tokens hidden and predicted, as in BERT), masked-feature reconstruction
+    on tabular rows, or masked-patch reconstruction on numeric sequences (15%
+    of the patches hidden and their values predicted). ``fit(X, y)`` trains a
     classification (discrete ``y``) or regression (continuous ``y``) head and
     drops it after fit. ``transform`` returns the pooled encoder states, ready
     for PCA, TruncatedSVD or any downstream model.
