@@ -1,9 +1,17 @@
-"""Data sets generated in code, so that examples and tests never download."""
+"""Data sets generated in code or read from the machine, never downloaded.
+
+``make_*`` generate data in code; :func:`load_gettext_pairs` reads the real
+message translations of the installed programs (see :mod:`sktfm._catalogs`).
+"""
 
 import numbers
 
 import numpy as np
 from sklearn.utils import check_random_state
+
+from ._catalogs import load_gettext_pairs
+
+__all__ = ["load_gettext_pairs", "make_number_translation", "make_topic_texts"]
 
 _TOPIC_WORDS = {
     "sports": (
