@@ -1,4 +1,4 @@
-"""Scores for generated text: corpus BLEU, chrF and exact match.
+"""Scores for generated text: corpus BLEU, chrF, exact match, placeholder fidelity.
 
 BLEU and chrF are computed by `sacrebleu <https://github.com/mjpost/sacrebleu>`_
 with its default settings, so the figures are the standard, comparable ones
@@ -14,6 +14,7 @@ Greater is better for all three.
 import numpy as np
 from sklearn.metrics import make_scorer
 
+from .text.placeholders import find_placeholders, keeps_placeholders
 from .text.validation import as_text_array
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "chrf_scorer",
     "exact_match_score",
     "exact_match_scorer",
+    "placeholder_fidelity",
 ]
 
 
@@ -178,6 +180,44 @@ def exact_match_score(y_true, y_pred):
     references, hypotheses = _check_texts(y_true, y_pred)
     matches = [ref.strip() == hyp.strip() for ref, hyp in zip(references, hypotheses)]
     return float(np.mean(matches))
+
+
+def placeholder_fidelity(sources, translations, kinds=("printf", "brace")):
+    """Share of the messages with placeholders whose translation keeps them all.
+
+    A translation keeps its source's placeholders when it has each of them
+    exactly as often, nothing more (order may change; see
+    :func:`sktfm.text.placeholders.keeps_placeholders`): what ``msgfmt
+    --check-format`` asks of a human translation.
+
+    Parameters
+    ----------
+    sources : list, tuple, ndarray or pandas Series of str
+        Source messages.
+    translations : list, tuple, ndarray or pandas Series of str
+        Their translations, aligned with ``sources``.
+    kinds : str or sequence of str, default=("printf", "brace")
+        Which placeholder syntaxes count.
+
+    Returns
+    -------
+    score : float
+        Between 0.0 and 1.0; NaN when no source has a placeholder.
+
+    Examples
+    --------
+    >>> from sktfm.metrics import placeholder_fidelity
+    >>> placeholder_fidelity(["%d files", "Quit", "{n} left"],
+    ...                      ["%d Dateien", "Beenden", "noch {m}"])
+    0.5
+    """
+    sources, translations = _check_texts(sources, translations)
+    kept = [
+        keeps_placeholders(source, translation, kinds)
+        for source, translation in zip(sources, translations)
+        if find_placeholders(source, kinds)
+    ]
+    return float(np.mean(kept)) if kept else float("nan")
 
 
 # Scorers for ``scoring=``: they call ``estimator.predict(X)`` and compare with
