@@ -19,6 +19,8 @@ import struct
 from collections import Counter, defaultdict
 from pathlib import Path
 
+from .text.placeholders import PLACEHOLDER_PATTERNS
+
 __all__ = ["LOCALE_DIRS", "load_gettext_pairs", "read_mo"]
 
 #: Where catalogs are looked for, in order, when ``locale_dirs`` is None.
@@ -27,8 +29,7 @@ LOCALE_DIRS = ("/usr/share/locale", "/usr/local/share/locale")
 _MAGIC = 0x950412DE
 _CONTEXT_SEPARATOR = "\x04"  # msgctxt EOT msgid
 _PLURAL_SEPARATOR = "\x00"  # msgid NUL msgid_plural
-# A printf conversion (``%s``, ``%1$-10.*ld``, ``%%``): not words.
-_PRINTF = re.compile(r"%(?:\d+\$)?[-+ #0']*(?:\*|\d+)?(?:\.(?:\*|\d+))?[hlLqjzt]*[a-zA-Z%]")
+_PRINTF = re.compile(PLACEHOLDER_PATTERNS["printf"])  # conversions are not words
 
 
 def read_mo(path):
