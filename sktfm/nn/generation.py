@@ -20,7 +20,94 @@ from torch import Tensor
 
 from .decoder import Decoder
 
-__all__ = ["greedy_search", "beam_search"]
+__all__ = ["CountConstraint", "greedy_search", "beam_search"]
+
+
+class CountConstraint:
+    """Make each output carry given "slot" tokens exactly as often as required.
+
+    Used to copy protected spans (placeholders) through translation: slot
+    ``k`` is the sentinel of the source's ``k``-th span, and the output must
+    hold it exactly as often as the source does. A token may carry several
+    slots (a subword such as ``"\u2581\ue000"``). At every step, tokens that would
+    take a slot past its required count are banned, EOS is banned until every
+    slot is complete, and when the steps left are no more than the slots
+    missing only slot tokens may follow; so every output has each slot exactly
+    as often as required (given a length limit at least the total required).
+
+    Parameters
+    ----------
+    required : LongTensor (B, n_slots)
+        Required count of each slot, per sentence.
+    token_slots : LongTensor (V, n_slots)
+        How many of each slot every token of the target vocabulary carries.
+    eos_id : int
+        The end-of-sequence id.
+
+    Examples
+    --------
+    >>> token_slots = torch.zeros(6, 2, dtype=torch.long)
+    >>> token_slots[4, 0] = token_slots[5, 1] = 1  # ids 4 and 5 are the two slots
+    >>> c = CountConstraint(torch.tensor([[1, 0]]), token_slots, eos_id=2)
+    >>> counts = c.start(rows_per_sentence=1)
+    >>> c.apply(torch.zeros(1, 6), counts)  # slot 1 banned (not required), EOS too
+    tensor([[0., 0., -inf, 0., 0., -inf]])
+    """
+
+    def __init__(self, required: Tensor, token_slots: Tensor, eos_id: int):
+        if required.ndim != 2 or token_slots.ndim != 2 or required.shape[1] != token_slots.shape[1]:
+            raise ValueError(
+                f"required (B, n_slots) and token_slots (V, n_slots) must share n_slots; got "
+                f"{tuple(required.shape)} and {tuple(token_slots.shape)}."
+            )
+        self.required = required.long()
+        self.slot_ids = token_slots.any(dim=1).nonzero().flatten()  # (n,): ids with slots
+        self.slot_counts = token_slots[self.slot_ids].long()  # (n, n_slots)
+        self.eos_id = eos_id
+        self._required_rows = self.required
+
+    def start(self, rows_per_sentence: int) -> Tensor:
+        """Zero counts (B * rows_per_sentence, n_slots); rows of sentence b are consecutive."""
+        self._required_rows = self.required.repeat_interleave(rows_per_sentence, dim=0)
+        return torch.zeros_like(self._required_rows)
+
+    def apply(self, scores: Tensor, counts: Tensor, steps_left: Optional[Tensor] = None) -> Tensor:
+        """``scores`` (N, V) with the tokens the counts (N, n_slots) forbid set to -inf.
+
+        ``steps_left`` (N,): tokens each row may still emit, this one included.
+        """
+        required = self._required_rows.to(scores.device)
+        counts = counts.to(scores.device)
+        if steps_left is not None and len(self.slot_ids):
+            missing = (required - counts).clamp(min=0).sum(dim=1)  # (N,)
+            hurry = (missing > 0) & (missing >= steps_left.to(scores.device))  # (N,)
+            if hurry.any():  # only slot tokens may follow
+                other = torch.ones(scores.shape[1], dtype=torch.bool, device=scores.device)
+                other[self.slot_ids.to(scores.device)] = False
+                scores = scores.masked_fill(hurry[:, None] & other, float("-inf"))
+        if len(self.slot_ids):
+            slot_ids = self.slot_ids.to(scores.device)
+            after = counts[:, None, :] + self.slot_counts.to(scores.device)  # (N, n, n_slots)
+            over = (after > required[:, None, :]).any(dim=-1)  # (N, n)
+            scores = scores.clone()
+            scores[:, slot_ids] = scores[:, slot_ids].masked_fill(over, float("-inf"))
+        incomplete = (counts < required).any(dim=1)  # (N,)
+        scores[:, self.eos_id] = scores[:, self.eos_id].masked_fill(incomplete, float("-inf"))
+        return scores
+
+    def advance(self, counts: Tensor, rows: Tensor, next_ids: Tensor) -> Tensor:
+        """Counts after the rows ``rows`` (N,) of ``counts`` took ``next_ids`` (N,)."""
+        position = torch.searchsorted(self.slot_ids.to(next_ids.device), next_ids)
+        position = position.clamp(max=max(len(self.slot_ids) - 1, 0))
+        carries = (
+            self.slot_ids.to(next_ids.device)[position] == next_ids
+            if len(self.slot_ids)
+            else torch.zeros_like(next_ids, dtype=torch.bool)
+        )
+        added = torch.zeros_like(counts[rows])
+        if carries.any():
+            added[carries] = self.slot_counts.to(counts.device)[position[carries]]
+        return counts[rows] + added
 
 
 def _output_limits(model, src: Tensor, max_output_len: Optional[int]) -> Tensor:
@@ -55,7 +142,12 @@ def _encode(model, src: Tensor) -> tuple[Tensor, Optional[Tensor]]:
 
 
 def greedy_search(
-    model, src: Tensor, *, max_output_len: Optional[int] = None, use_cache: bool = True
+    model,
+    src: Tensor,
+    *,
+    max_output_len: Optional[int] = None,
+    use_cache: bool = True,
+    constraint: Optional[CountConstraint] = None,
 ) -> list[list[int]]:
     """Pick the most probable next token until EOS or the length limit, batched.
 
@@ -69,6 +161,8 @@ def greedy_search(
         See the module docstring.
     use_cache : bool, default=True
         Incremental decoding with a KV cache; False re-runs the whole prefix.
+    constraint : CountConstraint, optional
+        Slot tokens each output must carry exactly as often as required.
 
     Returns
     -------
@@ -83,11 +177,18 @@ def greedy_search(
     cache = model.decoder.new_cache() if use_cache else None
     tokens = src.new_full((B, 1), model.bos_id)  # (B, 1)
     finished = torch.zeros(B, dtype=torch.bool, device=src.device)
+    counts = None if constraint is None else constraint.start(rows_per_sentence=1)
+    rows = torch.arange(B, device=src.device)
     for step in range(int(limits.max())):
         logits = _next_logits(model, tokens, memory, memory_padding_mask, cache)  # (B, V)
+        logits = _ban_unwritable(model, logits)
+        if constraint is not None:
+            logits = constraint.apply(logits, counts, steps_left=limits - step)
         # The argmax of the logits is that of the log-probabilities: no softmax needed.
-        next_ids = _ban_unwritable(model, logits).argmax(dim=-1)  # (B,)
+        next_ids = logits.argmax(dim=-1)  # (B,)
         next_ids = next_ids.masked_fill(finished, model.padding_idx)
+        if constraint is not None:
+            counts = constraint.advance(counts, rows, next_ids)
         tokens = torch.cat([tokens, next_ids[:, None]], dim=1)  # (B, step + 2)
         finished |= (next_ids == model.eos_id) | (step + 1 >= limits)
         if bool(finished.all()):
@@ -153,9 +254,18 @@ class _BeamSearch:
     """
 
     def __init__(
-        self, model, src: Tensor, beam_size: int, limits: list[int], length_penalty: float
+        self,
+        model,
+        src: Tensor,
+        beam_size: int,
+        limits: list[int],
+        length_penalty: float,
+        constraint: Optional[CountConstraint] = None,
     ):
         B, K = src.shape[0], beam_size
+        self.constraint = constraint
+        self.counts = None if constraint is None else constraint.start(rows_per_sentence=K)
+        self.limit_rows = torch.tensor(limits, device=src.device).repeat_interleave(K)
         self.model, self.K, self.limits = model, K, limits
         memory, padding = _encode(model, src)  # (B, S, C), (B, S) or None
         self.memory = memory.repeat_interleave(K, dim=0)  # (B * K, S, C)
@@ -173,6 +283,9 @@ class _BeamSearch:
         """Extend every beam by one token, collect finished hypotheses, reorder."""
         logits = _next_logits(self.model, self.tokens, self.memory, self.memory_padding_mask, cache)
         log_probs = _ban_unwritable(self.model, logits.log_softmax(dim=-1))  # (B * K, V)
+        if self.constraint is not None:
+            steps_left = self.limit_rows - step  # (B * K,)
+            log_probs = self.constraint.apply(log_probs, self.counts, steps_left=steps_left)
         cand_scores, cand_beams, cand_ids, keep = _select(
             self.scores, log_probs, self.model.eos_id
         )  # (B, 2K) x 3, (B, K)
@@ -180,6 +293,8 @@ class _BeamSearch:
         rows = (self.base + cand_beams.gather(1, keep)).view(-1)  # (B * K,): parent rows
         new_ids = cand_ids.gather(1, keep).view(-1, 1)  # (B * K, 1)
         self.tokens = torch.cat([self.tokens[rows], new_ids], dim=1)  # (B * K, step + 2)
+        if self.constraint is not None:
+            self.counts = self.constraint.advance(self.counts, rows, new_ids.view(-1))
         self.scores = cand_scores.gather(1, keep)  # (B, K)
         self._collect_at_limit(step)
         if cache is not None:
@@ -219,6 +334,7 @@ def beam_search(
     max_output_len: Optional[int] = None,
     length_penalty: float = 0.6,
     use_cache: bool = True,
+    constraint: Optional[CountConstraint] = None,
 ) -> list[list[int]]:
     """Batched beam search with the GNMT length penalty (Vaswani et al., 2017, section 6.1).
 
@@ -248,6 +364,8 @@ def beam_search(
         GNMT ``alpha``; 0 ranks finished hypotheses by summed log-prob.
     use_cache : bool, default=True
         Incremental decoding with a KV cache; False re-runs the whole prefix.
+    constraint : CountConstraint, optional
+        Slot tokens each output must carry exactly as often as required.
 
     Returns
     -------
@@ -257,7 +375,7 @@ def beam_search(
     if src.shape[0] == 0:
         return []
     limits = _output_limits(model, src, max_output_len).tolist()
-    search = _BeamSearch(model, src, beam_size, limits, length_penalty)
+    search = _BeamSearch(model, src, beam_size, limits, length_penalty, constraint)
     cache = model.decoder.new_cache() if use_cache else None
     for step in range(max(limits)):
         search.step(step, cache)

@@ -11,7 +11,7 @@ from .decoder import Decoder, LayerCache
 from .dropout import Dropout
 from .embedding import TokenEmbedding
 from .encoder import Encoder
-from .generation import beam_search, greedy_search
+from .generation import CountConstraint, beam_search, greedy_search
 from .linear import Linear
 from .pooling import Pooling
 
@@ -245,6 +245,7 @@ class Seq2Seq(nn.Module):
         max_output_len: Optional[int] = None,
         length_penalty: float = 0.6,
         use_cache: bool = True,
+        constraint: Optional[CountConstraint] = None,
     ) -> list[list[int]]:
         """Translate ``src`` (B, S): one list of target ids per sentence.
 
@@ -271,6 +272,9 @@ class Seq2Seq(nn.Module):
             Keep keys/values between steps (one new position per step). False
             re-runs the decoder over the whole prefix: the slow reference path,
             same tokens.
+        constraint : CountConstraint, optional
+            Slot tokens (protected-span sentinels) each output must carry
+            exactly as often as its row of ``constraint.required`` says.
         """
         if isinstance(beam_size, bool) or int(beam_size) != beam_size or beam_size < 1:
             raise ValueError(f"{beam_size=} must be a positive integer (1 = greedy).")
@@ -287,7 +291,11 @@ class Seq2Seq(nn.Module):
             with torch.inference_mode():
                 if beam_size == 1:
                     return greedy_search(
-                        self, src, max_output_len=max_output_len, use_cache=use_cache
+                        self,
+                        src,
+                        max_output_len=max_output_len,
+                        use_cache=use_cache,
+                        constraint=constraint,
                     )
                 return beam_search(
                     self,
@@ -296,6 +304,7 @@ class Seq2Seq(nn.Module):
                     max_output_len=max_output_len,
                     length_penalty=length_penalty,
                     use_cache=use_cache,
+                    constraint=constraint,
                 )
         finally:
             self.train(was_training)
