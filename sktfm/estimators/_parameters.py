@@ -384,6 +384,17 @@ TRANSLATION_TEXT = {
         "Learn one vocabulary over sources and targets and share the source and target "
         "embeddings (needs one tokenizer kind).",
     ),
+    "protected_tokens": Parameter(
+        None,
+        [str, list, tuple, None],
+        "str, list of str or None",
+        'Spans copied verbatim from source to translation: ``"printf"`` (``%s``, ``%1$d``, '
+        '``%.*s``), ``"brace"`` (``{}``, ``{name}``), any regular expression, or a list of '
+        "these. Each span becomes a sentinel before tokenization (the same sentinel in the "
+        "training target where it has the span), decoding emits each sentinel exactly as "
+        "often as the source has it, and the spans are put back after decoding "
+        "(:mod:`sktfm.text.protection`; text input only). None protects nothing.",
+    ),
 }
 
 GENERATION = {

@@ -9,6 +9,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..data import infer_input_type, resolve_input_type, text_column
 from ..text import BOS_ID, EOS_ID, TOKENIZER_KINDS, Tokenizer
+from ..text.protection import MAX_SPANS, SENTINELS, SpanProtector, sentinel_counts
 from ..text.validation import as_text_array, is_token_lists
 from ..training import inference
 from ..training.callbacks import ValidationBLEU
@@ -182,16 +183,42 @@ class Seq2SeqTranslator(BaseTrainedEstimator):
         if len(X) != len(y):
             raise ValueError(f"X has {len(X)} samples but y has {len(y)}; they must match.")
         epochs = 1 if partial else self.max_epochs
+        protector = self._protector(input_type)
+        if protector is not None:
+            X, spans = self._protect(X, protector)
+            y = [protector.protect_target(target, s) for target, s in zip(y, spans)]
         if not resuming:
             self.input_type_ = input_type
-            self._fit_tokenizers(X, y)
+            self._fit_tokenizers(X, y, protected=protector is not None)
         sources = list(self.source_tokenizer_.transform(X))
         targets = [self._wrap_target(ids) for ids in self.target_tokenizer_.transform(y)]
         if resuming:
             return self._continue_training(sources, targets, epochs=epochs)
         return self._train(sources, targets, epochs=epochs)
 
-    def _fit_tokenizers(self, X, y):
+    def _protector(self, input_type):
+        """The :class:`SpanProtector` of ``protected_tokens``, or None."""
+        if self.protected_tokens is None:
+            return None
+        if input_type != "text":
+            raise ValueError(
+                f"protected_tokens works on text; X and y are {input_type} input. "
+                "Set protected_tokens=None or pass strings."
+            )
+        return SpanProtector(self.protected_tokens)
+
+    @staticmethod
+    def _protect(X, protector):
+        """Sources with their spans replaced by sentinels, and each source's spans."""
+        protected = [protector.protect(text) for text in X]
+        return [text for text, _ in protected], [spans for _, spans in protected]
+
+    def _fit_tokenizers(self, X, y, *, protected=False):
+        if protected:
+            # Every sentinel gets into each vocabulary, even those no training
+            # message needs (a test message may have more spans).
+            sentinels = [" ".join(SENTINELS)]
+            X, y = list(X) + sentinels, list(y) + sentinels
         source_tokenizer, target_tokenizer = self._tokenizer_pair()
         if self.share_vocab:
             both = list(X) + list(y)
@@ -245,9 +272,27 @@ class Seq2SeqTranslator(BaseTrainedEstimator):
 
     # --------------------------------------------------------------- inference
     def _sources(self, X):
+        """Source ids, and each source's protected spans (None without protection)."""
         check_is_fitted(self, "net_")
         _, X = self._as_side(X, "X", reset=False)
-        return list(self.source_tokenizer_.transform(X))
+        protector = self._protector(self.input_type_)
+        spans = None
+        if protector is not None:
+            X, spans = self._protect(X, protector)
+        return list(self.source_tokenizer_.transform(X)), spans
+
+    def _token_slots(self):
+        """(V, MAX_SPANS) counts of each sentinel in each target token."""
+        vocab = self.target_tokenizer_.tokenizer_.get_vocab()
+        tokens = [""] * self.target_tokenizer_.vocab_size_
+        for token, token_id in vocab.items():
+            if token_id < len(tokens):
+                tokens[token_id] = token
+        slots = np.zeros((len(tokens), MAX_SPANS), dtype=np.int64)
+        for token_id, counts in sentinel_counts(tokens).items():
+            for k, times in counts:
+                slots[token_id, k] = times
+        return slots
 
     def predict(self, X):
         """Translate each source sentence.
@@ -262,7 +307,13 @@ class Seq2SeqTranslator(BaseTrainedEstimator):
         y_pred : ndarray of shape (n_samples,), dtype object
             The translations, as strings.
         """
-        sources = self._sources(X)
+        sources, spans = self._sources(X)
+        constraint = {}
+        if spans is not None:
+            required = np.zeros((len(spans), MAX_SPANS), dtype=np.int64)
+            for row, source_spans in zip(required, spans):
+                row[: len(source_spans)] = 1  # the k-th span's sentinel, once
+            constraint = dict(required=required, token_slots=self._token_slots())
         generated = inference.generate(
             self.net_,
             sources,
@@ -270,8 +321,13 @@ class Seq2SeqTranslator(BaseTrainedEstimator):
             beam_size=self.beam_size,
             max_output_len=self.max_output_len,
             length_penalty=self.length_penalty,
+            **constraint,
         )
-        return self.target_tokenizer_.decode(generated)
+        translations = self.target_tokenizer_.decode(generated)
+        if spans is None:
+            return translations
+        restored = [SpanProtector.restore(text, s) for text, s in zip(translations, spans)]
+        return np.asarray(restored, dtype=object)
 
     def score(self, X, y, sample_weight=None):
         """Corpus BLEU (0-100, sacrebleu) of ``predict(X)`` against ``y``.
@@ -312,7 +368,7 @@ class Seq2SeqTranslator(BaseTrainedEstimator):
         X_new : ndarray of shape (n_samples, d_model), dtype float32
             One vector per source sentence.
         """
-        sources = self._sources(X)
+        sources, _ = self._sources(X)
         return inference.embed(self.net_, sources, batch_size=self.batch_size)
 
     def attention_weights(self, X, y=None):
@@ -332,11 +388,14 @@ class Seq2SeqTranslator(BaseTrainedEstimator):
             One array per sample; ``tgt_len`` counts [BOS] and the target
             tokens, ``src_len`` the source tokens.
         """
-        sources = self._sources(X)
+        sources, spans = self._sources(X)
         if y is None:
             y = self.predict(X)
         _, y = self._as_side(y, "y", reset=False)
         if len(y) != len(sources):
             raise ValueError(f"X has {len(sources)} samples but y has {len(y)}.")
+        if spans is not None:
+            protector = self._protector(self.input_type_)
+            y = [protector.protect_target(target, s) for target, s in zip(y, spans)]
         targets = [self._wrap_target(ids) for ids in self.target_tokenizer_.transform(y)]
         return inference.cross_attention(self.net_, sources, targets, batch_size=self.batch_size)

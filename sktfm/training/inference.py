@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from ..data import SequenceDataset
+from ..nn.generation import CountConstraint
 
 __all__ = [
     "cross_attention",
@@ -119,14 +120,30 @@ def self_attention(net, X, *, batch_size):
     return maps
 
 
-def generate(net, sources, *, batch_size, **generate_kwargs):
-    """Generated target ids for each source id array, in the input order."""
+def generate(net, sources, *, batch_size, required=None, token_slots=None, **generate_kwargs):
+    """Generated target ids for each source id array, in the input order.
+
+    With ``required`` (n_sources, n_slots) and ``token_slots`` (V, n_slots),
+    each output carries every slot token exactly as often as its source's row
+    requires (:class:`~sktfm.nn.generation.CountConstraint`).
+    """
     net.check_is_fitted()
     order = _by_length(sources)
-    generated = []
+    generated, start = [], 0
     for Xi, _ in _batches(net, SequenceDataset([sources[i] for i in order]), batch_size):
+        src = Xi["src"].to(net.device)
+        kwargs = generate_kwargs
+        if required is not None:
+            rows = order[start : start + len(src)]
+            constraint = CountConstraint(
+                torch.as_tensor(required[rows]),
+                torch.as_tensor(token_slots),
+                eos_id=net.module_.eos_id,
+            )
+            kwargs = {**generate_kwargs, "constraint": constraint}
+        start += len(src)
         with net.autocast():
-            generated.extend(net.module_.generate(Xi["src"].to(net.device), **generate_kwargs))
+            generated.extend(net.module_.generate(src, **kwargs))
     result = [None] * len(sources)
     for position, ids in zip(order, generated):
         result[position] = ids

@@ -242,7 +242,7 @@ def translator():
 
 def test_validation_bleu_records_the_corpus_bleu_of_greedy_translations(translator):
     model, X, references = translator
-    net, sources = model.net_, model._sources(X)
+    net, sources = model.net_, model._sources(X)[0]
     decode = model.target_tokenizer_.decode
     ValidationBLEU(sources, references, decode).on_epoch_end(net)
     hypotheses = list(decode(inference.generate(net, sources, batch_size=1)))

@@ -120,7 +120,7 @@ def translator():
             "batch_size": 8,
         }
     ).fit(X, y)
-    return model, model._sources(X[:11]), y[:11]
+    return model, model._sources(X[:11])[0], y[:11]
 
 
 def test_generate_returns_one_id_list_per_source_in_input_order(translator, monkeypatch):
