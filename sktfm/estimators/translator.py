@@ -25,6 +25,9 @@ from ._parameters import (
 )
 from ._training import BaseTrainedEstimator
 
+#: What ``protected_tokens="auto"`` protects when the training sources have it.
+AUTO_PROTECTED = ("printf", "brace")
+
 
 class Seq2SeqTranslator(BaseTrainedEstimator):
     """Transformer encoder-decoder that translates one sequence into another.
@@ -44,6 +47,8 @@ class Seq2SeqTranslator(BaseTrainedEstimator):
         "text" or "tokens".
     source_tokenizer_, target_tokenizer_ : Tokenizer
         Fitted tokenizers (the same object when ``share_vocab``).
+    protected_tokens_ : str, tuple or list, or None
+        What this fit protects (``protected_tokens`` with "auto" resolved).
     net_ : skorch.NeuralNet
         The skorch net that trained the module.
     module_ : sktfm.nn.Seq2Seq
@@ -183,7 +188,9 @@ class Seq2SeqTranslator(BaseTrainedEstimator):
         if len(X) != len(y):
             raise ValueError(f"X has {len(X)} samples but y has {len(y)}; they must match.")
         epochs = 1 if partial else self.max_epochs
-        protector = self._protector(input_type)
+        if not resuming:
+            self.protected_tokens_ = self._resolve_protection(input_type, X)
+        protector = self._protector()
         if protector is not None:
             X, spans = self._protect(X, protector)
             y = [protector.protect_target(target, s) for target, s in zip(y, spans)]
@@ -196,16 +203,27 @@ class Seq2SeqTranslator(BaseTrainedEstimator):
             return self._continue_training(sources, targets, epochs=epochs)
         return self._train(sources, targets, epochs=epochs)
 
-    def _protector(self, input_type):
-        """The :class:`SpanProtector` of ``protected_tokens``, or None."""
-        if self.protected_tokens is None:
+    def _resolve_protection(self, input_type, X):
+        """``protected_tokens_``: what this fit protects ("auto" resolved), or None."""
+        spec = self.protected_tokens
+        if spec is None or (spec == "auto" and input_type != "text"):
             return None
         if input_type != "text":
             raise ValueError(
                 f"protected_tokens works on text; X and y are {input_type} input. "
                 "Set protected_tokens=None or pass strings."
             )
-        return SpanProtector(self.protected_tokens)
+        if spec != "auto":
+            SpanProtector(spec)  # a bad pattern fails here, before any training
+            return spec
+        protector = SpanProtector(AUTO_PROTECTED)
+        return AUTO_PROTECTED if any(protector.protect(text)[1] for text in X) else None
+
+    def _protector(self):
+        """The :class:`SpanProtector` of the fitted ``protected_tokens_``, or None."""
+        # Models saved before protected_tokens existed protect nothing.
+        spec = getattr(self, "protected_tokens_", None)
+        return None if spec is None else SpanProtector(spec)
 
     @staticmethod
     def _protect(X, protector):
@@ -275,7 +293,7 @@ class Seq2SeqTranslator(BaseTrainedEstimator):
         """Source ids, and each source's protected spans (None without protection)."""
         check_is_fitted(self, "net_")
         _, X = self._as_side(X, "X", reset=False)
-        protector = self._protector(self.input_type_)
+        protector = self._protector()
         spans = None
         if protector is not None:
             X, spans = self._protect(X, protector)
@@ -395,7 +413,7 @@ class Seq2SeqTranslator(BaseTrainedEstimator):
         if len(y) != len(sources):
             raise ValueError(f"X has {len(sources)} samples but y has {len(y)}.")
         if spans is not None:
-            protector = self._protector(self.input_type_)
+            protector = self._protector()
             y = [protector.protect_target(target, s) for target, s in zip(y, spans)]
         targets = [self._wrap_target(ids) for ids in self.target_tokenizer_.transform(y)]
         return inference.cross_attention(self.net_, sources, targets, batch_size=self.batch_size)

@@ -7,6 +7,7 @@ import pytest
 
 from sktfm import Seq2SeqTranslator
 from sktfm.metrics import placeholder_fidelity
+from sktfm.text.protection import sentinel_counts
 
 WORDS = ["file", "folder", "disk", "user", "line", "page"]
 GERMAN = dict(zip(WORDS, ["Datei", "Ordner", "Platte", "Nutzer", "Zeile", "Seite"]))
@@ -77,3 +78,17 @@ def test_token_input_and_bad_patterns_are_rejected():
         Seq2SeqTranslator(protected_tokens="printf", **TINY).fit([["a", "b"]] * 4, [["c"]] * 4)
     with pytest.raises(ValueError, match="invalid regular expression"):
         Seq2SeqTranslator(protected_tokens="(oops", **TINY).fit(["a %s"] * 4, ["b %s"] * 4)
+
+
+def test_auto_protects_only_when_the_training_sources_have_placeholders():
+    X, y = _messages(60, seed=4)
+    auto = {k: v for k, v in TINY.items() if k != "max_epochs"}
+    model = Seq2SeqTranslator(**auto, max_epochs=1).fit(X, y)
+    assert model.get_params()["protected_tokens"] == "auto"
+    assert model.protected_tokens_ == ("printf", "brace")
+    plain = [x.split(" %")[0].split(" {")[0] for x in X]  # no placeholder left
+    model = Seq2SeqTranslator(**auto, max_epochs=1).fit(plain, plain)
+    assert model.protected_tokens_ is None
+    assert not sentinel_counts(list(model.target_tokenizer_.tokenizer_.get_vocab()))
+    model = Seq2SeqTranslator(**auto, max_epochs=1).fit([["a", "%s"]] * 8, [["b", "%s"]] * 8)
+    assert model.protected_tokens_ is None  # token input: nothing to protect, no error
