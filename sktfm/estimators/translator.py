@@ -14,16 +14,14 @@ from ..text.validation import as_text_array, is_token_lists
 from ..training import inference
 from ..training.callbacks import ValidationBLEU
 from ..training.schedules import InverseSqrtWarmup
-from ._parameters import (
-    ARCHITECTURE,
+from ._parameters import ARCHITECTURE, TEXT, TRAINING
+from ._training import BaseTrainedEstimator
+from ._translation_parameters import (
     GENERATION,
-    TEXT,
-    TRAINING,
     TRANSLATION_ARCHITECTURE,
     TRANSLATION_TEXT,
     TRANSLATION_TRAINING,
 )
-from ._training import BaseTrainedEstimator
 
 #: What ``protected_tokens="auto"`` protects when the training sources have it.
 AUTO_PROTECTED = ("printf", "brace")

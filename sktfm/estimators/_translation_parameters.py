@@ -1,0 +1,145 @@
+"""The translator's parameters: what it means by the shared ones, and its own.
+
+Entries as in :mod:`._parameters` (one definition each, from which the
+signature, the constraints and the docstring are made).
+"""
+
+from numbers import Integral, Real
+
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ..nn import POOLINGS
+from ..text import TOKENIZER_KINDS, Tokenizer
+from ._parameters import _DROPOUT, _LABEL_SMOOTHING, ARCHITECTURE, TEXT, TRAINING, _options
+from ._signature import Parameter
+
+_LAYERS = [Interval(Integral, 1, None, closed="left"), None]
+
+# What the translator means by the parameters it shares, and its own ones.
+TRANSLATION_ARCHITECTURE = {
+    "n_layers": Parameter(
+        3,
+        ARCHITECTURE["n_layers"].constraint,
+        "int",
+        "Layers of each stack, encoder and decoder, unless ``n_encoder_layers`` or "
+        "``n_decoder_layers`` say otherwise.",
+    ),
+    "n_encoder_layers": Parameter(
+        None, _LAYERS, "int or None", "Encoder layers; None means ``n_layers``."
+    ),
+    "n_decoder_layers": Parameter(
+        None,
+        _LAYERS,
+        "int or None",
+        "Decoder layers; None means ``n_layers`` (as T5's ``num_decoder_layers``).",
+    ),
+    "dropout": Parameter(
+        0.1, _DROPOUT, "float", "Dropout on embeddings, attention weights and residual branches."
+    ),
+    "pooling": Parameter(
+        "mean",
+        [StrOptions(set(POOLINGS))],
+        _options(POOLINGS),
+        'How :meth:`transform` reduces a source\'s encoder states to one vector; "cls" '
+        "takes the first source token's state (translation prepends no [CLS]).",
+    ),
+    "tie_embeddings": Parameter(
+        True, ["boolean"], "bool", "Tie the decoder's output projection to its input embedding."
+    ),
+}
+
+TRANSLATION_TEXT = {
+    "input_type": Parameter(
+        "auto",
+        [StrOptions({"auto", "text", "tokens"})],
+        '{"auto", "text", "tokens"}',
+        "Whether ``X`` and ``y`` hold strings or pre-tokenized lists of str.",
+    ),
+    "tokenizer": Parameter(
+        "word",
+        [StrOptions(set(TOKENIZER_KINDS)), Tokenizer, tuple],
+        '{"word", "char", "bpe"}, Tokenizer, or a pair of those',
+        "Tokenizer kind for both sides, or a ``(source, target)`` pair such as "
+        '``("char", "word")``.',
+    ),
+    "vocab_size": Parameter(
+        8000, TEXT["vocab_size"].constraint, "int", "Largest vocabulary learned per side."
+    ),
+    "share_vocab": Parameter(
+        False,
+        ["boolean"],
+        "bool",
+        "Learn one vocabulary over sources and targets and share the source and target "
+        "embeddings (needs one tokenizer kind).",
+    ),
+    "protected_tokens": Parameter(
+        "auto",
+        [str, list, tuple, None],
+        "str, list of str or None",
+        'Spans copied verbatim from source to translation: ``"printf"`` (``%s``, ``%1$d``, '
+        '``%.*s``), ``"brace"`` (``{}``, ``{name}``), any regular expression, or a list of '
+        "these. Each span becomes a sentinel before tokenization (the same sentinel in the "
+        "training target where it has the span), decoding emits each sentinel exactly as "
+        "often as the source has it, and the spans are put back after decoding "
+        '(:mod:`sktfm.text.protection`; text input only). ``"auto"`` protects printf and '
+        "brace placeholders when the training sources have any (on real software "
+        "messages it kept every placeholder, against 66% unprotected, at the same BLEU "
+        "within 0.4), and nothing otherwise. None protects nothing. The resolved value "
+        "is ``protected_tokens_``.",
+    ),
+}
+
+GENERATION = {
+    "beam_size": Parameter(
+        4,
+        [Interval(Integral, 1, None, closed="left")],
+        "int",
+        "Beam width of ``predict`` (1 is greedy search).",
+    ),
+    "max_output_len": Parameter(
+        None,
+        [Interval(Integral, 1, None, closed="left"), None],
+        "int or None",
+        "Longest translation in tokens; None allows the source length + 50.",
+    ),
+    "length_penalty": Parameter(
+        0.6,
+        [Interval(Real, 0, None, closed="left")],
+        "float",
+        "GNMT length-penalty exponent for beam search (0 disables it).",
+    ),
+}
+
+TRANSLATION_TRAINING = {
+    "max_epochs": Parameter(
+        10, [Interval(Integral, 1, None, closed="left")], "int", "Passes over the training pairs."
+    ),
+    "warmup_steps": Parameter(
+        300,
+        TRAINING["warmup_steps"].constraint,
+        "int",
+        "Batches of linear warm-up before the paper's inverse-square-root decay; 0 keeps "
+        "``lr`` constant.",
+    ),
+    "label_smoothing": Parameter(
+        0.1,
+        _LABEL_SMOOTHING,
+        "float",
+        "Label smoothing of the target-token loss (0.1 in the paper).",
+    ),
+    "early_stopping": Parameter(
+        False,
+        ["boolean", StrOptions({"loss", "bleu"})],
+        'bool or {"loss", "bleu"}',
+        "Hold out ``validation_fraction`` of the pairs and stop when the validation loss "
+        '(True or "loss") or the validation BLEU of greedy translations ("bleu") has not '
+        "improved for ``patience`` epochs.",
+    ),
+    "compile": Parameter(
+        False,
+        TRAINING["compile"].constraint,
+        "bool",
+        "Run teacher-forced forward passes through ``torch.compile`` (generation runs "
+        "the plain model).",
+    ),
+}
