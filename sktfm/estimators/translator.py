@@ -326,10 +326,14 @@ class Seq2SeqTranslator(BaseTrainedEstimator):
         sources, spans = self._sources(X)
         constraint = {}
         if spans is not None:
+            token_slots = self._token_slots()
             required = np.zeros((len(spans), MAX_SPANS), dtype=np.int64)
             for row, source_spans in zip(required, spans):
                 row[: len(source_spans)] = 1  # the k-th span's sentinel, once
-            constraint = dict(required=required, token_slots=self._token_slots())
+            # A sentinel no target token can write (a word vocabulary cut at
+            # vocab_size) cannot be required; its span is then left out.
+            required *= token_slots.any(axis=0)
+            constraint = dict(required=required, token_slots=token_slots)
         generated = inference.generate(
             self.net_,
             sources,

@@ -92,3 +92,20 @@ def test_auto_protects_only_when_the_training_sources_have_placeholders():
     assert not sentinel_counts(list(model.target_tokenizer_.tokenizer_.get_vocab()))
     model = Seq2SeqTranslator(**auto, max_epochs=1).fit([["a", "%s"]] * 8, [["b", "%s"]] * 8)
     assert model.protected_tokens_ is None  # token input: nothing to protect, no error
+
+
+def test_a_vocabulary_without_some_sentinels_still_translates():
+    X, y = _messages(120, seed=5)
+    model = Seq2SeqTranslator(
+        **{**TINY, "tokenizer": "word", "vocab_size": 20}, protected_tokens="printf"
+    ).fit(X, y)
+    vocab = list(model.target_tokenizer_.tokenizer_.get_vocab())
+    writable = {k for counts in sentinel_counts(vocab).values() for k, _ in counts}
+    assert len(writable) < 16  # the cap cut some sentinels
+    spans = ["%s", "%d", "%lu", "%.*s", "%x", "%c", "%u", "%o", "%e", "%g", "%f", "%i"]
+    assert set(range(len(spans))) - writable  # at least one of these cannot be written
+    [translation] = model.predict(["open " + " ".join(spans)])
+    for k, span in enumerate(spans):
+        if k in writable:
+            assert translation.split().count(span) == 1, (span, translation)
+    assert not any(chr(0xE000 + k) in translation for k in range(16))
