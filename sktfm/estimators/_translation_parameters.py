@@ -82,10 +82,10 @@ TRANSLATION_TEXT = {
         "training target where it has the span), decoding emits each sentinel exactly as "
         "often as the source has it, and the spans are put back after decoding "
         '(:mod:`sktfm.text.protection`; text input only). ``"auto"`` protects printf and '
-        "brace placeholders when the training sources have any (on real software "
-        "messages it kept every placeholder, against 66% unprotected, at the same BLEU "
-        "within 0.4), and nothing otherwise. None protects nothing. The resolved value "
-        "is ``protected_tokens_``.",
+        "brace placeholders when the training sources have any (on German and Spanish "
+        "software messages it kept every placeholder, against 66% and 62% unprotected, "
+        "chrF within 0.5, BLEU 0.4 and 2.2 lower), and nothing otherwise. None protects "
+        "nothing. The resolved value is ``protected_tokens_``.",
     ),
 }
 
