@@ -186,7 +186,9 @@ def instance_normalize(X):
     archive's z-normalised problems: the model sees shapes, not levels. A
     constant channel is centred only. Padding (NaN) stays NaN.
     """
-    with np.errstate(invalid="ignore"):
+    # Values near the float limits overflow to inf/NaN here; the caller
+    # rejects any NaN that is not padding.
+    with np.errstate(over="ignore", invalid="ignore"):
         mean = np.nanmean(X, axis=1, keepdims=True)  # (n, 1, F)
         std = np.nanstd(X, axis=1, keepdims=True)
-    return (X - mean) / np.where(std > 1e-8 * np.maximum(np.abs(mean), 1.0), std, 1.0)
+        return (X - mean) / np.where(std > 1e-8 * np.maximum(np.abs(mean), 1.0), std, 1.0)

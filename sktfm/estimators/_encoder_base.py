@@ -207,8 +207,7 @@ class BaseEncoderEstimator(BaseTrainedEstimator, register=False):
             X = X[:, :limit]
         padding = np.isnan(X[:, :, 0])  # (n, T), validated: whole trailing steps
         if self.series_scaling == "instance":
-            with np.errstate(over="ignore", invalid="ignore"):
-                X = instance_normalize(X)
+            X = instance_normalize(X)
         if reset:
             steps = X.reshape(-1, X.shape[2])
             self._feature_mean, self._feature_scale = mean_and_scale(steps[~padding.ravel()])
