@@ -61,6 +61,7 @@ class CountConstraint:
                 f"{tuple(required.shape)} and {tuple(token_slots.shape)}."
             )
         self.required = required.long()
+        self.token_slots = token_slots.long()  # (V, n_slots)
         self.slot_ids = token_slots.any(dim=1).nonzero().flatten()  # (n,): ids with slots
         self.slot_counts = token_slots[self.slot_ids].long()  # (n, n_slots)
         self.eos_id = eos_id
@@ -97,17 +98,7 @@ class CountConstraint:
 
     def advance(self, counts: Tensor, rows: Tensor, next_ids: Tensor) -> Tensor:
         """Counts after the rows ``rows`` (N,) of ``counts`` took ``next_ids`` (N,)."""
-        position = torch.searchsorted(self.slot_ids.to(next_ids.device), next_ids)
-        position = position.clamp(max=max(len(self.slot_ids) - 1, 0))
-        carries = (
-            self.slot_ids.to(next_ids.device)[position] == next_ids
-            if len(self.slot_ids)
-            else torch.zeros_like(next_ids, dtype=torch.bool)
-        )
-        added = torch.zeros_like(counts[rows])
-        if carries.any():
-            added[carries] = self.slot_counts.to(counts.device)[position[carries]]
-        return counts[rows] + added
+        return counts[rows] + self.token_slots.to(counts.device)[next_ids]
 
 
 def _output_limits(model, src: Tensor, max_output_len: Optional[int]) -> Tensor:
