@@ -14,7 +14,13 @@ Pure Python (``re``), importable from any layer.
 import re
 from collections import Counter
 
-__all__ = ["PLACEHOLDER_PATTERNS", "find_placeholders", "keeps_placeholders"]
+__all__ = [
+    "PLACEHOLDER_PATTERNS",
+    "alternation",
+    "find_placeholders",
+    "keeps_placeholders",
+    "without_position",
+]
 
 _PRINTF = (
     r"%(?:[1-9][0-9]*\$)?"  # argument position: %1$s
@@ -40,8 +46,21 @@ def _compile(kinds):
         raise ValueError(
             f"Unknown placeholder kind(s) {unknown}; use any of {tuple(PLACEHOLDER_PATTERNS)}."
         )
-    # "%%" first, so that the escaped percent of "100%%d" is not read as "%d".
-    return re.compile("|".join(["%%", *(PLACEHOLDER_PATTERNS[kind] for kind in kinds)]))
+    return alternation(PLACEHOLDER_PATTERNS[kind] for kind in kinds)
+
+
+def alternation(regexes):
+    """One pattern matching any of ``regexes``, or ``%%`` (which callers skip).
+
+    ``%%`` comes first, so that the escaped percent of ``"100%%d"`` is never
+    read as the start of ``%d``.
+    """
+    return re.compile("|".join(["%%", *(f"(?:{regex})" for regex in regexes)]))
+
+
+def without_position(placeholder):
+    """``placeholder`` with its printf argument positions removed: ``%2$s`` -> ``%s``."""
+    return _POSITION.sub("", placeholder)
 
 
 def find_placeholders(text, kinds=("printf", "brace")):
@@ -88,6 +107,6 @@ def keeps_placeholders(source, translation, kinds=("printf", "brace")):
     pattern = _compile(kinds)
 
     def counts(text):
-        return Counter(_POSITION.sub("", m) for m in pattern.findall(text) if m != "%%")
+        return Counter(without_position(m) for m in pattern.findall(text) if m != "%%")
 
     return counts(source) == counts(translation)

@@ -17,7 +17,7 @@ Pure Python (``re``), importable from any layer.
 
 import re
 
-from .placeholders import PLACEHOLDER_PATTERNS
+from .placeholders import PLACEHOLDER_PATTERNS, alternation, without_position
 
 __all__ = ["MAX_SPANS", "SENTINELS", "SpanProtector", "sentinel_counts"]
 
@@ -25,7 +25,6 @@ __all__ = ["MAX_SPANS", "SENTINELS", "SpanProtector", "sentinel_counts"]
 MAX_SPANS = 16
 #: The sentinel of the k-th protected span: U+E000, U+E001, ... (private use).
 SENTINELS = tuple(chr(0xE000 + k) for k in range(MAX_SPANS))
-_POSITION = re.compile(r"(?<=[%*])[1-9][0-9]*\$")
 
 
 def _pattern(protected):
@@ -41,8 +40,7 @@ def _pattern(protected):
             raise TypeError(f"protected spans are preset names or regex strings, got {part!r}.")
         regexes.append(PLACEHOLDER_PATTERNS.get(part, part))
     try:
-        # "%%" first, so that an escaped percent never starts a match.
-        return re.compile("|".join(["%%", *(f"(?:{r})" for r in regexes)]))
+        return alternation(regexes)
     except re.error as error:
         raise ValueError(f"protected spans: invalid regular expression ({error}).") from error
 
@@ -106,7 +104,7 @@ class SpanProtector:
 
 def _take(free, spans, text):
     """Pop and return the first free span index equal to ``text`` (or equal up to positions)."""
-    for same in (lambda s: s == text, lambda s: _POSITION.sub("", s) == _POSITION.sub("", text)):
+    for same in (lambda s: s == text, lambda s: without_position(s) == without_position(text)):
         for i, k in enumerate(free):
             if same(spans[k]):
                 return free.pop(i)
