@@ -220,9 +220,8 @@ class SequenceEmbedding(nn.Module):
     Padding: steps whose values are all NaN end a series (trailing padding).
     They are zeroed, and a patch that starts on one, or follows a patch that
     reached the end, is padding; so a series gives the same tokens whatever
-    length it is padded to. Hidden patches
-    (``mask``) are replaced by a learned mask vector, for masked-patch
-    pretraining.
+    length it is padded to. Hidden patches (``mask``) are replaced by a
+    learned mask vector, for masked-patch pretraining.
 
     Parameters
     ----------
