@@ -1,7 +1,8 @@
 """Reference: a hand-written ``torch.nn.Transformer`` training loop.
 
-What a user writes without sktfm to translate number words: a word-level
-vocabulary, token embeddings scaled by sqrt(d_model) plus sinusoidal positions,
+What a user writes without sktfm to translate: a word-level vocabulary (number
+words) or a byte-pair encoding learned with Hugging Face ``tokenizers`` (open
+text such as software messages), token embeddings scaled by sqrt(d_model) plus sinusoidal positions,
 ``torch.nn.Transformer`` (post-norm, as in Vaswani et al., 2017), teacher
 forcing with Adam and the paper's warm-up schedule, and batched greedy decoding
 that re-runs the decoder over the whole prefix at every step (no KV cache).
@@ -55,6 +56,55 @@ def encode(sentence, vocab, *, add_bos=False):
     """Token ids of ``sentence`` followed by ``<eos>`` (``<unk>`` for new words)."""
     ids = [vocab.get(word, UNK) for word in sentence.split()] + [EOS]
     return torch.tensor([BOS, *ids] if add_bos else ids, dtype=torch.long)
+
+
+class WordCodec:
+    """Whitespace words to ids and back (:func:`build_vocab`, :func:`encode`)."""
+
+    def __init__(self, sentences):
+        self.vocab = build_vocab(sentences)
+        self.words = list(self.vocab)
+
+    def __len__(self):
+        return len(self.vocab)
+
+    def encode(self, sentence, *, add_bos=False):
+        return encode(sentence, self.vocab, add_bos=add_bos)
+
+    def decode(self, ids):
+        return " ".join(self.words[i] for i in ids)
+
+
+class BpeCodec:
+    """Byte-pair encoding of one side, learned with Hugging Face ``tokenizers``.
+
+    What its documentation's quick tour builds: a BPE model over
+    ``Metaspace`` pre-tokens (spaces kept as ``▁``, so decoding restores
+    the text), with the four specials first so that their ids match
+    :data:`PAD`, :data:`BOS`, :data:`EOS` and :data:`UNK`.
+    """
+
+    def __init__(self, sentences, vocab_size=8000):
+        from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+        self.tokenizer = Tokenizer(models.BPE(unk_token="<unk>"))
+        self.tokenizer.pre_tokenizer = pre_tokenizers.Metaspace()
+        self.tokenizer.decoder = decoders.Metaspace()
+        trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=list(SPECIALS))
+        self.tokenizer.train_from_iterator(sentences, trainer)
+
+    def __len__(self):
+        return self.tokenizer.get_vocab_size()
+
+    def encode(self, sentence, *, add_bos=False):
+        ids = [*self.tokenizer.encode(sentence).ids, EOS]
+        return torch.tensor([BOS, *ids] if add_bos else ids, dtype=torch.long)
+
+    def decode(self, ids):
+        return self.tokenizer.decode(ids)
+
+
+CODECS = {"word": WordCodec, "bpe": BpeCodec}
 
 
 def sinusoidal_positions(max_len, d_model):
@@ -144,7 +194,7 @@ def _pad(sequences, device):
 
 
 @torch.no_grad()
-def greedy_translate(model, sources, src_vocab, tgt_words, *, batch_size=256, device="cpu"):
+def greedy_translate(model, sources, src_codec, tgt_codec, *, batch_size=256, device="cpu"):
     """Translate ``sources`` with batched greedy decoding, re-running the decoder.
 
     Each sentence gets at most its source length + 50 tokens; a batch stops as
@@ -154,7 +204,7 @@ def greedy_translate(model, sources, src_vocab, tgt_words, *, batch_size=256, de
     model.eval()
     translations = []
     for start in range(0, len(sources), batch_size):
-        encoded = [encode(s, src_vocab) for s in sources[start : start + batch_size]]
+        encoded = [src_codec.encode(s) for s in sources[start : start + batch_size]]
         src = _pad(encoded, device)
         src_padding = src == PAD
         memory = model.encode(src)
@@ -169,12 +219,12 @@ def greedy_translate(model, sources, src_vocab, tgt_words, *, batch_size=256, de
             if done.all():
                 break
         for row in ys[:, 1:].tolist():
-            words = []
+            ids = []
             for token in row:
                 if token in (EOS, PAD):
                     break
-                words.append(tgt_words[token])
-            translations.append(" ".join(words))
+                ids.append(token)
+            translations.append(tgt_codec.decode(ids))
     model.train(was_training)
     return translations
 
@@ -198,6 +248,7 @@ def train_plain(
     batch_size=64,
     seed=0,
     warmup_steps=4000,
+    tokenizer="word",
     device=None,
     **model_kwargs,
 ):
@@ -224,6 +275,8 @@ def train_plain(
         Seed for ``torch.manual_seed`` (initial weights, dropout, shuffling).
     warmup_steps : int, default=4000
         Warm-up steps of the learning-rate schedule.
+    tokenizer : {"word", "bpe"}, default="word"
+        :class:`WordCodec` or :class:`BpeCodec` (8,000 tokens), one per side.
     device : str or None, default=None
         Where to train; None picks CUDA when available, else CPU.
     **model_kwargs
@@ -242,11 +295,10 @@ def train_plain(
     torch.manual_seed(seed)
     clock = _TrainingClock(device)
 
-    src_vocab, tgt_vocab = build_vocab(train_src), build_vocab(train_tgt)
-    tgt_words = list(tgt_vocab)
-    sources = [encode(s, src_vocab) for s in train_src]
-    targets = [encode(t, tgt_vocab, add_bos=True) for t in train_tgt]
-    model = PlainTranslator(len(src_vocab), len(tgt_vocab), **model_kwargs).to(device)
+    src_codec, tgt_codec = CODECS[tokenizer](train_src), CODECS[tokenizer](train_tgt)
+    sources = [src_codec.encode(s) for s in train_src]
+    targets = [tgt_codec.encode(t, add_bos=True) for t in train_tgt]
+    model = PlainTranslator(len(src_codec), len(tgt_codec), **model_kwargs).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=1.0, betas=(0.9, 0.98), eps=1e-9)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, _warmup_schedule(model.d_model, warmup_steps)
@@ -254,7 +306,7 @@ def train_plain(
     criterion = nn.CrossEntropyLoss(ignore_index=PAD)
 
     def translate(texts):
-        return greedy_translate(model, list(texts), src_vocab, tgt_words, device=device)
+        return greedy_translate(model, list(texts), src_codec, tgt_codec, device=device)
 
     evaluations, epoch_losses = {}, []
     n_pairs = n_steps = n_epochs = 0

@@ -1,4 +1,4 @@
-"""Scores for generated text: corpus BLEU, chrF, exact match, placeholder fidelity.
+"""Scores for generated text: BLEU, chrF, exact match, placeholder fidelity, copy rate.
 
 BLEU and chrF are computed by `sacrebleu <https://github.com/mjpost/sacrebleu>`_
 with its default settings, so the figures are the standard, comparable ones
@@ -11,6 +11,8 @@ Each score also comes as a scikit-learn scorer (``bleu_scorer``,
 Greater is better for all three.
 """
 
+from collections import Counter
+
 import numpy as np
 from sklearn.metrics import make_scorer
 
@@ -22,6 +24,7 @@ __all__ = [
     "bleu_scorer",
     "chrf_score",
     "chrf_scorer",
+    "copy_rate",
     "exact_match_score",
     "exact_match_scorer",
     "placeholder_fidelity",
@@ -218,6 +221,52 @@ def placeholder_fidelity(sources, translations, kinds=("printf", "brace")):
         if find_placeholders(source, kinds)
     ]
     return float(np.mean(kept)) if kept else float("nan")
+
+
+def _copyable_tokens(source, reference):
+    """Whitespace tokens (with a letter or digit) that the source and reference
+    share, counted as often as both have them."""
+    shared = Counter(source.split()) & Counter(reference.split())
+    return Counter({token: n for token, n in shared.items() if any(c.isalnum() for c in token)})
+
+
+def copy_rate(sources, references, translations):
+    """Share of the tokens to copy verbatim that the translations copy.
+
+    A token to copy is a whitespace-separated token (with at least one
+    letter or digit) that appears verbatim in both a source and its
+    reference: identifiers, paths, option and section names, numbers, names
+    of programs (``.preinit_array``, ``--help``, ``/etc/fstab``, ``GNU``).
+    Each counts as often as both sides have it, and is copied when the
+    translation has it as often.
+
+    Parameters
+    ----------
+    sources, references, translations : list, tuple, ndarray or pandas Series of str
+        Source messages, their reference translations, and the translations
+        to score, aligned.
+
+    Returns
+    -------
+    score : float
+        Between 0.0 and 1.0; NaN when no pair shares a token.
+
+    Examples
+    --------
+    >>> from sktfm.metrics import copy_rate
+    >>> copy_rate(["Run make install", "Open --help"],
+    ...           ["make install ausführen", "--help öffnen"],
+    ...           ["make installieren", "--help öffnen"])
+    0.6666666666666666
+    """
+    sources, references = _check_texts(sources, references)
+    _, translations = _check_texts(references, translations)
+    to_copy = copied = 0
+    for source, reference, translation in zip(sources, references, translations):
+        tokens = _copyable_tokens(source, reference)
+        to_copy += sum(tokens.values())
+        copied += sum((tokens & Counter(translation.split())).values())
+    return copied / to_copy if to_copy else float("nan")
 
 
 # Scorers for ``scoring=``: they call ``estimator.predict(X)`` and compare with

@@ -23,7 +23,8 @@ from ..data import SequenceDataset
 from ..persistence import WEIGHTS_FILE, Persistable, load_weights
 from ..text.special_tokens import PAD_ID
 from ..training import TransformerNet, make_module, make_net, resolve_device, seeded
-from ..training.budget import TOLERANCE, resolve_budget, use_validation_split
+from ..training.budget import TOLERANCE, resolve_budget, steps_per_epoch, use_validation_split
+from ..training.callbacks import resume_callbacks
 from ..training.distributed import DataParallelNet, fit_data_parallel
 from ..training.runtime import available_device
 from ..training.schedules import LinearWarmup
@@ -148,6 +149,7 @@ class BaseTrainedEstimator(Persistable, BaseEstimator, register=False):
         restored net takes those of the fit that made it.
         """
         params = self.get_params(deep=False)
+        deadline = getattr(self, "_deadline", None)
         if params.get("label_smoothing") == "auto":
             params["label_smoothing"] = getattr(self, "label_smoothing_", 0.0)
         if budget is not None:
@@ -162,9 +164,9 @@ class BaseTrainedEstimator(Persistable, BaseEstimator, register=False):
             device=device,
             valid=valid,
             max_epochs=epochs,
-            lr_schedule=None if budget is None else budget.lr_schedule(schedule),
+            lr_schedule=None if budget is None else budget.lr_schedule(schedule, deadline=deadline),
             monitor=monitor,
-            deadline=getattr(self, "_deadline", None),
+            deadline=deadline,
             extra_callbacks=extra_callbacks,
             restored=restored,
             net_class=DataParallelNet if self.strategy == "ddp" else TransformerNet,
@@ -182,16 +184,22 @@ class BaseTrainedEstimator(Persistable, BaseEstimator, register=False):
         pretrained=None,
         epochs=None,
         monitor="valid_loss",
+        decay=None,
         **net_options,
     ):
         """Build the module and its net under ``seed``, train, set fitted attributes.
 
         ``train`` and ``valid`` are ``(X, y)`` pairs of model-ready samples
         (``valid`` may be None); ``monitor`` is the validation metric of early
-        stopping; ``net_options`` go to :meth:`_build_net`.
+        stopping; ``decay`` (None: the budget's own rule) whether the
+        learning rate decays linearly to 0 over the planned steps, or over
+        ``max_time`` if that ends first; ``net_options`` go to
+        :meth:`_build_net`.
         """
         device = resolve_device(self.device)
         budget = self._resolve_budget(len(train[0]), pretrained is not None)
+        if decay is not None:
+            budget = dataclasses.replace(budget, decay=decay)
         if epochs == "auto" or epochs is None:
             epochs = budget.max_epochs
         elif epochs != budget.max_epochs:
@@ -264,6 +272,12 @@ class BaseTrainedEstimator(Persistable, BaseEstimator, register=False):
             epochs = getattr(self, "max_epochs_", self.net_.max_epochs)
         seed = int(check_random_state(self.random_state).randint(_MAX_SEED))
         seed += len(self.net_.history)  # new shuffles each call
+        resume_callbacks(
+            self.net_,
+            epochs=epochs,
+            steps_per_epoch=steps_per_epoch(len(X_model), self.batch_size),
+            deadline=getattr(self, "_deadline", None),
+        )
         with seeded(seed):
             self._run_fit(self.net_, X_model, y, seed=seed, epochs=epochs, resume=True)
         self._report_stop(self.net_)

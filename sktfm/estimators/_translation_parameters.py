@@ -56,21 +56,28 @@ TRANSLATION_TEXT = {
         "Whether ``X`` and ``y`` hold strings or pre-tokenized lists of str.",
     ),
     "tokenizer": Parameter(
-        "word",
+        "bpe",
         [StrOptions(set(TOKENIZER_KINDS)), Tokenizer, tuple],
         '{"word", "char", "bpe"}, Tokenizer, or a pair of those',
         "Tokenizer kind for both sides, or a ``(source, target)`` pair such as "
         '``("char", "word")``.',
     ),
     "vocab_size": Parameter(
-        8000, TEXT["vocab_size"].constraint, "int", "Largest vocabulary learned per side."
+        8000,
+        TEXT["vocab_size"].constraint,
+        "int",
+        "Largest vocabulary learned per side (in all, when the sides share one).",
     ),
     "share_vocab": Parameter(
-        False,
-        ["boolean"],
-        "bool",
-        "Learn one vocabulary over sources and targets and share the source and target "
-        "embeddings (needs one tokenizer kind).",
+        "auto",
+        ["boolean", StrOptions({"auto"})],
+        'bool or "auto"',
+        "Learn one vocabulary over sources and targets and share one embedding table "
+        'between encoder, decoder and output (needs one tokenizer kind). ``"auto"`` shares '
+        "when one tokenizer kind serves both sides and at least half of the targets' "
+        "letters also occur in the sources (English and German or Spanish: yes; English "
+        "and Russian: no; :func:`sktfm.text.scripts.same_script`). The resolved value is "
+        "``share_vocab_``.",
     ),
     "protected_tokens": Parameter(
         "auto",
@@ -114,12 +121,28 @@ TRANSLATION_TRAINING = {
     "max_epochs": Parameter(
         10, [Interval(Integral, 1, None, closed="left")], "int", "Passes over the training pairs."
     ),
+    "lr": Parameter(
+        2e-3,
+        [Interval(Real, 0, None, closed="neither")],
+        "float",
+        "Peak AdamW learning rate, reached after ``warmup_steps``. On software messages "
+        "(10 minutes on 2 CPU cores, ``benchmarks/translation_real.py``) 2e-3 gave 5.8 BLEU "
+        "more than 1e-3; 5e-3 was unstable.",
+    ),
     "warmup_steps": Parameter(
         300,
         TRAINING["warmup_steps"].constraint,
         "int",
-        "Batches of linear warm-up before the paper's inverse-square-root decay; 0 keeps "
-        "``lr`` constant.",
+        "Batches of linear warm-up to ``lr``, before the decay of ``lr_schedule``.",
+    ),
+    "lr_schedule": Parameter(
+        "linear",
+        [StrOptions({"inverse_sqrt", "linear"})],
+        '{"inverse_sqrt", "linear"}',
+        'After warm-up, "inverse_sqrt" decays ``lr`` as the inverse square root of the '
+        'step (the paper\'s schedule); "linear" decays it linearly to 0 at the last planned '
+        "step (``max_epochs``), or at the end of ``max_time`` if that comes first, so that "
+        "a run cut short by time still ends on a small learning rate.",
     ),
     "label_smoothing": Parameter(
         0.1,

@@ -10,6 +10,7 @@ from sklearn.utils.validation import check_is_fitted
 from ..data import infer_input_type, resolve_input_type, text_column
 from ..text import BOS_ID, EOS_ID, TOKENIZER_KINDS, Tokenizer
 from ..text.protection import MAX_SPANS, SENTINELS, SpanProtector, sentinel_counts
+from ..text.scripts import same_script
 from ..text.validation import as_text_array, is_token_lists
 from ..training import inference
 from ..training.callbacks import ValidationBLEU
@@ -44,7 +45,10 @@ class Seq2SeqTranslator(BaseTrainedEstimator):
     input_type_ : str
         "text" or "tokens".
     source_tokenizer_, target_tokenizer_ : Tokenizer
-        Fitted tokenizers (the same object when ``share_vocab``).
+        Fitted tokenizers (the same object when ``share_vocab_``).
+    share_vocab_ : bool
+        Whether this fit shares one vocabulary and embedding table between
+        the sides (``share_vocab`` with "auto" resolved).
     protected_tokens_ : str, tuple or list, or None
         What this fit protects (``protected_tokens`` with "auto" resolved).
     net_ : skorch.NeuralNet
@@ -103,7 +107,7 @@ class Seq2SeqTranslator(BaseTrainedEstimator):
                 raise ValueError(
                     f"tokenizer must be a kind or a (source, target) pair, got {spec!r}."
                 )
-            if self.share_vocab:
+            if self.share_vocab is True:
                 raise ValueError(
                     f"share_vocab=True needs one tokenizer for both sides; got the pair {spec!r}."
                 )
@@ -194,6 +198,7 @@ class Seq2SeqTranslator(BaseTrainedEstimator):
             y = [protector.protect_target(target, s) for target, s in zip(y, spans)]
         if not resuming:
             self.input_type_ = input_type
+            self.share_vocab_ = self._resolve_share_vocab(X, y)
             self._fit_tokenizers(X, y, protected=protector is not None)
         sources = list(self.source_tokenizer_.transform(X))
         targets = [self._wrap_target(ids) for ids in self.target_tokenizer_.transform(y)]
@@ -217,6 +222,17 @@ class Seq2SeqTranslator(BaseTrainedEstimator):
         protector = SpanProtector(AUTO_PROTECTED)
         return AUTO_PROTECTED if any(protector.protect(text)[1] for text in X) else None
 
+    def _resolve_share_vocab(self, X, y):
+        """``share_vocab_``: True when asked, or for "auto" when one tokenizer
+        kind serves both sides and they are written in the same script."""
+        if self.share_vocab != "auto":
+            return self.share_vocab
+        if isinstance(self.tokenizer, tuple):
+            return False
+        if self.input_type_ == "tokens":
+            X, y = (" ".join(tokens) for tokens in X), (" ".join(tokens) for tokens in y)
+        return same_script(X, y)
+
     def _protector(self):
         """The :class:`SpanProtector` of the fitted ``protected_tokens_``, or None."""
         # Models saved before protected_tokens existed protect nothing.
@@ -236,7 +252,7 @@ class Seq2SeqTranslator(BaseTrainedEstimator):
             sentinels = [" ".join(SENTINELS)]
             X, y = list(X) + sentinels, list(y) + sentinels
         source_tokenizer, target_tokenizer = self._tokenizer_pair()
-        if self.share_vocab:
+        if self.share_vocab_:
             both = list(X) + list(y)
             self.source_tokenizer_ = self.target_tokenizer_ = source_tokenizer.fit(both)
         else:
@@ -252,7 +268,7 @@ class Seq2SeqTranslator(BaseTrainedEstimator):
             tgt_vocab_size=self.target_tokenizer_.vocab_size_,
             n_encoder_layers=self._layers(self.n_encoder_layers),
             n_decoder_layers=self._layers(self.n_decoder_layers),
-            share_embeddings=self.share_vocab,
+            share_embeddings=self.share_vocab_,
             tie_embeddings=self.tie_embeddings,
             **self._shared_module_kwargs(),
             bos_id=BOS_ID,
@@ -281,6 +297,7 @@ class Seq2SeqTranslator(BaseTrainedEstimator):
             valid,
             seed=seed,
             schedule=InverseSqrtWarmup,
+            decay=self.lr_schedule == "linear",
             monitor=monitor,
             extra_callbacks=extra,
             epochs=epochs,

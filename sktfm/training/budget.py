@@ -65,15 +65,16 @@ class Budget:
     decay: bool  # linear decay to 0 over max_epochs (fine-tuning practice)
     steps_per_epoch: int
 
-    def lr_schedule(self, warmup_schedule=LinearWarmup):
+    def lr_schedule(self, warmup_schedule=LinearWarmup, *, deadline=None):
         """The per-batch multiplier of ``lr``, or None for a constant rate.
 
         ``warmup_schedule(warmup_steps)`` is used unless the budget decays
-        (then linear warm-up and decay to 0 at the last planned step).
+        (then linear warm-up and decay to 0 at the last planned step, or at
+        ``deadline``, the end of ``max_time``, if that comes first).
         """
         if self.decay:
             total = self.max_epochs * self.steps_per_epoch
-            return LinearWarmupDecay(self.warmup_steps, total)
+            return LinearWarmupDecay(self.warmup_steps, total, deadline=deadline)
         return warmup_schedule(self.warmup_steps) if self.warmup_steps else None
 
 

@@ -1,5 +1,6 @@
 """skorch callbacks for the estimator-level training options."""
 
+import math
 import time
 
 import torch
@@ -14,6 +15,7 @@ from skorch.callbacks import (
 
 from .budget import TOLERANCE
 from .inference import generate
+from .schedules import LinearWarmupDecay, Shifted
 
 __all__ = [
     "NonFiniteLoss",
@@ -24,6 +26,7 @@ __all__ = [
     "ValidationBLEU",
     "checkpoint_callbacks",
     "make_callbacks",
+    "resume_callbacks",
 ]
 
 
@@ -175,6 +178,27 @@ class ValidationBLEU(Callback):
         hypotheses = list(self.decode(generate(net, self.sources, batch_size=net.batch_size)))
         score = sacrebleu.metrics.BLEU().corpus_score(hypotheses, [list(self.references)])
         net.history.record("valid_bleu", score.score)
+
+
+def resume_callbacks(net, *, epochs, steps_per_epoch, deadline):
+    """Set the time budget and a decaying schedule of ``net`` for a continued fit.
+
+    A continued fit (``warm_start``, ``partial_fit``) reuses the callbacks
+    of the fit that made ``net``: its deadline has passed and its linear
+    decay has reached 0. The continuation gets this call's ``deadline``
+    (None: no limit) and, where the schedule decays, a decay of its own
+    from the peak rate over its ``epochs`` (or to ``deadline``).
+    """
+    callbacks = dict(net.callbacks_)
+    if "max_time" in callbacks:
+        callbacks["max_time"].deadline = math.inf if deadline is None else deadline
+    scheduler = callbacks.get("lr_schedule")
+    schedule = getattr(scheduler, "lr_lambda", None)
+    if isinstance(schedule, Shifted):
+        schedule = schedule.schedule
+    if isinstance(schedule, LinearWarmupDecay):
+        decay = LinearWarmupDecay(0, epochs * steps_per_epoch, deadline=deadline)
+        scheduler.lr_lambda = Shifted(decay, offset=len(net.history))
 
 
 def make_callbacks(

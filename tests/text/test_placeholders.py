@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from sktfm.metrics import placeholder_fidelity
+from sktfm.metrics import copy_rate, placeholder_fidelity
 from sktfm.text.placeholders import find_placeholders, keeps_placeholders
 
 
@@ -53,3 +53,16 @@ def test_fidelity_counts_only_messages_with_placeholders():
     assert math.isnan(placeholder_fidelity(["Quit"], ["Beenden"]))
     with pytest.raises(ValueError, match="different lengths"):
         placeholder_fidelity(["%d", "%s"], ["%d"])
+
+
+def test_copy_rate_counts_shared_tokens_as_often_as_both_sides_have_them():
+    sources = ["Use --force with .preinit_array", "copy a a a", "Quit"]
+    references = ["--force mit .preinit_array verwenden", "a a kopieren", "Beenden"]
+    # "with"/"mit" are not shared; "a" is shared twice; "Quit" has nothing to copy.
+    translations = ["--force mit .inppCCCC verwenden", "a kopieren", "Beenden"]
+    assert copy_rate(sources, references, translations) == pytest.approx(2 / 4)
+    assert copy_rate(sources, references, references) == 1.0
+    # Punctuation-only tokens are not identifiers.
+    assert math.isnan(copy_rate(["- : -"], ["- : -"], ["x"]))
+    with pytest.raises(ValueError, match="different lengths"):
+        copy_rate(["a", "b"], ["a", "b"], ["a"])

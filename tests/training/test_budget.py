@@ -1,5 +1,7 @@
 """sktfm.training.budget: what the "auto" training parameters resolve to."""
 
+import dataclasses
+
 import pytest
 
 from sktfm.training import budget
@@ -87,3 +89,30 @@ def test_a_checkpoint_keeps_its_dropout_and_explicit_values_pass_through():
     assert tuned["dropout"] == 0.25
     given = dict(dropout=0.0, pooling="cls", label_smoothing=0.2)
     assert resolve_regularisation(**given, text_from_scratch=True) == given
+
+
+def test_a_deadline_ends_the_decay_before_the_planned_steps(monkeypatch):
+    clock = iter([100.0, 105.0, 110.0, 125.0])  # time.monotonic() of each call
+    monkeypatch.setattr("sktfm.training.schedules.time.monotonic", lambda: next(clock))
+    plan = resolve_budget(
+        max_epochs=10,
+        patience=2,
+        lr=1e-3,
+        warmup_steps=2,
+        n_train=640,
+        batch_size=64,
+        pretrained=False,
+    )
+    plan = dataclasses.replace(plan, decay=True)
+    schedule = plan.lr_schedule(deadline=120.0)
+    assert schedule(0) == 0.5  # warm-up reads no clock
+    # Decay starts at t=100 and must reach 0 by t=120, far before step 100 of 100.
+    assert schedule(2) == pytest.approx(1.0 - 1 / 98)  # t=100: the step count rules
+    assert schedule(3) == pytest.approx(0.75)  # t=105: a quarter of the time gone
+    assert schedule(4) == pytest.approx(0.5)  # t=110
+    assert schedule(5) == 0.0  # t=125: past the deadline
+
+
+def test_without_a_deadline_the_decay_follows_the_steps():
+    schedule = LinearWarmupDecay(warmup_steps=0, total_steps=4)
+    assert [schedule(step) for step in range(5)] == [0.75, 0.5, 0.25, 0.0, 0.0]
