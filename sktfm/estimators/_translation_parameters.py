@@ -34,7 +34,13 @@ TRANSLATION_ARCHITECTURE = {
         "Decoder layers; None means ``n_layers`` (as T5's ``num_decoder_layers``).",
     ),
     "dropout": Parameter(
-        0.1, _DROPOUT, "float", "Dropout on embeddings, attention weights and residual branches."
+        0.0,
+        _DROPOUT,
+        "float",
+        "Dropout on embeddings, attention weights and residual branches. 0 by default: "
+        "within a time budget that lets the model see its pairs a few times, dropout only "
+        "slows learning (on Spanish software messages, 10 minutes on 2 CPU cores: BLEU "
+        "41.6 without, 35.3 with 0.1). Raise it for long training on small data.",
     ),
     "pooling": Parameter(
         "mean",
