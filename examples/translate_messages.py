@@ -12,8 +12,7 @@ The model trains for $SKTFM_EXAMPLE_SECONDS (default 120) seconds of a
 2-core CPU, so its German is rough; ``benchmarks/translation_real.py``
 trains for 10 minutes. A few test messages with placeholders are
 translated, and, when matplotlib is installed, the cross-attention of one
-of them and the learning curve are saved as PNGs (in $SKTFM_PLOT_DIR,
-default the current folder).
+of them is saved as a PNG (in $SKTFM_PLOT_DIR, default the current folder).
 """
 
 # %%
@@ -36,7 +35,7 @@ seconds = float(os.environ.get("SKTFM_EXAMPLE_SECONDS", "120"))
 model = Seq2SeqTranslator(max_time=seconds, random_state=0)
 start = time.perf_counter()
 model.fit(X_train, y_train)
-print(f"fit for {time.perf_counter() - start:.0f} s ({model.n_iter_} epochs)")
+print(f"fit for {time.perf_counter() - start:.0f} s ({model.n_iter_} epoch(s) begun)")
 print(f"protected: {model.protected_tokens_}")
 
 # %% Translate the test messages that have placeholders, and score them.
@@ -59,7 +58,7 @@ try:
     import matplotlib
 
     matplotlib.use("Agg")
-    from sktfm.plotting import plot_attention, plot_learning_curve
+    from sktfm.plotting import plot_attention
 except ImportError:
     print("matplotlib is not installed: no attention plot")
 else:
@@ -78,7 +77,3 @@ else:
     ax.figure.tight_layout()
     ax.figure.savefig(plot_dir / "translate_messages_attention.png", dpi=120)
     print(f"attention map saved to {plot_dir / 'translate_messages_attention.png'}")
-    ax = plot_learning_curve(model)
-    ax.figure.tight_layout()
-    ax.figure.savefig(plot_dir / "translate_messages_learning_curve.png", dpi=120)
-    print(f"learning curve saved to {plot_dir / 'translate_messages_learning_curve.png'}")
