@@ -146,8 +146,9 @@ TRANSLATION_TRAINING = {
         [StrOptions({"inverse_sqrt", "linear"})],
         '{"inverse_sqrt", "linear"}',
         'After warm-up, "inverse_sqrt" decays ``lr`` as the inverse square root of the '
-        'step (the paper\'s schedule); "linear" decays it linearly to 0 at the last planned '
-        "step (``max_epochs``), or at the end of ``max_time`` if that comes first, so that "
+        "step (the paper's schedule; with ``warmup_steps=0``, ``lr`` stays constant); "
+        '"linear" decays it linearly to 0 at the last planned step (``max_epochs``), or '
+        "at the end of ``max_time`` if that comes first, so that "
         "a run cut short by time still ends on a small learning rate.",
     ),
     "label_smoothing": Parameter(
