@@ -10,6 +10,7 @@ from .estimators import (
     TransformerRegressor,
 )
 from .io import load, load_pipeline, save_pipeline
+from .onnx import export_onnx
 from .text import TextCleaner, Tokenizer
 
 __version__ = "0.1.0"
@@ -22,6 +23,7 @@ __all__ = [
     "TransformerEncoder",
     "TransformerRegressor",
     "__version__",
+    "export_onnx",
     "load",
     "load_pipeline",
     "save_pipeline",

@@ -74,6 +74,26 @@ class BaseTrainedEstimator(Persistable, BaseEstimator, register=False):
             self.device_ = str(self.net_.device)
 
     # ------------------------------------------------------------ persistence
+    def export_onnx(self, path):
+        """Write the fitted model as ONNX graphs, tokenizer and config into a folder.
+
+        See :func:`sktfm.export_onnx`, which this calls; serve the folder with
+        :class:`sktfm.onnx.OnnxPredictor`. Needs the ``onnx`` extra.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The folder to write.
+
+        Returns
+        -------
+        path : pathlib.Path
+            The folder.
+        """
+        from ..onnx import export_onnx
+
+        return export_onnx(self, path)
+
     def _check_saveable(self):
         check_is_fitted(self, "net_")
 

@@ -28,6 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ._capture import capturing_graph
 from .dropout import dropout
 from .linear import cpu_inference
 
@@ -281,11 +282,7 @@ class MultiHeadAttention(nn.Module):
         alive = None
         if mask is not None:
             alive = mask.any(dim=-1, keepdim=True)  # (B or 1, 1, Tq, 1)
-            if (
-                query.device.type == "cpu"
-                and not torch.compiler.is_compiling()
-                and bool(alive.all())
-            ):
+            if query.device.type == "cpu" and not capturing_graph() and bool(alive.all()):
                 # No dead row (the usual case): nothing to repair. Only asked on
                 # the CPU, where the answer costs no device synchronisation, and
                 # not under torch.compile, whose graph the question would break.
@@ -299,7 +296,7 @@ class MultiHeadAttention(nn.Module):
         # 3) Scaled dot-product attention, fused or manual.
         dropout_p = self.dropout if self.training else 0.0
         weights = None
-        if need_weights or (dropout_p > 0 and query.is_cpu and not torch.compiler.is_compiling()):
+        if need_weights or (dropout_p > 0 and query.is_cpu and not capturing_graph()):
             # The fused CPU kernels have no dropout (torch then runs its own
             # unfused math path): the manual path, with sktfm's cheaper mask.
             ctx, weights = self._manual_attention(q, k, v, mask, dropout_p)

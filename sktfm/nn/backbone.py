@@ -5,6 +5,7 @@ from typing import Optional, Union
 import torch
 from torch import Tensor, nn
 
+from ._capture import capturing_graph
 from ._checks import check_positive
 from .dropout import Dropout
 from .embedding import (
@@ -167,7 +168,7 @@ class TransformerBackbone(nn.Module):
                 padding = x == self.padding_idx  # (B, T)
         else:
             tokens, padding = self.embedding(x, mask=mask)  # (B, N, C), (B, N)
-            if not padding.any():
+            if not capturing_graph() and not padding.any():
                 padding = None  # equal lengths: attention's unmasked fast path
         if padding is not None:
             cls_slot = padding.new_zeros(B, 1)  # [CLS] is never padding

@@ -275,12 +275,14 @@ class SequenceEmbedding(nn.Module):
         if extra > 0:  # fill the last patch with zeros (padding steps)
             x = nn.functional.pad(x, (0, 0, 0, extra))
             step_padding = nn.functional.pad(step_padding, (0, extra), value=True)
-        patches = x.unfold(1, self.patch_size, self.stride)  # (B, N, F, P)
-        patches = patches.transpose(-1, -2).reshape(B, n, self.patch_size * F)  # step-major
+        starts = torch.arange(n, device=x.device) * self.stride  # (N,)
+        # Gathered rather than Tensor.unfold: the same patches, and a graph
+        # that ONNX export can trace for any T.
+        steps = starts[:, None] + torch.arange(self.patch_size, device=x.device)  # (N, P)
+        patches = x[:, steps].reshape(B, n, self.patch_size * F)  # (B, N, P, F), step-major
         # Patch j is padding when it starts on padding, or when patch j - 1
         # already reached the series' end (overlapping patches): the valid
         # patches of a series are then the same whatever it is padded to.
-        starts = torch.arange(n, device=x.device) * self.stride
         previous_end = (starts - self.stride + self.patch_size).clamp(min=0)  # (N,)
         padding = step_padding[:, starts] | step_padding[:, previous_end]
         padding[:, 0] = step_padding[:, 0]

@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ._capture import capturing_graph
 from ._checks import check_positive
 from .attention import MultiHeadAttention
 from .dropout import Dropout
@@ -267,7 +268,7 @@ class Encoder(nn.Module):
         packing = None
         # Asking whether there is padding reads the data: torch.compile would
         # break its graph there, so compiled forwards keep the mask as given.
-        if key_padding_mask is not None and not torch.compiler.is_compiling():
+        if key_padding_mask is not None and not capturing_graph():
             if not bool(key_padding_mask.any()):
                 key_padding_mask = None  # no padding: unmasked attention is faster
             elif not need_weights:

@@ -4,6 +4,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ._capture import capturing_graph
+
 __all__ = ["Linear"]
 
 # Up to this many rows (batch x positions) an inference product runs as
@@ -56,4 +58,4 @@ def cpu_inference(x: Tensor) -> bool:
     feed-forward and encoder passes) apply there; ``torch.compile`` fuses on
     its own terms and gradients need the whole batch's graph.
     """
-    return x.is_cpu and not torch.is_grad_enabled() and not torch.compiler.is_compiling()
+    return x.is_cpu and not torch.is_grad_enabled() and not capturing_graph()
