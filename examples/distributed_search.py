@@ -1,4 +1,5 @@
-"""Grid search and batch inference on a Dask cluster.
+"""Grid search and batch inference on a Dask cluster
+=================================================
 
 Starts a ``LocalCluster`` of two single-threaded worker processes (on a real
 cluster, connect with ``Client("tcp://scheduler:8786")`` instead; nothing else
@@ -12,7 +13,8 @@ changes), then:
    workers with :func:`sktfm.dask.predict_partitions`, and checks the result
    and its order against in-memory ``predict``.
 
-Needs the ``distributed`` extra: ``pip install "sktfm[distributed]"``.
+Needs the ``distributed`` extra: ``pip install "sktfm[distributed]"``. Run it
+with::
 
     python examples/distributed_search.py
 """

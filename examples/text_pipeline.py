@@ -1,4 +1,5 @@
-"""Text classification with a Transformer inside a scikit-learn Pipeline.
+"""Text classification with a Transformer inside a scikit-learn Pipeline
+=====================================================================
 
 A raw, noisy text column (HTML, shouting, stray spaces) goes in; TextCleaner
 tidies it, TransformerClassifier learns a word vocabulary and a small
@@ -18,14 +19,16 @@ from sklearn.pipeline import make_pipeline
 from sktfm import TextCleaner, TransformerClassifier
 from sktfm.datasets import make_topic_texts
 
-# %% Data: four topics, 15% of content words borrowed from another topic.
+# %%
+# Data: four topics, 15% of content words borrowed from another topic.
 X, y = make_topic_texts(3000, noise=0.15, random_state=0)
 X_train, X_test, y_train, y_test = train_test_split(
     X, y, test_size=0.25, stratify=y, random_state=0
 )
 print(f"{len(X_train)} training texts, e.g. {X_train[0]!r}")
 
-# %% The Transformer pipeline.
+# %%
+# The Transformer pipeline.
 model = make_pipeline(
     TextCleaner(lowercase=True),
     TransformerClassifier(
@@ -44,13 +47,15 @@ model.fit(X_train, y_train)
 seconds = time.perf_counter() - start
 transformer_accuracy = model.score(X_test, y_test)
 
-# %% A classic baseline on the same split.
+# %%
+# A classic baseline on the same split.
 baseline = make_pipeline(
     TextCleaner(lowercase=True), TfidfVectorizer(), LogisticRegression(max_iter=1000)
 )
 baseline_accuracy = baseline.fit(X_train, y_train).score(X_test, y_test)
 
-# %% Result.
+# %%
+# Result.
 print(f"TransformerClassifier test accuracy: {transformer_accuracy:.3f} (fit in {seconds:.1f} s)")
 print(f"TF-IDF + LogisticRegression test accuracy: {baseline_accuracy:.3f}")
 print(

@@ -1,4 +1,5 @@
-"""Time-series classification of UCR's GunPoint in a Pipeline with GridSearchCV.
+"""Time-series classification of UCR's GunPoint in a Pipeline with GridSearchCV
+============================================================================
 
 Real data: GunPoint from the UCR archive (50 training and 150 test series of
 150 steps, the x-coordinate of an actor's hand; two classes, Gun-Draw and
@@ -22,10 +23,12 @@ default (``d_model=64``, ``dim_feedforward=128``) and trains for a fixed 150
 epochs under a cosine learning-rate decay (no early stopping, so every fit
 costs the same and repeats exactly); ``random_state=0`` everywhere. About
 five and a half minutes on a busy 2-core CPU; ``--quick`` (two grid values,
-40 epochs, a weak model) smoke-tests it in about 75 seconds.
+40 epochs, a weak model) smoke-tests it in about 75 seconds, and
+$SKTFM_EXAMPLE_EPOCHS, when set, trains every fit for that many epochs (the
+documentation build sets it, to stay short).
 
 On this machine (2 cores shared with other work, so the times are noisy: the
-same refit took 25 s when the cores were quieter) it printed, in 327 s:
+same refit took 25 s when the cores were quieter) it printed, in 327 s::
 
     patch_size   5: CV accuracy 0.960 +/- 0.029
     patch_size  10: CV accuracy 0.879 +/- 0.053
@@ -57,23 +60,25 @@ from skorch.callbacks import LRScheduler
 
 from sktfm import TransformerClassifier
 
-parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+parser = argparse.ArgumentParser(description=(__doc__ or "").partition("\n")[0])
 parser.add_argument(
     "--quick", action="store_true", help="two grid values and 40 epochs: a smoke test"
 )
 args = parser.parse_args()
 start_all = time.perf_counter()
 
-# %% Data: the official split, channels first, (n_cases, 1, 150).
+# %%
+# Data: the official split, channels first, (n_cases, 1, 150).
 X_train, y_train = load_classification("GunPoint", split="train")
 X_test, y_test = load_classification("GunPoint", split="test")
 print(f"train {X_train.shape}, test {X_test.shape}, classes {np.unique(y_train).tolist()}")
 
-# %% Model: a Pipeline whose last step is the transformer. Series need no
+# %%
+# Model: a Pipeline whose last step is the transformer. Series need no
 # preprocessing step before it: the classifier scales them itself
 # (``series_scaling``) and takes aeon's 3-D array directly, so preprocessing
 # of your own (an aeon or scikit-learn transformer) would go before it.
-max_epochs = 40 if args.quick else 150
+max_epochs = int(os.environ.get("SKTFM_EXAMPLE_EPOCHS", 40 if args.quick else 150))
 pipeline = Pipeline(
     [
         (
@@ -93,7 +98,8 @@ pipeline = Pipeline(
     ]
 )
 
-# %% Search patch_size by 3-fold CV on the training split; the best value is
+# %%
+# Search patch_size by 3-fold CV on the training split; the best value is
 # refitted on the whole training split. A fixed epoch budget ends while the
 # training loss still creeps down, so each fit would raise a
 # ConvergenceWarning: expected here, and silenced.
@@ -123,7 +129,8 @@ rows = [
     )
 ]
 
-# %% Baselines on the same split: 1-NN under dynamic time warping, the
+# %%
+# Baselines on the same split: 1-NN under dynamic time warping, the
 # classic UCR benchmark, and ROCKET (random convolution kernels and a ridge
 # classifier). Their first calls include numba's compilation.
 baselines = {
@@ -138,12 +145,14 @@ for name, baseline in baselines.items():
     accuracy = np.mean(baseline.predict(X_test) == y_test)
     rows.append((name, accuracy, fit_seconds, time.perf_counter() - start))
 
-# %% Result
+# %%
+# Result
 print(f"\n{'model':<35} {'test accuracy':>13} {'fit s':>7} {'predict s':>11}")
 for name, accuracy, fit_seconds, predict_seconds in rows:
     print(f"{name:<35} {accuracy:13.3f} {fit_seconds:7.0f} {predict_seconds:11.1f}")
 
-# %% Figure: a few training series per class, and where the best model errs.
+# %%
+# Figure: a few training series per class, and where the best model errs.
 try:
     import matplotlib
 

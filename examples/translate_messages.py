@@ -1,4 +1,5 @@
-"""Translate real software messages from English into German.
+"""Translate real software messages from English into German
+=========================================================
 
 The pairs are the human translations that ship with the programs installed
 on this machine: the gettext catalogs under ``/usr/share/locale``
@@ -26,11 +27,13 @@ from sktfm.metrics import chrf_score, copy_rate, placeholder_fidelity
 from sktfm.text.placeholders import find_placeholders
 from sktfm.text.protection import SpanProtector
 
-# %% Data: the system's German catalogs, split by a hash of the English text.
+# %%
+# Data: the system's German catalogs, split by a hash of the English text.
 X_train, X_test, y_train, y_test = load_gettext_pairs("de")
 print(f"{len(X_train)} training and {len(X_test)} test messages")
 
-# %% Fit with the defaults, for a fixed time.
+# %%
+# Fit with the defaults, for a fixed time.
 seconds = float(os.environ.get("SKTFM_EXAMPLE_SECONDS", "120"))
 model = Seq2SeqTranslator(max_time=seconds, random_state=0)
 start = time.perf_counter()
@@ -38,7 +41,8 @@ model.fit(X_train, y_train)
 print(f"fit for {time.perf_counter() - start:.0f} s ({model.n_iter_} epoch(s) begun)")
 print(f"protected: {model.protected_tokens_}")
 
-# %% Translate the test messages that have placeholders, and score them.
+# %%
+# Translate the test messages that have placeholders, and score them.
 with_placeholders = [i for i, text in enumerate(X_test) if find_placeholders(text)][:200]
 sources = [X_test[i] for i in with_placeholders]
 references = [y_test[i] for i in with_placeholders]
@@ -51,7 +55,8 @@ print(
 for source, guess, reference in list(zip(sources, predictions, references))[:6]:
     print(f"  {source!r}\n    -> {guess!r}\n    (reference {reference!r})")
 
-# %% Cross-attention of the last decoder layer, averaged over heads: which
+# %%
+# Cross-attention of the last decoder layer, averaged over heads: which
 # source tokens each German token looked at. The model sees each placeholder
 # as one sentinel token; the labels show the placeholder it stands for.
 try:

@@ -205,7 +205,9 @@ class Decoder(nn.Module):
     @staticmethod
     def cache_length(cache: list[LayerCache]) -> int:
         """Number of target positions already in ``cache``."""
-        return len(cache[0]["self_attn"])
+        keys = cache[0]["self_attn"].k
+        # A shape, not len(): ONNX export traces it instead of freezing it.
+        return 0 if keys is None else keys.shape[2]
 
     @staticmethod
     def reorder_cache(cache: list[LayerCache], index: Tensor) -> None:
