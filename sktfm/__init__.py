@@ -3,6 +3,7 @@
 >>> from sktfm import TransformerEncoder, TransformerClassifier
 """
 
+from ._version import __version__
 from .estimators import (
     Seq2SeqTranslator,
     TransformerClassifier,
@@ -12,8 +13,6 @@ from .estimators import (
 from .io import load, load_pipeline, save_pipeline
 from .onnx import export_onnx
 from .text import TextCleaner, Tokenizer
-
-__version__ = "0.1.0"
 
 __all__ = [
     "Seq2SeqTranslator",

@@ -258,7 +258,9 @@ class SequenceEmbedding(nn.Module):
         """Patches cut from ``n_steps`` steps (the last one zero-filled if partial)."""
         if n_steps <= self.patch_size:
             return 1
-        return -(-(n_steps - self.patch_size) // self.stride) + 1
+        # ceil((T - P) / stride) on non-negative numbers: ONNX's integer
+        # division truncates, so -(-a // b) would export wrong.
+        return (n_steps - self.patch_size + self.stride - 1) // self.stride + 1
 
     def patchify(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """Patches (B, N, patch_size * F) of ``x`` (B, T, F) and their padding mask (B, N)."""

