@@ -61,7 +61,8 @@ examples: $(VENV)/.installed-test
 # user could pick instead) in one process and appends a dated table to
 # benchmarks/RESULTS.md. `make bench BENCH_SCRIPTS="encode decode"` runs a few.
 BENCH_SCRIPTS ?= encode train decode tokenization memory pretrained scale \
-	tabular_digits translation translation_pairs translation_real real_data
+	tabular_digits translation translation_pairs translation_real real_data \
+	onnx_serving
 bench: $(VENV)/.installed-bench
 	for script in $(BENCH_SCRIPTS); do $(PY) benchmarks/$$script.py || exit 1; done
 

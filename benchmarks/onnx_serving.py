@@ -1,0 +1,117 @@
+"""Benchmark: serving an encoder through ONNX Runtime (CPU) vs sktfm's ``transform``.
+
+Reference size as benchmarks/encode.py: d_model 256, 4 heads, 4 layers,
+feed-forward 1024, vocab 8000, batch 64, N_SEQUENCES sequences, (a) every
+sequence 128 tokens, (b) lengths uniform in 8-128. The model is exported with
+:func:`sktfm.export_onnx` and served by :class:`sktfm.onnx.OnnxPredictor`
+(ONNX Runtime's CPU provider, its default threads, batches in order of length
+as sktfm does), from the same token lists. Both paths run in this one process
+and alternate within each repetition after a warm-up; the ratio is the median
+of the per-repetition ratios. The largest difference between the two
+outputs is reported too. Appends a dated table to benchmarks/RESULTS.md.
+
+    python benchmarks/onnx_serving.py
+"""
+
+import datetime
+import os
+import platform
+import tempfile
+import time
+
+import numpy as np
+import onnxruntime
+from _results import append_section, paired_ratio
+
+from sktfm import TransformerEncoder, export_onnx
+from sktfm.onnx import OnnxPredictor
+
+D, HEADS, LAYERS, FF, VOCAB, BATCH = 256, 4, 4, 1024, 8000, 64
+N_SEQUENCES = 384
+REPEATS = 5
+
+
+def time_systems(systems, repeats=REPEATS):
+    """Seconds of each system per repetition, systems alternating, after a warm-up."""
+    times = {name: [] for name in systems}
+    for repeat in range(repeats + 1):
+        for name, run in systems.items():
+            start = time.perf_counter()
+            run()
+            if repeat:
+                times[name].append(time.perf_counter() - start)
+    return {name: np.asarray(t) for name, t in times.items()}
+
+
+def main():
+    rng = np.random.RandomState(0)
+    words = np.array([f"w{i}" for i in range(VOCAB)], dtype=object)
+    fit_tokens = [list(words[rng.randint(0, VOCAB, size=128)]) for _ in range(64)]
+    fit_tokens.append(list(words))  # the whole vocabulary, once
+    encoder = TransformerEncoder(
+        input_type="tokens",
+        d_model=D,
+        n_heads=HEADS,
+        n_layers=LAYERS,
+        dim_feedforward=FF,
+        vocab_size=VOCAB + 7,
+        max_len=128,
+        batch_size=BATCH,
+        max_epochs=1,
+        device="cpu",
+        random_state=0,
+    ).fit(fit_tokens)
+    folder = tempfile.mkdtemp(prefix="sktfm-onnx-")
+    start = time.perf_counter()
+    export_onnx(encoder, folder)
+    export_seconds = time.perf_counter() - start
+    predictor = OnnxPredictor(folder, batch_size=BATCH)
+
+    cases = {
+        "fixed 128": [list(words[rng.randint(7, VOCAB, size=128)]) for _ in range(N_SEQUENCES)],
+        "variable 8-128": [
+            list(words[rng.randint(7, VOCAB, size=rng.randint(8, 129))]) for _ in range(N_SEQUENCES)
+        ],
+    }
+    rows = []
+    for case, tokens in cases.items():
+        error = float(np.abs(predictor.transform(tokens) - encoder.transform(tokens)).max())
+        times = time_systems(
+            {
+                "sktfm": lambda t=tokens: encoder.transform(t),
+                "onnx": lambda t=tokens: predictor.transform(t),
+            }
+        )
+        sktfm_s, onnx_s = np.median(times["sktfm"]), np.median(times["onnx"])
+        ratio = paired_ratio(times["sktfm"], times["onnx"])
+        print(f"{case}: sktfm {sktfm_s:.2f} s, ONNX Runtime {onnx_s:.2f} s, ratio {ratio:.2f}")
+        rows.append(
+            f"| {case} | {N_SEQUENCES / sktfm_s:.0f} | {N_SEQUENCES / onnx_s:.0f} "
+            f"| {ratio:.2f}x | {error:.1e} |"
+        )
+
+    today = datetime.date.today().isoformat()
+    append_section(
+        [
+            f"## ONNX Runtime serving vs sktfm transform ({today})",
+            "",
+            f"`python benchmarks/onnx_serving.py`: {platform.processor() or platform.machine()}, "
+            f"{os.cpu_count()} cores, torch threads default, onnxruntime "
+            f"{onnxruntime.__version__} (CPUExecutionProvider). Encoder d_model {D}, {HEADS} "
+            f"heads, {LAYERS} layers, feed-forward {FF}, vocab {VOCAB}; {N_SEQUENCES} "
+            f"sequences in batches of {BATCH}, in order of length on both sides; median of "
+            f"{REPEATS} alternating repetitions after a warm-up. Export took "
+            f"{export_seconds:.1f} s. Ratio = sktfm time / ONNX Runtime time (above 1: ONNX "
+            "Runtime faster), the median of the per-repetition ratios; no speed target.",
+            "",
+            "| lengths | sktfm `transform` (seq/s) | `OnnxPredictor.transform` (seq/s) "
+            "| ratio | largest output difference |",
+            "|---|---|---|---|---|",
+            *rows,
+            "",
+        ]
+    )
+
+
+if __name__ == "__main__":
+    main()
