@@ -23,9 +23,7 @@ default (``d_model=64``, ``dim_feedforward=128``) and trains for a fixed 150
 epochs under a cosine learning-rate decay (no early stopping, so every fit
 costs the same and repeats exactly); ``random_state=0`` everywhere. About
 five and a half minutes on a busy 2-core CPU; ``--quick`` (two grid values,
-40 epochs, a weak model) smoke-tests it in about 75 seconds, and
-$SKTFM_EXAMPLE_EPOCHS, when set, trains every fit for that many epochs (the
-documentation build sets it, to stay short).
+40 epochs, a weak model) smoke-tests it in about 75 seconds.
 
 On this machine (2 cores shared with other work, so the times are noisy: the
 same refit took 25 s when the cores were quieter) it printed, in 327 s::
@@ -78,7 +76,7 @@ print(f"train {X_train.shape}, test {X_test.shape}, classes {np.unique(y_train).
 # preprocessing step before it: the classifier scales them itself
 # (``series_scaling``) and takes aeon's 3-D array directly, so preprocessing
 # of your own (an aeon or scikit-learn transformer) would go before it.
-max_epochs = int(os.environ.get("SKTFM_EXAMPLE_EPOCHS", 40 if args.quick else 150))
+max_epochs = 40 if args.quick else 150
 pipeline = Pipeline(
     [
         (

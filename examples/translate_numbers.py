@@ -67,7 +67,10 @@ else:
     ax.figure.tight_layout()
     ax.figure.savefig(plot_dir / "translate_numbers_attention.png", dpi=120)
     print(f"attention map saved to {plot_dir / 'translate_numbers_attention.png'}")
-    ax = plot_learning_curve(model)
-    ax.figure.tight_layout()
-    ax.figure.savefig(plot_dir / "translate_numbers_learning_curve.png", dpi=120)
-    print(f"learning curve saved to {plot_dir / 'translate_numbers_learning_curve.png'}")
+    if any("train_loss" in epoch for epoch in model.history_):
+        ax = plot_learning_curve(model)
+        ax.figure.tight_layout()
+        ax.figure.savefig(plot_dir / "translate_numbers_learning_curve.png", dpi=120)
+        print(f"learning curve saved to {plot_dir / 'translate_numbers_learning_curve.png'}")
+    else:  # a fit cut short by $SKTFM_EXAMPLE_SECONDS may not finish its first epoch
+        print("no epoch finished within max_time: no learning curve")
