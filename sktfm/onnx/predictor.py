@@ -37,6 +37,8 @@ class OnnxPredictor:
     providers : list of str, optional
         ONNX Runtime execution providers; ``["CPUExecutionProvider"]`` by
         default.
+    session_options : onnxruntime.SessionOptions, optional
+        Threads and other settings of the ONNX Runtime sessions.
 
     Attributes
     ----------
@@ -57,7 +59,7 @@ class OnnxPredictor:
     True
     """
 
-    def __init__(self, path, *, batch_size=64, providers=None):
+    def __init__(self, path, *, batch_size=64, providers=None, session_options=None):
         import onnxruntime
 
         self.path = Path(path)
@@ -78,7 +80,9 @@ class OnnxPredictor:
         providers = providers or ["CPUExecutionProvider"]
 
         def session(name):
-            return onnxruntime.InferenceSession(str(self.path / name), providers=providers)
+            return onnxruntime.InferenceSession(
+                str(self.path / name), sess_options=session_options, providers=providers
+            )
 
         config = self.config
         self.task = config["task"]
