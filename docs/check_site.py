@@ -10,8 +10,9 @@ Run by ``make docs`` after ``sphinx-build``::
 2. The API reference mentions every name in ``sktfm.__all__``, and each class
    and function there has its own page.
 3. Every gallery example that draws with matplotlib shows a figure.
-4. Headless Chromium renders the index page and a gallery page with figures:
-   the screenshots (in ``docs/_build/screenshots/``) exist and are not blank.
+4. Headless Chromium renders the index page, the gallery and a gallery page
+   with figures: the screenshots (in ``docs/_build/screenshots/``) exist and
+   are not blank.
 
 Exits 1 and lists every failure, 0 when all is well.
 """
@@ -38,7 +39,6 @@ CHROMIUM_FLAGS = [
     "--disable-component-update",
     "--disable-sync",
     "--hide-scrollbars",
-    "--window-size=1280,1600",
 ]
 
 
@@ -153,12 +153,13 @@ def find_chromium():
     return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
 
 
-def screenshot(chromium, page, png):
+def screenshot(chromium, page, png, height=1600):
     """Render ``page`` in headless Chromium (fresh profile, no network) into ``png``."""
     with tempfile.TemporaryDirectory(prefix="sktfm-docs-chromium-") as profile:
         command = [
             chromium,
             *CHROMIUM_FLAGS,
+            f"--window-size=1280,{height}",
             f"--user-data-dir={profile}",
             f"--screenshot={png}",
             page.as_uri(),
@@ -189,23 +190,23 @@ def render_problems(site, screenshots):
             "with `apt-get install chromium` (Debian/Ubuntu), then run make docs again."
         ]
     screenshots.mkdir(parents=True, exist_ok=True)
-    pages = {"index": site / "index.html"}
     gallery = site / "auto_examples"
+    # The index, the gallery's thumbnails, and the shortest example page with
+    # figures, whole (a tall window), so that its figures are in the picture.
+    pages = {"index": (site / "index.html", 1600), "gallery": (gallery / "index.html", 1600)}
     with_figures = [
         path
-        for path in sorted(gallery.glob("*.html"))
+        for path in sorted(gallery.glob("*.html"), key=lambda path: path.stat().st_size)
         if any(f"sphx_glr_{path.stem}_0" in src for src in parse(path).images)
     ]
     if with_figures:
-        pages[f"gallery_{with_figures[0].stem}"] = with_figures[0]
-    else:
-        pages["gallery"] = gallery / "index.html"
+        pages[f"gallery_{with_figures[0].stem}"] = (with_figures[0], 8000)
     problems = []
-    for name, page in pages.items():
+    for name, (page, height) in pages.items():
         png = screenshots / f"{name}.png"
         png.unlink(missing_ok=True)
         try:
-            result = screenshot(chromium, page, png)
+            result = screenshot(chromium, page, png, height)
         except subprocess.TimeoutExpired:
             problems.append(f"Chromium timed out rendering {page}")
             continue
