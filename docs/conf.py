@@ -21,8 +21,8 @@ sys.path.insert(0, str(ROOT))  # the checkout's sktfm, installed or not
 # The gallery runs every example. Keep each short: a training budget in
 # seconds for the examples that read one (their defaults, used by README and
 # the tests, are untouched), and figures saved out of the source tree.
-os.environ.setdefault("SKTFM_EXAMPLE_SECONDS", "30")  # translate_*.py: max_time
-os.environ.setdefault("SKTFM_EXAMPLE_EPOCHS", "15")  # tabular_digits.py, time_series.py
+os.environ.setdefault("SKTFM_EXAMPLE_SECONDS", "60")  # translate_*.py: max_time
+os.environ.setdefault("SKTFM_EXAMPLE_EPOCHS", "15")  # tabular_digits.py
 os.environ.setdefault("SKTFM_PLOT_DIR", str(DOCS / "_build" / "example_figures"))
 Path(os.environ["SKTFM_PLOT_DIR"]).mkdir(parents=True, exist_ok=True)
 os.environ.setdefault("MPLBACKEND", "agg")
@@ -52,6 +52,9 @@ templates_path = ["_templates"]
 autosummary_generate = True
 autodoc_typehints = "none"  # numpydoc's "Parameters" say the types
 autodoc_member_order = "groupwise"
+# A method sktfm overrides without a docstring (an nn module's ``forward``) is
+# left out rather than shown with torch's or Dask's generic docstring.
+autodoc_inherit_docstrings = False
 
 # Members inherited from scikit-learn (get_params, score, set_output, ...) are
 # documented with their own docstrings; torch's and Dask's base-class methods
@@ -121,6 +124,8 @@ sphinx_gallery_conf = {
     "remove_config_comments": True,
     "capture_repr": (),
     "min_reported_time": 1,
+    # No computation-times page: it loads jQuery and DataTables from CDNs.
+    "write_computation_times": False,
     "show_memory": False,
     "backreferences_dir": "generated/backreferences",
     "doc_module": ("sktfm",),
@@ -130,7 +135,8 @@ sphinx_gallery_conf = {
 # ------------------------------------------------------------ HTML
 html_theme = "pydata_sphinx_theme"
 html_title = f"sktfm {release}"
-html_static_path = []
+html_static_path = ["_static"]
+html_css_files = ["sktfm.css"]
 html_show_sourcelink = False
 html_theme_options = {
     "navigation_with_keys": False,
