@@ -1,8 +1,8 @@
-"""FT-Transformer-style classification of scikit-learn's digits (``make demo``)
-============================================================================
+"""FT-Transformer-style classification of scikit-learn's digits
+=============================================================
 
 Real data: 1,797 handwritten digits (UCI, scanned from 43 people) that ship
-with scikit-learn.
+with scikit-learn. This is the example ``make demo`` runs.
 
 Each of the 64 pixels of an 8x8 digit is one token (value embedding plus a
 feature-id embedding, with a [CLS] token), so the model attends across
