@@ -16,7 +16,7 @@ from pathlib import Path
 
 DOCS = Path(__file__).resolve().parent
 ROOT = DOCS.parent
-sys.path.insert(0, str(ROOT))  # the checkout's sktfm, installed or not
+sys.path.insert(0, str(ROOT))  # the checkout's sktfm, when it is not installed
 
 # The gallery runs every example. Keep each short: a training budget in
 # seconds for the examples that read one (their defaults, used by README and
@@ -190,14 +190,28 @@ def _data_entry(qualified_name, value, doc=""):
 
 
 def _attribute_docs(module_name):
-    """The ``#:`` comments above the constants of a module, by name."""
+    """The ``#:`` comments above the constants of a module, by name.
+
+    A package's constants are usually defined in one of its modules and
+    imported into ``__init__``: their comments are read there too.
+    """
+    import pkgutil
+
     from sphinx.pycode import ModuleAnalyzer
 
-    try:
-        docs = ModuleAnalyzer.for_module(module_name).find_attr_docs()
-    except Exception:  # no source to read: no comments
-        return {}
-    return {name: " ".join(line.strip() for line in doc) for (_, name), doc in docs.items()}
+    module = sys.modules[module_name]
+    names = [module_name]
+    if hasattr(module, "__path__"):
+        names += [f"{module_name}.{info.name}" for info in pkgutil.iter_modules(module.__path__)]
+    found = {}
+    for name in reversed(names):  # the module's own comments win
+        try:
+            docs = ModuleAnalyzer.for_module(name).find_attr_docs()
+        except Exception:  # no source to read: no comments
+            continue
+        for (_, attr), doc in docs.items():
+            found[attr] = " ".join(line.strip() for line in doc)
+    return found
 
 
 def _summary(names, prefix):
@@ -228,7 +242,13 @@ def _submodule_section(module_name):
     except ImportError as error:
         print(f"api.rst: {module_name} not documented ({error})")
         return []
-    top_level = {id(getattr(sktfm, name)): name for name in sktfm.__all__}
+    # Classes and functions that sktfm also exports are documented once, there
+    # (constants are not compared: equal small ints and strings are one object).
+    top_level = {
+        id(getattr(sktfm, name)): name
+        for name in sktfm.__all__
+        if not _is_data(getattr(sktfm, name))
+    }
     names = list(getattr(module, "__all__", []))
     own = [name for name in names if id(getattr(module, name)) not in top_level]
     shared = [top_level[id(getattr(module, name))] for name in names if name not in own]
