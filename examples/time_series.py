@@ -21,8 +21,8 @@ $SKTFM_PLOT_DIR (default the current folder).
 To keep the ten fits of the search affordable the model is smaller than the
 default (``d_model=64``, ``dim_feedforward=128``) and trains for a fixed 150
 epochs under a cosine learning-rate decay (no early stopping, so every fit
-costs the same and repeats exactly); ``random_state=0`` everywhere. About
-five and a half minutes on a busy 2-core CPU; ``--quick`` (two grid values,
+costs the same and repeats exactly); ``random_state=0`` everywhere. About a
+minute on an idle 2-core CPU, five and a half when its cores are busy; ``--quick`` (two grid values,
 40 epochs, a weak model) smoke-tests it in about 75 seconds.
 
 On this machine (2 cores shared with other work, so the times are noisy: the

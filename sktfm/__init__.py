@@ -10,7 +10,7 @@ from .estimators import (
     TransformerEncoder,
     TransformerRegressor,
 )
-from .io import load, load_pipeline, save_pipeline
+from .io import load, load_pipeline, save, save_pipeline
 from .onnx import export_onnx
 from .text import TextCleaner, Tokenizer
 
@@ -25,5 +25,6 @@ __all__ = [
     "export_onnx",
     "load",
     "load_pipeline",
+    "save",
     "save_pipeline",
 ]

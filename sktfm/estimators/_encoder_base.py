@@ -32,7 +32,7 @@ SHARED_ATTRIBUTES_DOC = """\
         Number of features seen at fit (tabular and sequence input, and
         one-column DataFrames of text).
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Column names, when ``X`` was a DataFrame with string column names.
 
     patch_size_ : int
