@@ -294,3 +294,16 @@ def test_bad_exports_and_bad_input_raise_clearly(tmp_path):
         predictor.predict_proba(ROWS)
     with pytest.raises(ValueError, match="batch_size"):
         OnnxPredictor(tmp_path / "reg", batch_size=0)
+
+
+def test_export_and_serving_need_no_network(tmp_path, monkeypatch):
+    import socket
+
+    def refuse(*args, **kwargs):
+        raise OSError("network access attempted during ONNX export or serving")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    clf = _fit(TransformerClassifier(**TINY), TEXTS, TOPICS)
+    predictor = OnnxPredictor(export_onnx(clf, tmp_path))
+    np.testing.assert_array_equal(predictor.predict(FRESH_TEXTS), clf.predict(FRESH_TEXTS))
