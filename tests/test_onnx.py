@@ -242,8 +242,11 @@ def test_translator_without_protection_and_separate_vocabularies(tmp_path):
     predictor = OnnxPredictor(translator.export_onnx(tmp_path))
     fresh = make_number_translation(50, random_state=1)[0] + [""]
     np.testing.assert_array_equal(predictor.predict(fresh), translator.predict(fresh))
+    translator.save(tmp_path / "saved")  # a loaded translator exports the same graphs
+    loaded = OnnxPredictor(export_onnx(sktfm.load(tmp_path / "saved"), tmp_path / "loaded"))
+    np.testing.assert_array_equal(loaded.predict(fresh), translator.predict(fresh))
     assert {"encoder.onnx", "decoder.onnx", "source_tokenizer.json"} <= {
-        p.name for p in tmp_path.iterdir()
+        p.name for p in (tmp_path / "loaded").iterdir()
     }
 
 
