@@ -54,6 +54,7 @@ CASES = {
     "classifier-text": (TransformerClassifier(**TINY), TEXTS, TOPICS, FRESH_TEXTS),
     "regressor-text": (TransformerRegressor(**TINY), TEXTS, RNG.normal(size=120), FRESH_TEXTS),
     "encoder-text-self-supervised": (TransformerEncoder(**TINY), TEXTS, None, FRESH_TEXTS),
+    "encoder-text-supervised": (TransformerEncoder(**TINY), TEXTS, TOPICS, FRESH_TEXTS),
     "classifier-tokens": (
         TransformerClassifier(tokenizer="word", **TINY),
         [t.split() for t in TEXTS],
