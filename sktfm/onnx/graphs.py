@@ -87,9 +87,10 @@ class TranslatorEncoderGraph(nn.Module):
         memory, padding = self.seq2seq.encode(src)  # (B, S, C), (B, S)
         outputs = [padding]
         for layer in self.seq2seq.decoder.layers:
-            attention = layer.cross_attn
-            outputs.append(attention._split_heads(attention.k_proj(memory)))  # (B, H, S, D)
-            outputs.append(attention._split_heads(attention.v_proj(memory)))
+            # The projection the cross-attention caches on a decoding's first step.
+            outputs += layer.cross_attn._keys_values(
+                memory, memory, None, memory.shape[0]
+            )  # (B, H, S, D)
         return tuple(outputs)
 
 

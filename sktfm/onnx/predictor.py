@@ -204,7 +204,10 @@ class OnnxPredictor:
         c = self.config
         pad, eos = c["padding_id"], c["eos_id"]
         encoded = self._encoder.run(None, {"source_ids": src})
-        memory_padding, cross = encoded[0], encoded[1:]
+        # What every step reads unchanged: the padding and the cross-attention cache.
+        fixed = {"memory_padding": encoded[0]}
+        for i in range(c["n_layers"]):
+            fixed[f"cross_key_{i}"], fixed[f"cross_value_{i}"] = encoded[1 + 2 * i : 3 + 2 * i]
         B = len(src)
         if c["max_output_len"] is None:
             limits = (src != pad).sum(axis=1) + 50
@@ -218,9 +221,8 @@ class OnnxPredictor:
         counts = None if required is None else np.zeros_like(required)
         steps = []
         for step in range(int(limits.max())):
-            feeds = {"token": token, "memory_padding": memory_padding}
+            feeds = {**fixed, "token": token}
             for i in range(c["n_layers"]):
-                feeds[f"cross_key_{i}"], feeds[f"cross_value_{i}"] = cross[2 * i : 2 * i + 2]
                 feeds[f"past_key_{i}"], feeds[f"past_value_{i}"] = past[2 * i : 2 * i + 2]
             logits, *past = self._decoder.run(None, feeds)
             if required is not None:
