@@ -43,6 +43,30 @@ N_SEQUENCES = 384
 REPEATS = 5
 
 
+#: The reference TransformerEncoder (benchmarks/onnx_serving.py serves the same one).
+REFERENCE_OPTIONS = dict(
+    input_type="tokens",
+    d_model=D,
+    n_heads=HEADS,
+    n_layers=LAYERS,
+    dim_feedforward=FF,
+    vocab_size=VOCAB + 7,
+    max_len=128,
+    batch_size=BATCH,
+    max_epochs=1,
+    device="cpu",
+    random_state=0,
+)
+WORDS = np.array([f"w{i}" for i in range(VOCAB)], dtype=object)
+
+
+def reference_fit_tokens(rng):
+    """64 sequences of 128 random words, and the whole vocabulary once: one epoch's data."""
+    fit_tokens = [list(WORDS[rng.randint(0, VOCAB, size=128)]) for _ in range(64)]
+    fit_tokens.append(list(WORDS))
+    return fit_tokens
+
+
 def matmul_ceiling(dtype=torch.float32, size=1024, repeats=20):
     """Median GFLOP/s of a square matmul: what this machine's GEMM reaches."""
     a, b = torch.randn(size, size, dtype=dtype), torch.randn(size, size, dtype=dtype)
@@ -138,25 +162,11 @@ def time_modules(systems, repeats=REPEATS):
 
 def main():
     rng = np.random.RandomState(0)
-    words = np.array([f"w{i}" for i in range(VOCAB)], dtype=object)
     fixed = [rng.randint(7, VOCAB, size=128) for _ in range(N_SEQUENCES)]
     variable = [rng.randint(7, VOCAB, size=rng.randint(8, 129)) for _ in range(N_SEQUENCES)]
 
-    fit_tokens = [list(words[rng.randint(0, VOCAB, size=128)]) for _ in range(64)]
-    fit_tokens.append(list(words))  # the whole vocabulary, once
-    options = dict(
-        input_type="tokens",
-        d_model=D,
-        n_heads=HEADS,
-        n_layers=LAYERS,
-        dim_feedforward=FF,
-        vocab_size=VOCAB + 7,
-        max_len=128,
-        batch_size=BATCH,
-        max_epochs=1,
-        device="cpu",
-        random_state=0,
-    )
+    fit_tokens = reference_fit_tokens(rng)
+    options = REFERENCE_OPTIONS
     ours = TransformerEncoder(**options).fit(fit_tokens)
     ours_compiled = TransformerEncoder(**options).fit(fit_tokens)
     ours_compiled.net_.compiled = True  # the same weights, forward through torch.compile

@@ -4,7 +4,7 @@ Reference size as benchmarks/encode.py: d_model 256, 4 heads, 4 layers,
 feed-forward 1024, vocab 8000, batch 64, N_SEQUENCES sequences, (a) every
 sequence 128 tokens, (b) lengths uniform in 8-128. The model is exported with
 :func:`sktfm.export_onnx` and served by :class:`sktfm.onnx.OnnxPredictor`
-(ONNX Runtime's CPU provider, its default threads, batches in order of length
+(ONNX Runtime's CPU provider, default threads, spinning off; batches in order of length
 as sktfm does), from the same token lists. Both paths run in this one process
 and alternate within each repetition after a warm-up; the ratio is the median
 of the per-repetition ratios. The largest difference between the two
@@ -22,45 +22,28 @@ import time
 import numpy as np
 import onnxruntime
 from _results import append_section, paired_ratio
+from encode import (
+    BATCH,
+    FF,
+    HEADS,
+    LAYERS,
+    N_SEQUENCES,
+    REFERENCE_OPTIONS,
+    REPEATS,
+    VOCAB,
+    WORDS,
+    D,
+    reference_fit_tokens,
+    time_modules,
+)
 
 from sktfm import TransformerEncoder, export_onnx
 from sktfm.onnx import OnnxPredictor
 
-D, HEADS, LAYERS, FF, VOCAB, BATCH = 256, 4, 4, 1024, 8000, 64
-N_SEQUENCES = 384
-REPEATS = 5
-
-
-def time_systems(systems, repeats=REPEATS):
-    """Seconds of each system per repetition, systems alternating, after a warm-up."""
-    times = {name: [] for name in systems}
-    for repeat in range(repeats + 1):
-        for name, run in systems.items():
-            start = time.perf_counter()
-            run()
-            if repeat:
-                times[name].append(time.perf_counter() - start)
-    return {name: np.asarray(t) for name, t in times.items()}
-
 
 def main():
     rng = np.random.RandomState(0)
-    words = np.array([f"w{i}" for i in range(VOCAB)], dtype=object)
-    fit_tokens = [list(words[rng.randint(0, VOCAB, size=128)]) for _ in range(64)]
-    fit_tokens.append(list(words))  # the whole vocabulary, once
-    encoder = TransformerEncoder(
-        input_type="tokens",
-        d_model=D,
-        n_heads=HEADS,
-        n_layers=LAYERS,
-        dim_feedforward=FF,
-        vocab_size=VOCAB + 7,
-        max_len=128,
-        batch_size=BATCH,
-        max_epochs=1,
-        device="cpu",
-        random_state=0,
-    ).fit(fit_tokens)
+    encoder = TransformerEncoder(**REFERENCE_OPTIONS).fit(reference_fit_tokens(rng))
     folder = tempfile.mkdtemp(prefix="sktfm-onnx-")
     start = time.perf_counter()
     export_onnx(encoder, folder)
@@ -72,15 +55,15 @@ def main():
     predictor = OnnxPredictor(folder, batch_size=BATCH, session_options=options)
 
     cases = {
-        "fixed 128": [list(words[rng.randint(7, VOCAB, size=128)]) for _ in range(N_SEQUENCES)],
+        "fixed 128": [list(WORDS[rng.randint(7, VOCAB, size=128)]) for _ in range(N_SEQUENCES)],
         "variable 8-128": [
-            list(words[rng.randint(7, VOCAB, size=rng.randint(8, 129))]) for _ in range(N_SEQUENCES)
+            list(WORDS[rng.randint(7, VOCAB, size=rng.randint(8, 129))]) for _ in range(N_SEQUENCES)
         ],
     }
     rows = []
     for case, tokens in cases.items():
         error = float(np.abs(predictor.transform(tokens) - encoder.transform(tokens)).max())
-        times = time_systems(
+        times = time_modules(
             {
                 "sktfm": lambda t=tokens: encoder.transform(t),
                 "onnx": lambda t=tokens: predictor.transform(t),
