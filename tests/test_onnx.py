@@ -164,8 +164,12 @@ def test_graphs_have_dynamic_batch_and_sequence_axes(exported):
 def test_export_leaves_the_estimator_as_it_was(tmp_path):
     clf = _fit(TransformerClassifier(**TINY), TEXTS, TOPICS)
     before = clf.predict_proba(FRESH_TEXTS)
+    mode = clf.module_.training
+    weights = {name: w.detach().clone() for name, w in clf.module_.state_dict().items()}
     clf.export_onnx(tmp_path)
-    assert not clf.module_.training or clf.module_.training  # mode untouched below
+    assert clf.module_.training == mode  # export traces a copy, in eval mode
+    for name, w in clf.module_.state_dict().items():
+        assert w.dtype == weights[name].dtype and bool((w == weights[name]).all()), name
     np.testing.assert_array_equal(clf.predict_proba(FRESH_TEXTS), before)
     assert next(clf.module_.parameters()).device.type == clf.device_.split(":")[0]
 
