@@ -80,23 +80,7 @@ def _plain_text_for_foreign_references(app, env, node, contnode):
     return None
 
 
-# A numpydoc entry line, "name : type": the type may name a fitted attribute,
-# as in ``feature_names_in_ : ndarray of shape (n_features_in_,)``, whose
-# trailing underscore reST reads as a link to a target that does not exist.
-_ENTRY_LINE = re.compile(r"^(\s*\w+ : )(.*)$")
-_FITTED_NAME = re.compile(r"\b([A-Za-z]\w*[A-Za-z0-9])_(?=[,)\s]|$)")
-
-
-def _escape_fitted_names_in_types(app, what, name, obj, options, lines):
-    """Escape ``name_`` in numpydoc type specs (runs before numpydoc parses them)."""
-    for i, line in enumerate(lines):
-        match = _ENTRY_LINE.match(line)
-        if match:
-            lines[i] = match.group(1) + _FITTED_NAME.sub(r"\1\\_", match.group(2))
-
-
 def setup(app):
-    app.connect("autodoc-process-docstring", _escape_fitted_names_in_types, priority=100)
     app.connect("autodoc-skip-member", _skip_member)
     app.connect("missing-reference", _plain_text_for_foreign_references)
 
@@ -305,6 +289,10 @@ def write_api_page():
     for module_name in SUBMODULES:
         lines += _submodule_section(module_name)
     text = "\n".join(line.rstrip() for line in lines).rstrip() + "\n"
+    # A stub page of a name no longer listed here would stay behind, in no
+    # toctree, and fail the -W build: autosummary writes the listed ones afresh.
+    for stub in (DOCS / "generated").glob("*.rst"):
+        stub.unlink()
     target = DOCS / "api.rst"
     if not target.exists() or target.read_text(encoding="utf-8") != text:
         target.write_text(text, encoding="utf-8")
