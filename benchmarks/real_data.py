@@ -103,6 +103,7 @@ OLD_DEFAULTS = dict(
     dropout=0.1,
     pooling="mean",
     label_smoothing=0.0,
+    ema_decay=None,
 )
 MAX_TIME = 60  # seconds, for the max_time row
 

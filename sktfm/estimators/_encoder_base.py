@@ -252,11 +252,12 @@ class BaseEncoderEstimator(BaseTrainedEstimator, register=False):
         )
 
     def _resolve_regularisation(self, *, text_from_scratch=False, checkpoint_dropout=None):
-        """Set ``dropout_``, ``pooling_`` and ``label_smoothing_`` (their "auto" resolved)."""
+        """Set ``dropout_``, ``pooling_``, ``label_smoothing_`` and ``ema_decay_`` (resolved)."""
         resolved = resolve_regularisation(
             dropout=self.dropout,
             pooling=self.pooling,
             label_smoothing=self.label_smoothing,
+            ema_decay=self.ema_decay,
             text_from_scratch=text_from_scratch,
             checkpoint_dropout=checkpoint_dropout,
         )

@@ -214,6 +214,18 @@ TRAINING = {
         'Label smoothing of the classification loss. ``"auto"`` is 0.1 for text (or tokens) '
         "learned from scratch and 0 otherwise; the resolved value is ``label_smoothing_``.",
     ),
+    "ema_decay": Parameter(
+        "auto",
+        [Interval(Real, 0, 1, closed="left"), None, StrOptions({"auto"})],
+        'float, None or "auto"',
+        "Decay of an exponential moving average of the weights, updated after every "
+        "optimizer step (about the last half of the steps until it reaches this decay: "
+        "0.999 spans about 1,000 steps). Validation, early stopping and the fitted model "
+        'use the average; training goes on from the weights. None turns it off. ``"auto"`` '
+        "is 0.999 for text (or tokens) learned from scratch, where it added about a point "
+        "of accuracy on real text (``benchmarks/RESULTS.md``), and None otherwise; the "
+        "resolved value is ``ema_decay_``.",
+    ),
     "grad_clip": Parameter(
         1.0,
         [Interval(Real, 0, None, closed="neither"), None],

@@ -170,8 +170,9 @@ class BaseTrainedEstimator(Persistable, BaseEstimator, register=False):
         """
         params = self.get_params(deep=False)
         deadline = getattr(self, "_deadline", None)
-        if params.get("label_smoothing") == "auto":
-            params["label_smoothing"] = getattr(self, "label_smoothing_", 0.0)
+        for name, default in (("label_smoothing", 0.0), ("ema_decay", None)):
+            if params.get(name) == "auto":
+                params[name] = getattr(self, f"{name}_", default)
         if budget is not None:
             params.update(max_epochs=budget.max_epochs, lr=budget.lr, patience=budget.patience)
         else:  # the values resolved by the fit that made the model

@@ -157,6 +157,14 @@ TRANSLATION_TRAINING = {
         "float",
         "Label smoothing of the target-token loss (0.1 in the paper).",
     ),
+    "ema_decay": Parameter(
+        None,
+        [Interval(Real, 0, 1, closed="left"), None],
+        "float or None",
+        "Decay of an exponential moving average of the weights, updated after every "
+        "optimizer step; validation, early stopping and the fitted model use the "
+        "average. None (the default) turns it off.",
+    ),
     "early_stopping": Parameter(
         False,
         ["boolean", StrOptions({"loss", "bleu"})],

@@ -147,6 +147,7 @@ def make_net(
         deadline=None if restored else deadline,
         extra=extra_callbacks,
         checkpoint_dir=None if restored else params["checkpoint_dir"],
+        ema_decay=None if restored else params.get("ema_decay"),
     )
     return net_class(
         module,

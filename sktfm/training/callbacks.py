@@ -24,6 +24,7 @@ __all__ = [
     "StopWhenConverged",
     "TimeBudget",
     "ValidationBLEU",
+    "WeightAverage",
     "checkpoint_callbacks",
     "make_callbacks",
     "resume_callbacks",
@@ -122,6 +123,68 @@ class StopOnNonFiniteLoss(Callback):
         self._good_state = None  # a full copy of the weights: not for pickles
 
 
+class WeightAverage(Callback):
+    """Evaluate and keep an exponential moving average (EMA) of the weights.
+
+    After every optimizer step the average moves towards the weights by
+    ``1 - decay_t``, with ``decay_t = min(decay, 1 - 2 / (t + 1))`` at step
+    ``t``: the average starts as the weights of the first step and spans
+    about the last half of the steps so far until it reaches ``decay``, so
+    a short fit is not dragged back to its first steps. Validation, early
+    stopping, checkpoints and the fitted model use the average; training
+    goes on from the weights themselves (swapped back at each epoch's start).
+
+    Parameters
+    ----------
+    decay : float
+        Largest decay, in (0, 1): 0.999 averages over about the last 1,000 steps.
+    """
+
+    def __init__(self, decay):
+        self.decay = decay
+
+    def on_train_begin(self, net, **kwargs):
+        self._average, self._weights, self._steps = None, None, 0
+
+    def on_epoch_begin(self, net, **kwargs):
+        if self._weights is not None:  # the average was swapped in: train on the weights
+            net.module_.load_state_dict(self._weights)
+            self._weights = None
+
+    def on_batch_begin(self, net, batch=None, training=False, **kwargs):
+        if not training:
+            self._swap_in(net)  # validation scores the average
+
+    def on_batch_end(self, net, batch=None, training=False, **kwargs):
+        if not training:
+            return
+        self._steps += 1
+        state = net.module_.state_dict()
+        if self._average is None:
+            self._average = _copy_state(net.module_)
+            return
+        weight = 1.0 - min(self.decay, 1.0 - 2.0 / (self._steps + 1))
+        with torch.no_grad():
+            for key, value in state.items():
+                if value.is_floating_point():
+                    self._average[key].lerp_(value, weight)
+                else:
+                    self._average[key].copy_(value)
+
+    def on_epoch_end(self, net, **kwargs):
+        self._swap_in(net)  # before early stopping and checkpoints (listed after this)
+
+    def on_train_end(self, net, **kwargs):
+        self._swap_in(net)  # a fit cut short mid-epoch (max_time) ends on the average too
+        self._average, self._weights = None, None  # copies of the weights: not for pickles
+
+    def _swap_in(self, net):
+        if self._average is None or self._weights is not None:
+            return
+        self._weights = _copy_state(net.module_)
+        net.module_.load_state_dict(self._average)
+
+
 def _copy_state(module):
     return {key: value.detach().clone() for key, value in module.state_dict().items()}
 
@@ -212,14 +275,20 @@ def make_callbacks(
     deadline=None,
     extra=(),
     checkpoint_dir=None,
+    ema_decay=None,
 ):
     """skorch callbacks for the estimator-level training options.
 
     ``monitor`` names the early-stopping metric (None: no early stopping),
     ``lr_schedule`` is a multiplier of the peak ``lr`` per batch (None:
-    constant) and ``deadline`` a ``time.monotonic()`` time to stop at.
+    constant), ``deadline`` a ``time.monotonic()`` time to stop at and
+    ``ema_decay`` the decay of a :class:`WeightAverage` (None: none).
     """
-    result = [("non_finite", StopOnNonFiniteLoss()), *extra]
+    result = [("non_finite", StopOnNonFiniteLoss())]
+    if ema_decay is not None:
+        # Before everything that reads the weights at an epoch's end.
+        result.append(("weight_average", WeightAverage(ema_decay)))
+    result += list(extra)
     if checkpoint_dir is not None:
         validation = monitor is not None and monitor.startswith("valid")
         result += checkpoint_callbacks(checkpoint_dir, validation=validation)

@@ -99,12 +99,15 @@ def test_text_from_scratch_resolves_its_own_regularisation():
     X, y = _texts()
     model = TransformerClassifier(**SMALL, max_epochs=1).fit(X, y)
     params = model.get_params()
-    assert [params[name] for name in ("dropout", "pooling", "label_smoothing")] == ["auto"] * 3
-    assert (model.dropout_, model.pooling_, model.label_smoothing_) == (
+    names = ("dropout", "pooling", "label_smoothing", "ema_decay")
+    assert [params[name] for name in names] == ["auto"] * 4
+    assert [getattr(model, f"{name}_") for name in names] == [
         budget.TEXT_DROPOUT,
         budget.TEXT_POOLING,
         budget.TEXT_LABEL_SMOOTHING,
-    )
+        budget.TEXT_EMA_DECAY,
+    ]
+    assert dict(model.net_.callbacks_)["weight_average"].decay == budget.TEXT_EMA_DECAY
     assert model.tokenizer_.kind == "bpe"
     assert model.net_.criterion_.label_smoothing == budget.TEXT_LABEL_SMOOTHING
     assert model.module_.backbone.pooling.mode == budget.TEXT_POOLING
@@ -113,10 +116,12 @@ def test_text_from_scratch_resolves_its_own_regularisation():
 def test_numeric_input_keeps_the_generic_regularisation_and_explicit_values_win():
     X, y = _learnable()
     model = TransformerRegressor(**SMALL, max_epochs=1).fit(X, y)
-    assert (model.dropout_, model.pooling_) == (0.1, "mean")
+    assert (model.dropout_, model.pooling_, model.ema_decay_) == (0.1, "mean", None)
+    assert "weight_average" not in dict(model.net_.callbacks_)
     X, y = _texts()
     model = TransformerClassifier(
-        **SMALL, max_epochs=1, dropout=0.0, pooling="mean", label_smoothing=0.0
+        **SMALL, max_epochs=1, dropout=0.0, pooling="mean", label_smoothing=0.0, ema_decay=None
     ).fit(X, y)
     assert (model.dropout_, model.pooling_, model.label_smoothing_) == (0.0, "mean", 0.0)
+    assert model.ema_decay_ is None and "weight_average" not in dict(model.net_.callbacks_)
     assert model.net_.criterion_.label_smoothing == 0.0

@@ -67,7 +67,7 @@ def test_steps_per_epoch_counts_the_last_partial_batch():
     assert [steps_per_epoch(n, 64) for n in (1, 64, 65)] == [1, 1, 2]
 
 
-REGULARISATION = dict(dropout="auto", pooling="auto", label_smoothing="auto")
+REGULARISATION = dict(dropout="auto", pooling="auto", label_smoothing="auto", ema_decay="auto")
 
 
 def test_text_from_scratch_is_regularised_more_than_other_input():
@@ -77,8 +77,9 @@ def test_text_from_scratch_is_regularised_more_than_other_input():
         dropout=budget.TEXT_DROPOUT,
         pooling=budget.TEXT_POOLING,
         label_smoothing=budget.TEXT_LABEL_SMOOTHING,
+        ema_decay=budget.TEXT_EMA_DECAY,
     )
-    assert other == dict(dropout=0.1, pooling="mean", label_smoothing=0.0)
+    assert other == dict(dropout=0.1, pooling="mean", label_smoothing=0.0, ema_decay=None)
     assert text["dropout"] > other["dropout"] and text["label_smoothing"] > 0
 
 
@@ -87,7 +88,7 @@ def test_a_checkpoint_keeps_its_dropout_and_explicit_values_pass_through():
         **REGULARISATION, text_from_scratch=False, checkpoint_dropout=0.25
     )
     assert tuned["dropout"] == 0.25
-    given = dict(dropout=0.0, pooling="cls", label_smoothing=0.2)
+    given = dict(dropout=0.0, pooling="cls", label_smoothing=0.2, ema_decay=None)
     assert resolve_regularisation(**given, text_from_scratch=True) == given
 
 

@@ -100,6 +100,7 @@ def params(tmp_path):
         early_stopping=True,
         patience=4,
         label_smoothing=0.1,
+        ema_decay=0.99,
         checkpoint_dir=tmp_path / "ckpt",
         callbacks=[_User()],
         precision="fp32",
@@ -131,6 +132,7 @@ def test_make_net_follows_the_estimator_parameters(params):
     names, last = _names(net)
     assert names == [
         "non_finite",
+        "weight_average",
         "checkpoint_best",
         "checkpoint_last",
         "grad_clip",
@@ -139,6 +141,7 @@ def test_make_net_follows_the_estimator_parameters(params):
     ]
     assert last is params["callbacks"][0]
     callbacks = dict(net.callbacks[:-1])
+    assert callbacks["weight_average"].decay == 0.99
     assert callbacks["grad_clip"].gradient_clip_value == 0.5
     assert callbacks["early_stopping"].patience == 4
     assert isinstance(callbacks["lr_schedule"].lr_lambda, LinearWarmup)
@@ -171,7 +174,7 @@ def test_make_net_options(params):
     valid = net.train_split.keywords["valid_ds"]  # skorch's predefined_split
     assert isinstance(valid, SequenceDataset) and valid.X is X_valid and valid.y is y_valid
     callbacks = dict(net.callbacks[:-1])
-    assert _names(net)[0][:2] == ["non_finite", "first"]
+    assert _names(net)[0][:3] == ["non_finite", "weight_average", "first"]
     assert isinstance(callbacks["lr_schedule"].lr_lambda, InverseSqrtWarmup)
     assert callbacks["early_stopping"].monitor == "valid_bleu"
     assert callbacks["early_stopping"].lower_is_better is False

@@ -12,6 +12,8 @@ from skorch.callbacks import (
     LRScheduler,
     ProgressBar,
 )
+from skorch.dataset import Dataset
+from skorch.helper import predefined_split
 from torch import nn
 
 from sktfm import Seq2SeqTranslator
@@ -23,6 +25,7 @@ from sktfm.training.callbacks import (
     StopWhenConverged,
     TimeBudget,
     ValidationBLEU,
+    WeightAverage,
     make_callbacks,
 )
 from sktfm.training.nets import TransformerNet
@@ -58,10 +61,13 @@ def test_make_callbacks_with_every_option_on(tmp_path):
         callbacks=[user],
         extra=[extra],
         checkpoint_dir=tmp_path / "ckpt",
+        ema_decay=0.99,
     )
-    # The NaN guard first, then the extra callbacks, the options, the user's last.
+    # The NaN guard first, the weight average (before everything that reads the
+    # weights at an epoch's end), the extra callbacks, the options, the user's last.
     assert _names(callbacks[:-1]) == [
         "non_finite",
+        "weight_average",
         "first",
         "checkpoint_best",
         "checkpoint_last",
@@ -91,6 +97,8 @@ def test_make_callbacks_with_every_option_on(tmp_path):
     assert warmup.policy is torch.optim.lr_scheduler.LambdaLR
     assert isinstance(warmup.lr_lambda, InverseSqrtWarmup) and warmup.lr_lambda.warmup_steps == 7
     assert isinstance(by_name["progress_bar"], ProgressBar)
+    assert isinstance(by_name["weight_average"], WeightAverage)
+    assert by_name["weight_average"].decay == 0.99
     best, last = by_name["checkpoint_best"], by_name["checkpoint_last"]
     assert isinstance(best, Checkpoint) and isinstance(last, Checkpoint)
     assert best.monitor == "valid_loss_best" and last.monitor is None  # validation: valid loss
@@ -106,6 +114,7 @@ def test_make_callbacks_with_every_option_on(tmp_path):
         ("lr_schedule", LinearWarmup(4), "lr_schedule"),
         ("deadline", 1.0, "max_time"),
         ("verbose", 1, "progress_bar"),
+        ("ema_decay", 0.999, "weight_average"),
     ],
 )
 def test_each_option_adds_its_own_callback_only(option, value, name):
@@ -287,3 +296,94 @@ def test_a_users_interrupt_is_told_apart_from_a_budget():
     net.fit(X, y)
     assert net.stop_reason_ == "interrupted" and net.interrupted_
     assert issubclass(StopTraining, KeyboardInterrupt)  # what skorch's loop catches
+
+
+class _StepWeights(Callback):
+    """Weights at the start and at the end of every training step."""
+
+    def initialize(self):
+        self.before, self.after = [], []
+        return self
+
+    def on_batch_begin(self, net, training=False, **kwargs):
+        if training:
+            self.before.append({k: v.clone() for k, v in net.module_.state_dict().items()})
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        if training:
+            self.after.append({k: v.clone() for k, v in net.module_.state_dict().items()})
+
+
+def _moving_average(states, decay):
+    """The average :class:`WeightAverage` documents, step by step."""
+    average = dict(states[0])
+    for step, state in enumerate(states[1:], start=2):
+        weight = 1 - min(decay, 1 - 2 / (step + 1))
+        average = {k: average[k] + weight * (state[k] - average[k]) for k in state}
+    return average
+
+
+def test_weight_average_ends_on_the_average_and_trains_on_the_weights():
+    X, y = _regression_data()
+    steps = _StepWeights()
+    average = WeightAverage(0.5)
+    net = _regression_net(callbacks=[("steps", steps), ("average", average)]).fit(X, y)
+    assert len(steps.after) == 12  # 3 epochs of 4 batches
+    expected = _moving_average(steps.after, 0.5)
+    for name, value in net.module_.state_dict().items():
+        torch.testing.assert_close(value, expected[name])
+        assert not torch.allclose(value, steps.after[-1][name])  # not the last weights
+    # Each step starts from the weights the previous one ended on, also across
+    # the epochs whose end swapped the average in.
+    for before, after in zip(steps.before[1:], steps.after[:-1]):
+        for name in before:
+            torch.testing.assert_close(before[name], after[name], rtol=0, atol=0)
+    assert average._average is None and average._weights is None  # no copies kept
+
+
+def test_validation_scores_the_average():
+    X, y = _regression_data()
+    valid_X, valid_y = X[:10] + 1.0, y[:10]
+    steps = _StepWeights()
+    net = _regression_net(
+        max_epochs=2,
+        train_split=predefined_split(Dataset(valid_X, valid_y)),
+        callbacks=[("steps", steps), ("average", WeightAverage(0.9))],
+    ).fit(X, y)
+    for epoch in (1, 2):
+        average = _moving_average(steps.after[: 4 * epoch], 0.9)
+        prediction = torch.from_numpy(valid_X) @ average["weight"].T + average["bias"]
+        expected = nn.functional.mse_loss(prediction, torch.from_numpy(valid_y)).item()
+        assert net.history[epoch - 1, "valid_loss"] == pytest.approx(expected, rel=1e-5)
+
+
+def test_a_fit_cut_short_ends_on_the_average_and_a_stop_keeps_the_best_average():
+    X, y = _regression_data()
+    steps = _StepWeights()
+    net = _regression_net(
+        max_epochs=50,
+        callbacks=[
+            ("steps", steps),
+            ("average", WeightAverage(0.9)),
+            ("max_time", TimeBudget(deadline=0.0)),
+        ],
+    ).fit(X, y)
+    assert net.stop_reason_ == "max_time" and len(steps.after) == 1
+    for name, value in net.module_.state_dict().items():
+        torch.testing.assert_close(value, steps.after[0][name], rtol=0, atol=0)
+    keep, steps = _KeepEpochWeights(), _StepWeights()
+    stopping = StopWhenConverged("train_loss", patience=2)
+    net = _regression_net(
+        max_epochs=50,
+        callbacks=[
+            ("steps", steps),
+            ("average", WeightAverage(0.9)),
+            ("keep", keep),
+            ("stop", stopping),
+        ],
+    ).fit(X, y)
+    best = stopping.best_epoch_ - 1
+    expected = _moving_average(steps.after[: 4 * (best + 1)], 0.9)
+    for name, value in net.module_.state_dict().items():
+        torch.testing.assert_close(value, keep.states[best][name], rtol=0, atol=0)
+        torch.testing.assert_close(value, expected[name])

@@ -277,6 +277,7 @@ def test_outside_a_process_group_the_data_parallel_net_is_the_plain_net(monkeypa
         lr=1e-3,  # make_net takes resolved values, not "auto"
         patience=5,
         label_smoothing=0.0,
+        ema_decay=None,
         device="cpu",
     ).get_params(deep=False)
     module_kwargs = dict(
