@@ -163,7 +163,7 @@ class WeightAverage(Callback):
         if self._average is None:
             self._average = _copy_state(net.module_)
             return
-        weight = 1.0 - min(self.decay, 1.0 - 2.0 / (self._steps + 1))
+        weight = 1.0 - self._decay_at(self._steps)
         with torch.no_grad():
             for key, value in state.items():
                 if value.is_floating_point():
@@ -177,6 +177,9 @@ class WeightAverage(Callback):
     def on_train_end(self, net, **kwargs):
         self._swap_in(net)  # a fit cut short mid-epoch (max_time) ends on the average too
         self._average, self._weights = None, None  # copies of the weights: not for pickles
+
+    def _decay_at(self, step):
+        return min(self.decay, 1.0 - 2.0 / (step + 1))
 
     def _swap_in(self, net):
         if self._average is None or self._weights is not None:
