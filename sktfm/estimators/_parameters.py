@@ -222,8 +222,8 @@ TRAINING = {
         "optimizer step (about the last half of the steps until it reaches this decay: "
         "0.999 spans about 1,000 steps). Validation, early stopping and the fitted model "
         'use the average; training goes on from the weights. None turns it off. ``"auto"`` '
-        "is 0.999 for text (or tokens) learned from scratch, where it added about a point "
-        "of accuracy on real text (``benchmarks/RESULTS.md``), and None otherwise; the "
+        "is 0.999 for text (or tokens) learned from scratch, where it added 0.6-0.7 "
+        "points of accuracy on real text (``benchmarks/RESULTS.md``), and None otherwise; the "
         "resolved value is ``ema_decay_``.",
     ),
     "grad_clip": Parameter(

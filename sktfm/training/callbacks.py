@@ -137,7 +137,8 @@ class WeightAverage(Callback):
     Parameters
     ----------
     decay : float
-        Largest decay, in (0, 1): 0.999 averages over about the last 1,000 steps.
+        Largest decay, in [0, 1): 0.999 averages over about the last 1,000 steps;
+        0 keeps the weights themselves.
     """
 
     def __init__(self, decay):
@@ -161,7 +162,7 @@ class WeightAverage(Callback):
         self._steps += 1
         state = net.module_.state_dict()
         if self._average is None:
-            self._average = _copy_state(net.module_)
+            self._average = {key: value.detach().clone() for key, value in state.items()}
             return
         weight = 1.0 - self._decay_at(self._steps)
         with torch.no_grad():
