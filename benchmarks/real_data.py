@@ -104,6 +104,8 @@ OLD_DEFAULTS = dict(
     pooling="mean",
     label_smoothing=0.0,
     ema_decay=None,
+    attention_dropout=0.1,
+    ensemble_size=1,
 )
 MAX_TIME = 60  # seconds, for the max_time row
 

@@ -19,8 +19,9 @@ from ..data import infer_input_type, resolve_input_type, text_column
 from ..series import as_padded_series, auto_patch_size, instance_normalize, max_steps
 from ..text import MASK_ID, N_SPECIAL, PretrainedTokenizer, Tokenizer
 from ..training import inference
-from ..training.budget import resolve_regularisation
-from ._parameters import ARCHITECTURE, ENCODER_INPUT, TEXT, TRAINING
+from ..training.budget import resolve_ensemble_size, resolve_regularisation
+from ._members import fit_members
+from ._parameters import ARCHITECTURE, ENCODER_INPUT, TEXT, TRAINING, with_attention_dropout
 from ._targets import mean_and_scale
 from ._training import BaseTrainedEstimator
 
@@ -63,7 +64,7 @@ _INPUT_KIND = {"text": "tokens", "tokens": "tokens", "tabular": "features", "seq
 class BaseEncoderEstimator(BaseTrainedEstimator, register=False):
     """Shared hyperparameters, input handling and inference of the encoder estimators."""
 
-    _parameters = {**ENCODER_INPUT, **ARCHITECTURE, **TEXT, **TRAINING}
+    _parameters = with_attention_dropout({**ENCODER_INPUT, **ARCHITECTURE, **TEXT, **TRAINING})
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -235,6 +236,7 @@ class BaseEncoderEstimator(BaseTrainedEstimator, register=False):
             return dict(
                 architecture="bert",
                 **{**kwargs, "dropout": self.dropout_},
+                attention_dropout=self.attention_dropout_,
                 pooling=self.pooling_,
             )
         kind = _INPUT_KIND[self.input_type_]
@@ -248,21 +250,31 @@ class BaseEncoderEstimator(BaseTrainedEstimator, register=False):
             sizes["patch_size"] = self.patch_size_
             sizes["patch_stride"] = self.patch_stride
         return dict(
-            input_kind=kind, n_layers=self.n_layers, **sizes, **self._shared_module_kwargs()
+            input_kind=kind,
+            n_layers=self.n_layers,
+            **sizes,
+            **self._shared_module_kwargs(),
+            attention_dropout=self.attention_dropout_,
         )
 
     def _resolve_regularisation(self, *, text_from_scratch=False, checkpoint_dropout=None):
-        """Set ``dropout_``, ``pooling_``, ``label_smoothing_`` and ``ema_decay_`` (resolved)."""
+        """Set ``dropout_``, ``pooling_``, ``label_smoothing_``, ``ema_decay_``,
+        ``attention_dropout_`` (resolved) and, on the supervised heads, ``ensemble_size_``."""
         resolved = resolve_regularisation(
             dropout=self.dropout,
             pooling=self.pooling,
             label_smoothing=self.label_smoothing,
             ema_decay=self.ema_decay,
+            attention_dropout=self.attention_dropout,
             text_from_scratch=text_from_scratch,
             checkpoint_dropout=checkpoint_dropout,
         )
         for name, value in resolved.items():
             setattr(self, f"{name}_", value)
+        if "ensemble_size" in self._parameters:
+            self.ensemble_size_ = resolve_ensemble_size(
+                self.ensemble_size, text_from_scratch=text_from_scratch
+            )
 
     def _fit_module(self, X_model, y=None, *, objective, stratify=None, epochs=None, **head_kwargs):
         """Split, build, seed and train the module for ``objective``."""
@@ -275,9 +287,24 @@ class BaseEncoderEstimator(BaseTrainedEstimator, register=False):
                 mask_id=getattr(self.tokenizer_, "mask_id_", MASK_ID),
                 n_special=getattr(self.tokenizer_, "n_special_", N_SPECIAL),
             )
+        module_kwargs = self._backbone_kwargs(X_model)  # resolves ensemble_size_ too
+        if getattr(self, "ensemble_size_", 1) > 1 and objective in ("classification", "regression"):
+            return fit_members(
+                self,
+                X_model,
+                y,
+                n_members=self.ensemble_size_,
+                rng=rng,
+                stratify=stratify,
+                objective=objective,
+                module_kwargs=module_kwargs,
+                head_kwargs=head_kwargs,
+                epochs=epochs,
+                pretrained=self._pretrained_path(),
+            )
         return self._train_net(
             objective,
-            self._backbone_kwargs(X_model),
+            module_kwargs,
             train,
             valid,
             seed=seed,

@@ -45,7 +45,8 @@ ARCHITECTURE = {
         "auto",
         [*_DROPOUT, StrOptions({"auto"})],
         'float or "auto"',
-        'Dropout on embeddings, attention weights and residual branches. ``"auto"`` is 0.3 '
+        "Dropout on embeddings, feed-forward layers and residual branches (and on attention "
+        'weights, see ``attention_dropout``). ``"auto"`` is 0.3 '
         "for text (or tokens) learned from scratch, whose embedding table overfits a few "
         "thousand texts within three epochs at 0.1; the checkpoint's dropout with "
         "``pretrained``; 0.1 otherwise. The resolved value is ``dropout_``.",
@@ -323,7 +324,9 @@ TRAINING = {
         [Interval(Integral, 1, None, closed="left"), None],
         "int or None",
         'Processes for ``strategy="ddp"``: None means one per visible GPU on CUDA, one per '
-        "usable CPU core otherwise. Ignored without a strategy.",
+        "usable CPU core otherwise. Without a strategy, the most processes that train the "
+        "members of an ensemble (``ensemble_size``) side by side on the CPU: None means one "
+        "per member, up to the usable cores and torch's thread count.",
     ),
     "compile": Parameter(
         False,
@@ -335,3 +338,51 @@ TRAINING = {
         "plain model. Data-parallel training runs uncompiled.",
     ),
 }
+
+#: Only the supervised heads (classifier, regressor) can be ensembles: their
+#: predictions average; an encoder's embeddings would not.
+ENSEMBLE_SIZE = Parameter(
+    "auto",
+    [*_positive(), StrOptions({"auto"})],
+    'int or "auto"',
+    "Models fitted independently, each from its own seed and validation split (a deep "
+    "ensemble), whose predicted probabilities (classifier) or values (regressor) are "
+    "averaged. On the CPU they train at the same time in separate processes, each with its "
+    "share of torch's threads (see ``n_processes``); on a GPU, or with ``callbacks``, one "
+    "after the other. "
+    '``"auto"`` is 2 for text (or tokens) learned from scratch, where the pair added 0.6 '
+    "to 1.3 points of accuracy on real text for 1.3x the fit time on 2 cores "
+    "(``benchmarks/RESULTS.md``), and 1 otherwise; the resolved value is "
+    "``ensemble_size_``. Continued training (``warm_start``, ``partial_fit``) trains the "
+    "members together, on the same batches.",
+)
+
+
+def with_ensemble_size(parameters):
+    """``parameters`` with ``ensemble_size`` after ``ema_decay`` (the supervised heads)."""
+    return _inserted(parameters, "ensemble_size", ENSEMBLE_SIZE, after="ema_decay")
+
+
+def _inserted(parameters, name, entry, *, after):
+    """A copy of ``parameters`` with ``name: entry`` right after ``after``."""
+    items = list(parameters.items())
+    at = list(parameters).index(after) + 1
+    return dict(items[:at] + [(name, entry)] + items[at:])
+
+
+#: The encoder estimators' own: the translator's attention keeps ``dropout``.
+ATTENTION_DROPOUT = Parameter(
+    "auto",
+    [*_DROPOUT, StrOptions({"auto"})],
+    'float or "auto"',
+    'Dropout on the attention weights. ``"auto"`` is 0 for text (or tokens) learned from '
+    "scratch: torch's fused attention kernels, which have no dropout on the CPU, then train "
+    "about 25% faster, for the same accuracy on real text within the spread between seeds "
+    "(``benchmarks/RESULTS.md``); ``dropout`` otherwise. The resolved value is "
+    "``attention_dropout_``.",
+)
+
+
+def with_attention_dropout(parameters):
+    """``parameters`` with ``attention_dropout`` after ``dropout`` (the encoder estimators)."""
+    return _inserted(parameters, "attention_dropout", ATTENTION_DROPOUT, after="dropout")

@@ -9,6 +9,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_consistent_length, column_or_1d
 
 from ._encoder_base import BaseEncoderEstimator
+from ._parameters import with_ensemble_size
 from ._targets import label_indices
 
 
@@ -43,11 +44,13 @@ class TransformerClassifier(ClassifierMixin, BaseEncoderEstimator):
     >>> X = ["good movie", "great film", "bad movie", "awful film"] * 5
     >>> y = [1, 1, 0, 0] * 5
     >>> clf = TransformerClassifier(d_model=16, n_heads=2, n_layers=1,
-    ...                             dim_feedforward=32, max_epochs=20,
+    ...                             dim_feedforward=32, max_epochs=60,
     ...                             random_state=0).fit(X, y)
     >>> clf.predict(["good film", "awful movie"]).tolist()
     [1, 0]
     """
+
+    _parameters = with_ensemble_size(BaseEncoderEstimator._parameters)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):

@@ -7,6 +7,7 @@ from sklearn.base import RegressorMixin, _fit_context
 from sklearn.utils.validation import check_array, check_consistent_length
 
 from ._encoder_base import BaseEncoderEstimator
+from ._parameters import with_ensemble_size
 from ._targets import mean_and_scale
 
 
@@ -47,6 +48,8 @@ class TransformerRegressor(RegressorMixin, BaseEncoderEstimator):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         return tags
+
+    _parameters = with_ensemble_size(BaseEncoderEstimator._parameters)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):

@@ -7,7 +7,8 @@ positional embeddings, a feature tokenizer for tabular rows (FT-Transformer),
 pooling, the :class:`TransformerBackbone` shared by all estimators, the
 trainable models (:class:`TaskModel`, :class:`MaskedTokenModel`,
 :class:`MaskedFeatureModel`) and the encoder-decoder :class:`Seq2Seq` with
-greedy and beam-search ``generate``.
+greedy and beam-search ``generate``; :class:`DeepEnsemble` averages
+independently initialised task models.
 
 Shape vocabulary for comments (see :mod:`sktfm.nn.attention`): ``B`` batch,
 ``T`` sequence length, ``H`` heads, ``D`` head dim, ``C`` = ``d_model``,
@@ -34,6 +35,7 @@ from .embedding import (
     TokenEmbedding,
 )
 from .encoder import Encoder, EncoderLayer, Packing
+from .ensemble import DeepEnsemble
 from .feedforward import ACTIVATIONS, FeedForward
 from .heads import MaskedFeatureModel, MaskedTokenModel, TaskModel
 from .linear import Linear
@@ -49,6 +51,7 @@ __all__ = [
     "MultiHeadAttention",
     "KVCache",
     "attention_mask",
+    "DeepEnsemble",
     "Dropout",
     "dropout",
     "FeedForward",

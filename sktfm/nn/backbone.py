@@ -72,6 +72,8 @@ class TransformerBackbone(nn.Module):
         Steps per token for ``"sequence"`` (1: every step is a token).
     patch_stride : int, optional
         Steps between patch starts; ``patch_size`` (no overlap) when None.
+    attention_dropout : float or None, default=None
+        Dropout on the attention weights; None uses ``dropout``.
 
     Examples
     --------
@@ -104,6 +106,7 @@ class TransformerBackbone(nn.Module):
         padding_idx: int = 0,
         patch_size: int = 1,
         patch_stride: Optional[int] = None,
+        attention_dropout: Optional[float] = None,
     ):
         super().__init__()
         _validate(
@@ -130,7 +133,12 @@ class TransformerBackbone(nn.Module):
             self.cls = nn.Parameter(torch.randn(d_model) * 0.02)
             self.positional = _POSITIONAL_CLASSES[positional](d_model, max_len + 1)
         self.dropout = Dropout(dropout)
-        layer_kw = dict(dropout=dropout, activation=activation, norm_first=norm_first)
+        layer_kw = dict(
+            dropout=dropout,
+            activation=activation,
+            norm_first=norm_first,
+            attention_dropout=attention_dropout,
+        )
         self.encoder = Encoder(n_layers, d_model, n_heads, dim_feedforward, **layer_kw)
         self.pooling = Pooling(pooling)
 

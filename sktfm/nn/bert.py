@@ -96,6 +96,8 @@ class BertBackbone(nn.Module):
     activation : {"gelu", "relu"}, default="gelu"
     pooling : {"mean", "cls", "max"}, default="mean"
     padding_idx : int, default=0
+    attention_dropout : float or None, default=None
+        Dropout on the attention weights; None uses ``dropout``.
 
     Examples
     --------
@@ -124,6 +126,7 @@ class BertBackbone(nn.Module):
         activation: str = "gelu",
         pooling: str = "mean",
         padding_idx: int = 0,
+        attention_dropout: Optional[float] = None,
     ):
         super().__init__()
         if d_model % n_heads:
@@ -150,6 +153,7 @@ class BertBackbone(nn.Module):
             activation=activation,
             norm_first=False,
             layer_norm_eps=layer_norm_eps,
+            attention_dropout=attention_dropout,
         )
         self.pooling = Pooling(pooling)
 

@@ -12,6 +12,7 @@ from .. import _pretrained
 from ..data import SequenceDataset, collate, collate_pairs, training_loader
 from ..nn import (
     BertBackbone,
+    DeepEnsemble,
     MaskedFeatureModel,
     MaskedTokenModel,
     Seq2Seq,
@@ -44,6 +45,7 @@ def make_module(
     vocab_size=None,
     mask_id=None,
     n_special=None,
+    n_members=1,
     pretrained=None,
 ):
     """Build the torch module trained for ``objective``.
@@ -58,11 +60,22 @@ def make_module(
     n_outputs, vocab_size, mask_id, n_special : int, optional
         What the head needs: outputs of a task head, the vocabulary and
         special ids of a masked-token head.
+    n_members : int, default=1
+        Classification and regression: more than 1 builds a
+        :class:`~sktfm.nn.DeepEnsemble` of that many independently
+        initialised models.
     pretrained : str or path-like, optional
         A BERT-family folder whose weights fill the backbone.
     """
     if objective == "translation":
         return Seq2Seq(**module_kwargs)
+    if objective in ("classification", "regression") and n_members > 1:
+        members = [
+            make_module(objective, module_kwargs, n_outputs=n_outputs, pretrained=pretrained)
+            for _ in range(n_members)
+        ]
+        combine = "probabilities" if objective == "classification" else "mean"
+        return DeepEnsemble(members, combine=combine)
     kwargs = dict(module_kwargs)
     if kwargs.pop("architecture", None) == "bert":
         backbone = BertBackbone(**kwargs)

@@ -7,6 +7,7 @@ from skorch import NeuralNet
 from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
 
+from ..nn import DeepEnsemble
 from .callbacks import StopTraining
 from .losses import is_sample_mean
 
@@ -17,6 +18,13 @@ _MICRO_BATCH_TOKENS = 4096
 
 # Compiled twins of the module's functions: rebuilt on demand, never pickled.
 _COMPILED = ("compiled_module_", "compiled_embed_")
+
+
+def _training_ensemble(module):
+    """``module`` (or the model inside its DDP wrapper) if it is a deep ensemble in
+    training mode, whose outputs stack its members' ones; else None."""
+    module = getattr(module, "module", module)
+    return module if isinstance(module, DeepEnsemble) and module.training else None
 
 
 def _to_float32(output):
@@ -142,7 +150,17 @@ class TransformerNet(NeuralNet):
         # Self-supervised models return their own targets: there is no y.
         if y_true is None:
             return self.criterion_(y_pred)
-        return self.criterion_(y_pred, to_tensor(y_true, device=self.device))
+        y_true = to_tensor(y_true, device=self.device)
+        if training and _training_ensemble(self.module_) is not None:
+            # Each member of a deep ensemble fits the targets on its own: the
+            # mean of the members' losses, whose gradients do not mix.
+            return torch.stack([self.criterion_(output, y_true) for output in y_pred]).mean()
+        return self.criterion_(y_pred, y_true)
+
+    def _prediction(self, y_pred):
+        """What a training step reports as ``y_pred``: a deep ensemble's own prediction."""
+        ensemble = _training_ensemble(self.module_)
+        return y_pred if ensemble is None else ensemble.combined(y_pred.detach())
 
     def train_step_single(self, batch, **fit_params):
         """One batch's loss and gradients, computed a micro-batch at a time on the CPU.
@@ -159,7 +177,8 @@ class TransformerNet(NeuralNet):
         Xi, yi = unpack_data(batch)
         parts = self._micro_batches(Xi, yi)
         if parts is None:
-            return super().train_step_single(batch, **fit_params)
+            step = super().train_step_single(batch, **fit_params)
+            return {**step, "y_pred": self._prediction(step["y_pred"])}
         self._set_training(True)
         n_samples = len(yi)
         loss_sum, predictions = 0.0, []
@@ -169,7 +188,7 @@ class TransformerNet(NeuralNet):
             loss = self.get_loss(y_pred, y_part, X=X_part, training=True) * share
             loss.backward()
             loss_sum = loss_sum + loss.detach()
-            predictions.append(y_pred.detach())
+            predictions.append(self._prediction(y_pred.detach()))
         return {"loss": loss_sum, "y_pred": torch.cat(predictions)}
 
     def _micro_batches(self, Xi, yi):

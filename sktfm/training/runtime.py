@@ -14,10 +14,12 @@ __all__ = [
     "ParallelWorker",
     "available_device",
     "cpu_has_native_bf16",
+    "get_threads",
     "parallel_worker",
     "resolve_device",
     "resolve_precision",
     "seeded",
+    "set_threads",
 ]
 
 PRECISIONS = ("auto", "float32", "bfloat16", "fp32", "bf16")
@@ -76,6 +78,16 @@ def parallel_worker():
             return ParallelWorker("dask", zlib.crc32(str(name).encode()))
     identity = multiprocessing.current_process()._identity
     return ParallelWorker("process", identity[-1] - 1) if identity else None
+
+
+def get_threads():
+    """Intra-op threads torch uses in this process."""
+    return torch.get_num_threads()
+
+
+def set_threads(n_threads):
+    """Make torch use ``n_threads`` intra-op threads in this process (a worker's share)."""
+    torch.set_num_threads(n_threads)
 
 
 def resolve_precision(precision, device):

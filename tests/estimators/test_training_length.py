@@ -99,14 +99,17 @@ def test_text_from_scratch_resolves_its_own_regularisation():
     X, y = _texts()
     model = TransformerClassifier(**SMALL, max_epochs=1).fit(X, y)
     params = model.get_params()
-    names = ("dropout", "pooling", "label_smoothing", "ema_decay")
-    assert [params[name] for name in names] == ["auto"] * 4
+    names = ("dropout", "pooling", "label_smoothing", "ema_decay", "ensemble_size")
+    assert [params[name] for name in names] == ["auto"] * 5
     assert [getattr(model, f"{name}_") for name in names] == [
         budget.TEXT_DROPOUT,
         budget.TEXT_POOLING,
         budget.TEXT_LABEL_SMOOTHING,
         budget.TEXT_EMA_DECAY,
+        budget.TEXT_ENSEMBLE_SIZE,
     ]
+    # The training callbacks and loss, as each member of the ensemble has them.
+    model = TransformerClassifier(**SMALL, max_epochs=1, ensemble_size=1).fit(X, y)
     assert dict(model.net_.callbacks_)["weight_average"].decay == budget.TEXT_EMA_DECAY
     assert model.tokenizer_.kind == "bpe"
     assert model.net_.criterion_.label_smoothing == budget.TEXT_LABEL_SMOOTHING

@@ -7,6 +7,7 @@ import pytest
 from sktfm.training import budget
 from sktfm.training.budget import (
     resolve_budget,
+    resolve_ensemble_size,
     resolve_regularisation,
     steps_per_epoch,
     use_validation_split,
@@ -78,8 +79,11 @@ def test_text_from_scratch_is_regularised_more_than_other_input():
         pooling=budget.TEXT_POOLING,
         label_smoothing=budget.TEXT_LABEL_SMOOTHING,
         ema_decay=budget.TEXT_EMA_DECAY,
+        attention_dropout=budget.TEXT_ATTENTION_DROPOUT,
     )
-    assert other == dict(dropout=0.1, pooling="mean", label_smoothing=0.0, ema_decay=None)
+    assert other == dict(
+        dropout=0.1, pooling="mean", label_smoothing=0.0, ema_decay=None, attention_dropout=0.1
+    )
     assert text["dropout"] > other["dropout"] and text["label_smoothing"] > 0
 
 
@@ -87,9 +91,17 @@ def test_a_checkpoint_keeps_its_dropout_and_explicit_values_pass_through():
     tuned = resolve_regularisation(
         **REGULARISATION, text_from_scratch=False, checkpoint_dropout=0.25
     )
-    assert tuned["dropout"] == 0.25
-    given = dict(dropout=0.0, pooling="cls", label_smoothing=0.2, ema_decay=None)
+    assert tuned["dropout"] == tuned["attention_dropout"] == 0.25
+    given = dict(
+        dropout=0.0, pooling="cls", label_smoothing=0.2, ema_decay=None, attention_dropout=0.1
+    )
     assert resolve_regularisation(**given, text_from_scratch=True) == given
+
+
+def test_ensemble_size_auto_is_two_models_for_text_from_scratch_only():
+    assert resolve_ensemble_size("auto", text_from_scratch=True) == budget.TEXT_ENSEMBLE_SIZE == 2
+    assert resolve_ensemble_size("auto", text_from_scratch=False) == 1
+    assert resolve_ensemble_size(3, text_from_scratch=True) == 3
 
 
 def test_a_deadline_ends_the_decay_before_the_planned_steps(monkeypatch):

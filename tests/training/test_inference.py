@@ -25,7 +25,8 @@ SMALL = dict(
 @pytest.fixture(scope="module")
 def text_model(topic_texts):
     X, y = topic_texts
-    model = TransformerClassifier(**SMALL).fit(X[:120], y[:120])
+    # One model: embeddings are those of a backbone (an ensemble has two).
+    model = TransformerClassifier(**SMALL, ensemble_size=1).fit(X[:120], y[:120])
     X_model = model._model_input(X[:40])
     assert isinstance(X_model, list) and len({len(ids) for ids in X_model}) > 3
     return model.net_, X_model
