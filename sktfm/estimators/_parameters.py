@@ -353,8 +353,9 @@ ENSEMBLE_SIZE = Parameter(
     '``"auto"`` is 2 for text (or tokens) learned from scratch, where the pair added 0.6 '
     "to 1.3 points of accuracy on real text for 1.3x the fit time on 2 cores "
     "(``benchmarks/RESULTS.md``), and 1 otherwise; the resolved value is "
-    "``ensemble_size_``. Continued training (``warm_start``, ``partial_fit``) trains the "
-    "members together, on the same batches.",
+    "``ensemble_size_``; ``history_`` is then the first member's. Continued training "
+    "(``warm_start``, ``partial_fit``) trains the members together, on the same batches, "
+    "as it continues a loaded model.",
 )
 
 
