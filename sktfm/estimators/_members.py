@@ -11,7 +11,6 @@ the other they take twice as long.
 """
 
 import copy
-import os
 import time
 import warnings
 
@@ -19,6 +18,7 @@ import numpy as np
 from joblib import Parallel, delayed
 
 from ..nn import DeepEnsemble
+from ..training.distributed import default_n_processes
 from ..training.runtime import get_threads, parallel_worker, resolve_device, set_threads
 
 __all__ = ["fit_members"]
@@ -28,9 +28,7 @@ _PREVIOUS_FIT = ("net_", "module_", "history_", "_training_module")
 
 
 def _usable_cores():
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return max(1, os.cpu_count() or 1)
+    return default_n_processes("cpu")
 
 
 def n_parallel_members(n_members, *, device, strategy, n_processes, threads):
