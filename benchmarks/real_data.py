@@ -106,6 +106,7 @@ OLD_DEFAULTS = dict(
     ema_decay=None,
     attention_dropout=0.1,
     ensemble_size=1,
+    embedding_init="normal",
 )
 MAX_TIME = 60  # seconds, for the max_time row
 

@@ -19,7 +19,11 @@ from ..data import infer_input_type, resolve_input_type, text_column
 from ..series import as_padded_series, auto_patch_size, instance_normalize, max_steps
 from ..text import MASK_ID, N_SPECIAL, PretrainedTokenizer, Tokenizer
 from ..training import inference
-from ..training.budget import resolve_ensemble_size, resolve_regularisation
+from ..training.budget import (
+    resolve_embedding_init,
+    resolve_ensemble_size,
+    resolve_regularisation,
+)
 from ._members import fit_members
 from ._parameters import ARCHITECTURE, ENCODER_INPUT, TEXT, TRAINING, with_attention_dropout
 from ._targets import mean_and_scale
@@ -240,7 +244,7 @@ class BaseEncoderEstimator(BaseTrainedEstimator, register=False):
                 pooling=self.pooling_,
             )
         kind = _INPUT_KIND[self.input_type_]
-        self._resolve_regularisation(text_from_scratch=kind == "tokens")
+        self._resolve_regularisation(text_from_scratch=kind == "tokens", n_samples=len(X_model))
         sizes = {}
         if kind == "tokens":
             sizes["vocab_size"] = self.tokenizer_.vocab_size_
@@ -257,9 +261,12 @@ class BaseEncoderEstimator(BaseTrainedEstimator, register=False):
             attention_dropout=self.attention_dropout_,
         )
 
-    def _resolve_regularisation(self, *, text_from_scratch=False, checkpoint_dropout=None):
+    def _resolve_regularisation(
+        self, *, text_from_scratch=False, checkpoint_dropout=None, n_samples=0
+    ):
         """Set ``dropout_``, ``pooling_``, ``label_smoothing_``, ``ema_decay_``,
-        ``attention_dropout_`` (resolved) and, on the supervised heads, ``ensemble_size_``."""
+        ``attention_dropout_``, ``embedding_init_`` (resolved) and, on the
+        supervised heads, ``ensemble_size_``."""
         resolved = resolve_regularisation(
             dropout=self.dropout,
             pooling=self.pooling,
@@ -271,6 +278,9 @@ class BaseEncoderEstimator(BaseTrainedEstimator, register=False):
         )
         for name, value in resolved.items():
             setattr(self, f"{name}_", value)
+        self.embedding_init_ = resolve_embedding_init(
+            self.embedding_init, text_from_scratch=text_from_scratch, n_samples=n_samples
+        )
         if "ensemble_size" in self._parameters:
             self.ensemble_size_ = resolve_ensemble_size(
                 self.ensemble_size, text_from_scratch=text_from_scratch

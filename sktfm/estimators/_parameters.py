@@ -17,6 +17,7 @@ from ..nn import ACTIVATIONS, POOLINGS, POSITIONALS
 from ..series import SERIES_SCALINGS
 from ..text import N_SPECIAL, TOKENIZER_KINDS, Tokenizer
 from ..training import PRECISIONS
+from ..training.budget import EMBEDDING_INITS
 from ._signature import Parameter
 
 
@@ -168,6 +169,21 @@ ENCODER_INPUT = {
         "texts are cut (at most the checkpoint's positions). ``max_epochs=0`` loads only; "
         "otherwise ``fit`` fine-tunes (with ``y`` the task head, without it masked-token "
         "modelling).",
+    ),
+    "embedding_init": Parameter(
+        "auto",
+        [StrOptions({"auto", *EMBEDDING_INITS})],
+        _options(EMBEDDING_INITS) + ' or "auto"',
+        'How the token embedding table starts. ``"normal"``: random, N(0, 1/d_model). '
+        '``"cooccurrence"``: each token seen in the training texts starts from its row of '
+        "a truncated SVD of the texts' positive pointwise mutual information matrix (tokens "
+        "at most 5 apart; Levy et al., 2015), computed at ``fit`` in seconds, without labels "
+        '(:func:`sktfm.text.cooccurrence_vectors`). ``"auto"`` is ``"cooccurrence"`` '
+        "for text (or tokens) learned from scratch from at least 2,000 texts, where it raised "
+        'the accuracy of one model on real text by 0.6 to 2.9 points, and ``"normal"`` '
+        "otherwise: from fewer texts the counts are too thin (1,000 texts: 2.5 points lower; "
+        "``benchmarks/RESULTS.md``), and only text and tokens learned from scratch have a "
+        "table to start. The resolved value is ``embedding_init_``.",
     ),
 }
 

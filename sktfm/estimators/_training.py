@@ -21,6 +21,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..data import SequenceDataset
 from ..persistence import WEIGHTS_FILE, Persistable, load_weights
+from ..text.cooccurrence import cooccurrence_vectors
 from ..text.special_tokens import PAD_ID
 from ..training import TransformerNet, make_module, make_net, resolve_device, seeded
 from ..training.budget import TOLERANCE, resolve_budget, steps_per_epoch, use_validation_split
@@ -229,9 +230,21 @@ class BaseTrainedEstimator(Persistable, BaseEstimator, register=False):
             budget = dataclasses.replace(budget, decay=False)
         if valid is None:  # too little data to hold out: stop on the training loss
             monitor = "train_loss" if self.early_stopping == "auto" else None
+        token_vectors = None
+        if getattr(self, "embedding_init_", "normal") == "cooccurrence":
+            token_vectors = cooccurrence_vectors(
+                train[0],
+                module_kwargs["vocab_size"],
+                module_kwargs["d_model"],
+                random_state=seed,
+            )
         with seeded(seed):
             module = make_module(
-                objective, module_kwargs, **(head_kwargs or {}), pretrained=pretrained
+                objective,
+                module_kwargs,
+                **(head_kwargs or {}),
+                pretrained=pretrained,
+                token_vectors=token_vectors,
             )
             net = self._build_net(
                 module,

@@ -62,6 +62,33 @@ class TokenEmbedding(nn.Module):
             with torch.no_grad():
                 self.embedding.weight[padding_idx].zero_()
 
+    @torch.no_grad()
+    def initialize_from(self, vectors: Tensor, rows: Tensor) -> None:
+        """Start the ``rows`` of the table from ``vectors`` instead of noise.
+
+        Parameters
+        ----------
+        vectors : Tensor of shape (vocab_size, d_model)
+            Token vectors of unit variance (e.g. from
+            :func:`sktfm.text.cooccurrence_vectors`); they are
+            scaled to the variance of the default initialisation.
+        rows : Tensor of shape (vocab_size,), bool
+            The ids to take from ``vectors``; the others (and the padding
+            id) keep their initial values.
+        """
+        weight = self.embedding.weight
+        if vectors.shape != weight.shape or rows.shape != weight.shape[:1]:
+            raise ValueError(
+                f"vectors of shape {tuple(vectors.shape)} and rows of shape "
+                f"{tuple(rows.shape)} do not fit an embedding table of shape "
+                f"{tuple(weight.shape)}."
+            )
+        rows = rows.to(device=weight.device, dtype=torch.bool).clone()
+        if self.embedding.padding_idx is not None:
+            rows[self.embedding.padding_idx] = False
+        scaled = vectors.to(weight) * self.d_model**-0.5
+        weight[rows] = scaled[rows]
+
     def forward(self, ids: Tensor) -> Tensor:
         return self.embedding(ids) * math.sqrt(self.d_model)  # (B, T, C)
 

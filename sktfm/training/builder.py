@@ -47,6 +47,7 @@ def make_module(
     n_special=None,
     n_members=1,
     pretrained=None,
+    token_vectors=None,
 ):
     """Build the torch module trained for ``objective``.
 
@@ -66,12 +67,23 @@ def make_module(
         initialised models.
     pretrained : str or path-like, optional
         A BERT-family folder whose weights fill the backbone.
+    token_vectors : (ndarray, ndarray) or None
+        ``(vectors, rows)`` from
+        :func:`~sktfm.text.cooccurrence_vectors`: where the
+        token embedding table starts (see
+        :meth:`~sktfm.nn.TokenEmbedding.initialize_from`); None: random.
     """
     if objective == "translation":
         return Seq2Seq(**module_kwargs)
     if objective in ("classification", "regression") and n_members > 1:
         members = [
-            make_module(objective, module_kwargs, n_outputs=n_outputs, pretrained=pretrained)
+            make_module(
+                objective,
+                module_kwargs,
+                n_outputs=n_outputs,
+                pretrained=pretrained,
+                token_vectors=token_vectors,
+            )
             for _ in range(n_members)
         ]
         combine = "probabilities" if objective == "classification" else "mean"
@@ -83,6 +95,9 @@ def make_module(
             _pretrained.load_weights(backbone, pretrained)
     else:
         backbone = TransformerBackbone(**kwargs)
+        if token_vectors is not None:
+            vectors, rows = (torch.as_tensor(array) for array in token_vectors)
+            backbone.embedding.initialize_from(vectors, rows)
     if objective == "backbone":
         return backbone
     if objective in ("classification", "regression"):

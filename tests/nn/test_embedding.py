@@ -110,3 +110,30 @@ def test_sequence_embedding():
     torch.testing.assert_close(masked[~mask], out[~mask])
     with pytest.raises(ValueError, match="n_features=4"):
         emb(torch.randn(B, T, F + 1))
+
+
+def test_token_embedding_starts_from_given_vectors_on_the_given_rows():
+    torch.manual_seed(0)
+    emb = TokenEmbedding(30, C, padding_idx=0)
+    before = emb.embedding.weight.detach().clone()
+    vectors = torch.randn(30, C)
+    rows = torch.zeros(30, dtype=torch.bool)
+    rows[[0, 3, 7, 8]] = True  # the padding id is asked for too, and refused
+    emb.initialize_from(vectors, rows)
+    after = emb.embedding.weight.detach()
+    torch.testing.assert_close(after[[3, 7, 8]], vectors[[3, 7, 8]] / math.sqrt(C))
+    assert torch.all(after[0] == 0)
+    untouched = ~rows
+    untouched[0] = False
+    torch.testing.assert_close(after[untouched], before[untouched])
+    # Unit-variance vectors land at the scale of the default initialisation.
+    emb.initialize_from(vectors, torch.ones(30, dtype=torch.bool))
+    assert 0.8 < emb(torch.arange(1, 30)).std() < 1.2
+
+
+def test_token_embedding_refuses_vectors_of_another_shape():
+    emb = TokenEmbedding(30, C)
+    with pytest.raises(ValueError, match=r"do not fit an embedding table of shape \(30, 16\)"):
+        emb.initialize_from(torch.randn(30, C + 1), torch.ones(30, dtype=torch.bool))
+    with pytest.raises(ValueError, match="rows of shape"):
+        emb.initialize_from(torch.randn(30, C), torch.ones(29, dtype=torch.bool))
