@@ -363,8 +363,20 @@ class BaseTrainedEstimator(Persistable, BaseEstimator, register=False):
             return
         monitor = getattr(self, "early_stopping_", None) or "train_loss"
         patience = getattr(self, "patience_", self.patience)
-        if reason != "early_stopping" and _still_improving(net.history, monitor, patience):
-            budget = f"max_time={self.max_time} s" if reason == "max_time" else f"{epochs} epochs"
+        if reason == "early_stopping":
+            return
+        budget = f"max_time={self.max_time} s" if reason == "max_time" else f"{epochs} epochs"
+        if reason == "max_time" and sum(monitor in row for row in net.history) < 2:
+            # One measurement (or none) cannot show that training had converged
+            # (partial_fit's single epochs are the user's plan, not a budget cut).
+            warnings.warn(
+                f"{name}: training stopped after {budget}, too soon to tell whether "
+                f"{monitor} had stopped improving. Raise max_epochs or max_time, or "
+                "continue with warm_start=True or partial_fit.",
+                ConvergenceWarning,
+                stacklevel=4,
+            )
+        elif _still_improving(net.history, monitor, patience):
             warnings.warn(
                 f"{name}: training stopped after {budget} while {monitor} was still "
                 f"improving (within the last {patience} epochs). Raise max_epochs or "

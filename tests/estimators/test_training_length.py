@@ -41,6 +41,14 @@ def test_budget_ending_while_improving_warns():
     assert model.n_iter_ == 3 and model.early_stopping_ is None
 
 
+def test_max_time_too_short_to_judge_warns():
+    X, y = _learnable(n=5000)  # an epoch of 5,000 one-sample steps: seconds
+    model = TransformerRegressor(**SMALL, max_epochs=100_000, max_time=0.5, batch_size=1)
+    with pytest.warns(ConvergenceWarning, match="max_time=0.5 s, too soon to tell whether"):
+        model.fit(X, y)
+    assert model.n_iter_ == 1
+
+
 def test_a_plateau_ends_training_early_without_a_warning():
     X = np.random.RandomState(0).normal(size=(40, 3))
     y = np.full(40, 2.0)  # a constant: the loss reaches its floor within a few epochs
