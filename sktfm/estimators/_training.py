@@ -350,7 +350,8 @@ class BaseTrainedEstimator(Persistable, BaseEstimator, register=False):
         return (take(X_model, train), take(y, train)), (take(X_model, valid), take(y, valid))
 
     def _report_stop(self, net):
-        """Warn when training ended on the user's Ctrl-C or on a budget while improving."""
+        """Warn when training ended on the user's Ctrl-C, or on a budget while
+        improving or (``max_time``) too soon to tell."""
         reason = getattr(net, "stop_reason_", "max_epochs")
         name, epochs = type(self).__name__, len(net.history)
         if reason == "interrupted":
