@@ -17,7 +17,7 @@ import warnings
 import numpy as np
 from joblib import Parallel, delayed
 
-from ..nn import DeepEnsemble
+from ..training.builder import make_ensemble
 from ..training.distributed import default_n_processes
 from ..training.runtime import get_threads, parallel_worker, resolve_device, set_threads
 
@@ -135,8 +135,7 @@ def _assemble(estimator, members, objective, head_kwargs):
     first = members[0]
     for name in ("max_epochs_", "lr_", "patience_", "warmup_steps_", "early_stopping_"):
         setattr(estimator, name, getattr(first, name))
-    combine = "probabilities" if objective == "classification" else "mean"
-    module = DeepEnsemble([member.module_ for member in members], combine=combine)
+    module = make_ensemble(objective, [member.module_ for member in members])
     device = first.device_
     net = estimator._build_net(module.to(device), objective=objective, device=device, restored=True)
     net.initialize()

@@ -24,7 +24,7 @@ from .losses import criterion_for
 from .nets import TransformerNet
 from .runtime import resolve_precision
 
-__all__ = ["OBJECTIVES", "make_module", "make_net"]
+__all__ = ["OBJECTIVES", "make_ensemble", "make_module", "make_net"]
 
 #: What a module can be trained for; "backbone" is a fitted encoder's module.
 OBJECTIVES = (
@@ -35,6 +35,16 @@ OBJECTIVES = (
     "translation",
     "backbone",
 )
+
+
+def make_ensemble(objective, members):
+    """The :class:`~sktfm.nn.DeepEnsemble` of ``members`` for ``objective``.
+
+    Classification averages the members' probabilities, regression their
+    outputs.
+    """
+    combine = "probabilities" if objective == "classification" else "mean"
+    return DeepEnsemble(members, combine=combine)
 
 
 def make_module(
@@ -86,8 +96,7 @@ def make_module(
             )
             for _ in range(n_members)
         ]
-        combine = "probabilities" if objective == "classification" else "mean"
-        return DeepEnsemble(members, combine=combine)
+        return make_ensemble(objective, members)
     kwargs = dict(module_kwargs)
     if kwargs.pop("architecture", None) == "bert":
         backbone = BertBackbone(**kwargs)
