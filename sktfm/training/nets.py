@@ -202,7 +202,9 @@ class TransformerNet(NeuralNet):
             or torch.device(self.device).type != "cpu"
         ):
             return None
-        per_part = max(1, _MICRO_BATCH_TOKENS // x.shape[1])  # x: (B, T) or (B, T, F)
+        # x: (B, T) or (B, T, F). A batch of only empty texts has T == 0: it
+        # costs nothing per sample, so it is counted as one position each.
+        per_part = max(1, _MICRO_BATCH_TOKENS // max(1, x.shape[1]))
         if x.shape[0] <= per_part:
             return None
         others = {key: value for key, value in Xi.items() if key != "x"}
