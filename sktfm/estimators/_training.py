@@ -403,6 +403,17 @@ class BaseTrainedEstimator(Persistable, BaseEstimator, register=False):
         finally:
             self.__dict__.pop("_deadline", None)
 
+    def _partial_fit_guarded(self, fit, X, y):
+        """:meth:`_fit_guarded` for ``partial_fit``, parameters validated first.
+
+        scikit-learn's ``_fit_context`` validates the parameters of a
+        ``partial_fit`` only while the estimator is unfitted, yet
+        ``set_params`` may have changed them since: they are checked as
+        ``fit`` checks them, before anything is touched.
+        """
+        self._validate_params()
+        return self._fit_guarded(fit, X, y)
+
     def _require_y(self, y):
         if y is None:
             raise ValueError(

@@ -89,7 +89,7 @@ class TransformerClassifier(ClassifierMixin, BaseEncoderEstimator):
         self : TransformerClassifier
             The updated classifier.
         """
-        return self._fit_guarded(partial(self._fit, partial=True, classes=classes), X, y)
+        return self._partial_fit_guarded(partial(self._fit, partial=True, classes=classes), X, y)
 
     def _fit(self, X, y, *, partial=False, classes=None):
         self._require_y(y)

@@ -96,7 +96,7 @@ class TransformerEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
         self : TransformerEncoder
             The updated encoder.
         """
-        return self._fit_guarded(partial(self._fit, partial=True), X, y)
+        return self._partial_fit_guarded(partial(self._fit, partial=True), X, y)
 
     def _fit(self, X, y, *, partial=False):
         epochs = 1 if partial else self.max_epochs

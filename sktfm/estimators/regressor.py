@@ -85,7 +85,7 @@ class TransformerRegressor(RegressorMixin, BaseEncoderEstimator):
         self : TransformerRegressor
             The updated regressor.
         """
-        return self._fit_guarded(partial(self._fit, partial=True), X, y)
+        return self._partial_fit_guarded(partial(self._fit, partial=True), X, y)
 
     def _fit(self, X, y, *, partial=False):
         self._require_y(y)

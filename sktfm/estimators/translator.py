@@ -180,7 +180,7 @@ class Seq2SeqTranslator(BaseTrainedEstimator):
         self : Seq2SeqTranslator
             The updated translator.
         """
-        return self._fit_guarded(partial(self._fit, partial=True), X, y)
+        return self._partial_fit_guarded(partial(self._fit, partial=True), X, y)
 
     def _fit(self, X, y, *, partial=False):
         self._require_y(y)

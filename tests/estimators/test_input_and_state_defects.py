@@ -57,3 +57,78 @@ def test_encoder_trains_and_transforms_only_empty_texts(topic_texts, tiny, super
     embeddings = model.transform([""] * 5)
     assert embeddings.shape == (5, tiny["d_model"])
     assert np.isfinite(embeddings).all()
+
+
+# ------------------------------------------------- partial_fit validation
+WORDS = {"one": "un", "two": "deux", "three": "trois"}
+
+TINY_TRANSLATOR = dict(
+    d_model=16,
+    n_heads=2,
+    n_encoder_layers=1,
+    n_decoder_layers=1,
+    dim_feedforward=32,
+    dropout=0.0,
+    max_epochs=1,
+    batch_size=8,
+    vocab_size=50,
+    max_len=16,
+    device="cpu",
+    random_state=0,
+)
+
+
+def _word_pairs(n=24):
+    rng = np.random.RandomState(0)
+    X = [" ".join(rng.choice(list(WORDS), size=rng.randint(1, 5))) for _ in range(n)]
+    return X, [" ".join(WORDS[word] for word in sentence.split()) for sentence in X]
+
+
+def _fitted(kind, topic_texts, tiny):
+    """A fitted tiny model of ``kind``, its training data and its inference method."""
+    if kind == "translator":
+        from sktfm import Seq2SeqTranslator
+
+        X, y = _word_pairs()
+        return Seq2SeqTranslator(**TINY_TRANSLATOR).fit(X, y), X, y, "predict"
+    X, labels = topic_texts
+    X, labels = list(X[:64]), np.asarray(labels[:64])
+    if kind == "classifier":
+        model, y, method = TransformerClassifier(**{**tiny, **FAST}), labels, "predict_proba"
+    elif kind == "regressor":
+        y = np.linspace(0.0, 1.0, len(X))
+        model, method = TransformerRegressor(**{**tiny, **FAST}), "predict"
+    else:
+        model, y, method = TransformerEncoder(**{**tiny, "max_epochs": 1}), None, "transform"
+    return model.fit(X, y), X, y, method
+
+
+def _weights(model):
+    return {name: value.detach().clone() for name, value in model.module_.state_dict().items()}
+
+
+KINDS = ["classifier", "regressor", "encoder", "translator"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_partial_fit_refuses_invalid_parameters_and_leaves_the_model_untouched(
+    kind, topic_texts, tiny
+):
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    model, X, y, method = _fitted(kind, topic_texts, tiny)
+    weights, before = _weights(model), getattr(model, method)(X[:8])
+    n_iter = model.n_iter_
+    model.set_params(lr=-1.0)
+    with pytest.raises(InvalidParameterError, match="lr"):
+        model.partial_fit(X, y)
+    assert model.n_iter_ == n_iter and len(model.history_) == n_iter
+    after = _weights(model)
+    assert after.keys() == weights.keys()
+    for name, value in weights.items():
+        assert torch.equal(after[name], value), name
+    np.testing.assert_array_equal(getattr(model, method)(X[:8]), before)
+    # A valid value trains again, one epoch per call.
+    model.set_params(lr=1e-3)
+    model.partial_fit(X, y)
+    assert model.n_iter_ == n_iter + 1
