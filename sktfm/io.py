@@ -23,7 +23,7 @@ around the loaded module, with no training callbacks but gradient clipping.
 True
 """
 
-import pathlib
+import io
 
 from .persistence import (
     SKTFM_FORMAT,
@@ -32,10 +32,14 @@ from .persistence import (
     encode_value,
     is_persistable,
     load,
-    read_json,
+    load_folder,
+    open_folder,
+    replacing_folder,
     save,
     versions,
+    write_folder,
     write_json,
+    write_manifest,
 )
 
 __all__ = ["SKTFM_FORMAT", "load", "load_pipeline", "save", "save_pipeline"]
@@ -72,7 +76,14 @@ def save_pipeline(pipeline, path):
     params = pipeline.get_params(deep=False)
     if params.get("memory") is not None and not isinstance(params["memory"], str):
         raise TypeError("save_pipeline saves memory=None or a str folder only.")
-    folder = pathlib.Path(path)
+    for _, step in pipeline.steps:
+        if is_persistable(step):
+            step._check_saveable()
+    with replacing_folder(path) as staging:
+        _write_pipeline(pipeline, params, staging)
+
+
+def _write_pipeline(pipeline, params, folder):
     steps = []
     for i, (name, step) in enumerate(pipeline.steps):
         entry = {"name": name}
@@ -80,16 +91,18 @@ def save_pipeline(pipeline, path):
             entry["kind"], entry["value"] = "passthrough", step
         else:
             entry["dir"] = f"steps/{i}_{name}"
-            (folder / entry["dir"]).mkdir(parents=True, exist_ok=True)
+            step_folder = folder / entry["dir"]
+            step_folder.mkdir(parents=True)
             if is_persistable(step):
                 entry["kind"] = "sktfm"
-                save(step, folder / entry["dir"])
+                write_folder(step, step_folder)
             else:
                 import joblib
 
                 entry["kind"] = "joblib"
                 entry["class"] = f"{type(step).__module__}.{type(step).__name__}"
-                joblib.dump(step, folder / entry["dir"] / JOBLIB_FILE)
+                joblib.dump(step, step_folder / JOBLIB_FILE)
+            write_manifest(step_folder)  # each step also loads on its own
         steps.append(entry)
     other = {key: value for key, value in params.items() if key != "steps"}
     config = {
@@ -128,28 +141,50 @@ def load_pipeline(path, *, allow_pickle=False, device="cpu"):
     """
     from sklearn.pipeline import Pipeline
 
-    folder = pathlib.Path(path)
-    config = read_json(folder / PIPELINE_FILE)
-    check_format(config, folder / PIPELINE_FILE)
-    pickled = [entry["name"] for entry in config["steps"] if entry["kind"] == "joblib"]
+    folder = open_folder(path, PIPELINE_FILE)
+    config_file = folder.path / PIPELINE_FILE
+    config = folder.read_json(PIPELINE_FILE)
+    check_format(config, config_file)
+    entries = config.get("steps")
+    if not isinstance(entries, list) or not all(_valid_step(entry) for entry in entries):
+        raise ValueError(f"{config_file} has malformed steps.")
+    params = decode_value(config.get("params"))
+    if not isinstance(params, dict) or not set(params) <= {"memory", "verbose", "transform_input"}:
+        raise ValueError(f"{config_file} has malformed pipeline parameters.")
+    pickled = [entry["name"] for entry in entries if entry["kind"] == "joblib"]
+    if params.get("memory") is not None:
+        # A joblib cache folder: the next fit would unpickle whatever is there.
+        pickled.append(f"memory={params['memory']!r}")
     if pickled and not allow_pickle:
         raise ValueError(
-            f"Steps {pickled} of the pipeline in {folder} were saved with joblib, and "
-            "loading them runs pickle code. Pass allow_pickle=True if you trust "
-            "this folder."
+            f"{pickled} of the pipeline in {folder.path} load or fit through pickle "
+            "(steps saved with joblib, or a joblib cache as memory), which runs "
+            "code. Pass allow_pickle=True if you trust this folder."
         )
     steps = []
-    for entry in config["steps"]:
+    for entry in entries:
         kind = entry["kind"]
         if kind == "passthrough":
-            step = entry["value"]
+            step = entry.get("value")
         elif kind == "sktfm":
-            step = load(folder / entry["dir"], device=device)
-        elif kind == "joblib":
+            step = load_folder(folder.subfolder(entry["dir"]), device=device)
+        else:
             import joblib
 
-            step = joblib.load(folder / entry["dir"] / JOBLIB_FILE)
-        else:
-            raise ValueError(f"Unknown step kind {kind!r} in {folder / PIPELINE_FILE}.")
+            step_folder = folder.subfolder(entry["dir"])
+            step = joblib.load(io.BytesIO(step_folder.read_bytes(JOBLIB_FILE)))
         steps.append((entry["name"], step))
-    return Pipeline(steps, **decode_value(config["params"]))
+    try:
+        return Pipeline(steps, **params)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{config_file} does not make a Pipeline: {error}") from error
+
+
+def _valid_step(entry):
+    """Whether a ``pipeline.json`` step entry has the fields of its kind."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+        return False
+    kind = entry.get("kind")
+    if kind == "passthrough":
+        return entry.get("value") in (None, "passthrough")
+    return kind in ("sktfm", "joblib") and isinstance(entry.get("dir"), str)

@@ -23,6 +23,7 @@ from sktfm import (
     TransformerRegressor,
 )
 from sktfm.io import SKTFM_FORMAT, save
+from sktfm.persistence import write_manifest
 
 TINY = dict(
     d_model=16,
@@ -247,7 +248,7 @@ def test_folder_holds_only_json_and_safetensors(tmp_path):
     model = Seq2SeqTranslator(**TINY_TRANSLATOR).fit(TEXTS, TARGETS)
     model.save(tmp_path / "model")
     files = sorted(p.name for p in (tmp_path / "model").iterdir())
-    assert files == ["config.json", "fitted.json", "model.safetensors"]
+    assert files == ["config.json", "fitted.json", "manifest.json", "model.safetensors"]
     for file in (tmp_path / "model").iterdir():
         data = file.read_bytes()
         assert not data.startswith(b"\x80")  # pickle protocol 2+ header
@@ -317,6 +318,7 @@ def _edit_config(path, **changes):
     for key in [key for key, value in changes.items() if value is None]:
         del config[key]
     (path / "config.json").write_text(json.dumps(config))
+    write_manifest(path)  # an edit made as sktfm writes, to reach the check behind
 
 
 def test_newer_format_raises(tmp_path, saved_tokenizer):
@@ -451,5 +453,6 @@ def test_fitted_json_builds_only_known_types(tmp_path, saved_tokenizer, value, m
     fitted = json.loads((path / "fitted.json").read_text())
     fitted["extra_"] = value
     (path / "fitted.json").write_text(json.dumps(fitted))
+    write_manifest(path)
     with pytest.raises(ValueError, match=match):
         sktfm.load(path)

@@ -20,11 +20,12 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ..data import SequenceDataset
-from ..persistence import WEIGHTS_FILE, Persistable, load_weights
+from ..persistence import Persistable, SavedWeights
 from ..text.cooccurrence import cooccurrence_vectors
 from ..text.special_tokens import PAD_ID
 from ..training import TransformerNet, make_module, make_net, resolve_device, seeded
 from ..training.budget import TOLERANCE, resolve_budget, steps_per_epoch, use_validation_split
+from ..training.builder import restore_module
 from ..training.callbacks import resume_callbacks
 from ..training.distributed import DataParallelNet, fit_data_parallel
 from ..training.runtime import available_device
@@ -106,13 +107,12 @@ class BaseTrainedEstimator(Persistable, BaseEstimator, register=False):
         from skorch.history import History
 
         device = available_device(device)
-        spec = self._module_spec
-        module = make_module(spec["objective"], spec["module_kwargs"], **spec["head_kwargs"])
-        load_weights(module, folder / WEIGHTS_FILE)
-        module = module.to(device).eval()
+        if not hasattr(self, "_module_spec"):
+            raise ValueError(f"{folder.path} holds no module spec for its weights.")
+        module = restore_module(self._module_spec, SavedWeights(folder), device=device)
         # A TransformerEncoder keeps its backbone only; its net trains (and so
         # computes losses) for the objective recorded at fit.
-        objective = getattr(self, "_training_spec", spec)["objective"]
+        objective = getattr(self, "_training_spec", self._module_spec)["objective"]
         net = self._build_net(module, objective=objective, device=device, restored=True)
         net.initialize()
         net.module_ = module

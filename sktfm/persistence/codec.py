@@ -17,6 +17,13 @@ __all__ = ["Decoder", "Encoder"]
 _TAG = "__sktfm__"
 # Never saved: scikit-learn's metadata-routing requests.
 _SKIPPED = ("_metadata_request",)
+# Loading bounds: what arrays decoded from one folder may hold.
+_ARRAY_KINDS = "biufcUS"
+#: Longest string an array element of a saved folder may hold (characters).
+MAX_STRING_LENGTH = 2**16
+#: Most memory the arrays decoded from one folder may take together.
+MAX_DECODED_BYTES = 512 * 2**20
+_MAX_DIMS = 32
 
 
 class Encoder:
@@ -127,6 +134,21 @@ class Encoder:
         }
 
 
+def _checked_dtype(name):
+    """The numpy dtype ``name``: numeric, bool or a bounded-length string, else ValueError."""
+    try:
+        dtype = np.dtype(name) if isinstance(name, str) else None
+    except TypeError:
+        dtype = None
+    limit = 4 * MAX_STRING_LENGTH  # bytes of a "<U" element of that many characters
+    if dtype is None or dtype.kind not in _ARRAY_KINDS or dtype.shape or dtype.itemsize > limit:
+        raise ValueError(
+            f"Array dtype {name!r} in an sktfm folder is not a numeric, bool or string "
+            f"dtype of at most {MAX_STRING_LENGTH} characters."
+        )
+    return dtype
+
+
 def _history_to_json(history):
     """skorch History (list of dicts) as JSON values, dropping what JSON cannot hold."""
 
@@ -170,6 +192,7 @@ class Decoder:
 
     def __init__(self):
         self._refs = {}
+        self._budget = MAX_DECODED_BYTES
 
     def __call__(self, value):
         if isinstance(value, list):
@@ -181,20 +204,42 @@ class Decoder:
             raise ValueError(f"Unknown value tag {tag!r} in an sktfm folder.")
         try:
             return getattr(self, f"_{tag}")(value)
-        except (KeyError, TypeError) as error:
-            raise ValueError(f"Malformed {tag!r} value in an sktfm folder: {error}") from error
+        except (KeyError, TypeError, AttributeError, IndexError, OverflowError) as error:
+            raise ValueError(f"Malformed {tag!r} value in an sktfm folder: {error!r}") from error
 
     def _scalar(self, value):
-        return np.dtype(value["dtype"]).type(value["value"])
+        return _checked_dtype(value["dtype"]).type(value["value"])
 
     def _ndarray(self, value):
+        data, shape = value["data"], value["shape"]
+        if not isinstance(data, list):
+            raise ValueError("Malformed 'ndarray' value in an sktfm folder: data is not a list.")
+        if (
+            not isinstance(shape, list)
+            or len(shape) > _MAX_DIMS
+            or not all(type(n) is int and n >= 0 for n in shape)
+            or int(np.prod(shape, dtype=object)) != len(data)
+        ):
+            raise ValueError(
+                f"Malformed 'ndarray' value in an sktfm folder: shape {shape!r} does not "
+                f"hold its {len(data)} values."
+            )
         if value["dtype"] == "object":
-            data = [self(item) for item in value["data"]]
-            out = np.empty(len(data), dtype=object)
-            out[:] = data
-        else:
-            out = np.asarray(value["data"], dtype=np.dtype(value["dtype"]))
-        return out.reshape(value["shape"])
+            items = [self(item) for item in data]
+            out = np.empty(len(items), dtype=object)
+            out[:] = items
+            return out.reshape(shape)
+        dtype = _checked_dtype(value["dtype"])
+        self._spend(len(data) * dtype.itemsize)
+        return np.asarray(data, dtype=dtype).reshape(shape)
+
+    def _spend(self, n_bytes):
+        """Count ``n_bytes`` of arrays against the folder's budget, before allocating."""
+        self._budget -= n_bytes
+        if self._budget < 0:
+            raise ValueError(
+                f"The arrays of an sktfm folder would take over {MAX_DECODED_BYTES} bytes."
+            )
 
     def _history(self, value):
         from skorch.history import History
@@ -210,19 +255,27 @@ class Decoder:
     def _path(self, value):
         return pathlib.Path(value["path"])
 
-    def _random_state(self, value):
-        random_state = np.random.RandomState()
-        random_state.set_state(self(value["state"]))
-        return random_state
-
     def _hf_tokenizer(self, value):
         from tokenizers import Tokenizer as HFTokenizer
 
-        tokenizer = HFTokenizer.from_str(value["json"])
+        if not isinstance(value["json"], str):
+            raise ValueError("Malformed 'hf_tokenizer' value in an sktfm folder: no JSON text.")
+        try:
+            tokenizer = HFTokenizer.from_str(value["json"])
+        except Exception as error:  # tokenizers raises a bare Exception
+            raise ValueError(f"Unreadable tokenizer in an sktfm folder: {error}") from None
         # Special tokens in the input are plain text, as after fit (folders of
         # before this key was written held sktfm tokenizers, which all set it).
         tokenizer.encode_special_tokens = value.get("encode_special_tokens", True)
         return tokenizer
+
+    def _random_state(self, value):
+        random_state = np.random.RandomState()
+        try:
+            random_state.set_state(self(value["state"]))
+        except ValueError as error:
+            raise ValueError(f"Malformed random state in an sktfm folder: {error}") from None
+        return random_state
 
     def _ref(self, value):
         return self._refs[value["id"]]
@@ -234,6 +287,8 @@ class Decoder:
         return estimator
 
     def params(self, class_name, params):
+        if not isinstance(class_name, str) or not isinstance(params, dict):
+            raise ValueError("Malformed estimator entry in an sktfm folder.")
         cls = registered_class(class_name)
         params = {key: self(item) for key, item in params.items()}
         try:
@@ -244,5 +299,13 @@ class Decoder:
             ) from error
 
     def set_fitted(self, estimator, fitted):
+        if not isinstance(fitted, dict):
+            raise ValueError("Malformed fitted attributes in an sktfm folder.")
         for key, item in fitted.items():
+            # Data attributes only: never a method, property or dunder of the class.
+            if not key.isidentifier() or key.startswith("__") or hasattr(type(estimator), key):
+                raise ValueError(
+                    f"{key!r} in an sktfm folder is not a fitted attribute of "
+                    f"{type(estimator).__name__}."
+                )
             setattr(estimator, key, self(item))

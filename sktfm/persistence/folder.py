@@ -2,28 +2,34 @@
 
 import json
 import pathlib
+import warnings
 from importlib import metadata
 
 from . import registry
 from .codec import Decoder, Encoder
+from .files import MANIFEST_FILE, SavedFolder, _parse_json, replacing_folder
 
 __all__ = [
     "SKTFM_FORMAT",
     "Persistable",
+    "SavedWeights",
     "check_format",
     "decode_value",
     "encode_value",
     "load",
-    "load_weights",
-    "read_json",
+    "load_folder",
+    "open_folder",
     "save",
     "versions",
+    "write_folder",
     "write_json",
 ]
 
 #: Version of the folder format written by :func:`save`. Bump it when a change
-#: makes older sktfm versions unable to read new folders.
-SKTFM_FORMAT = 1
+#: makes older sktfm versions unable to read new folders. Format 2 folders
+#: carry a manifest (written last) that every load checks; format 1 folders,
+#: written before manifests existed, load unverified with a warning.
+SKTFM_FORMAT = 2
 
 CONFIG_FILE = "config.json"
 FITTED_FILE = "fitted.json"
@@ -100,13 +106,19 @@ def versions():
 def save(obj, path):
     """Save a fitted sktfm estimator (any :class:`Persistable`) to the folder ``path``.
 
+    The save is atomic: the files are written into a temporary folder beside
+    ``path``, fsynced, listed with their sizes and SHA-256 in
+    ``manifest.json`` (written last), and the folder is then swapped into
+    place. At every instant ``path`` holds the complete old model or the
+    complete new one, even if the process is killed.
+
     Parameters
     ----------
     obj : Persistable
         The fitted estimator, tokenizer or cleaner.
     path : str or path-like
-        Folder to write; created if missing. Existing files of the same
-        names are overwritten.
+        Folder to write; created if missing. An existing folder is replaced
+        whole; it must be empty or one that sktfm wrote.
 
     Raises
     ------
@@ -115,6 +127,8 @@ def save(obj, path):
     TypeError
         If ``obj`` is not an sktfm estimator, or holds a value with no safe
         format (a parameter set to an arbitrary object).
+    ValueError
+        If ``path`` exists and is not an empty folder or one sktfm wrote.
 
     Notes
     -----
@@ -127,6 +141,12 @@ def save(obj, path):
             "use sktfm.save_pipeline for a Pipeline."
         )
     obj._check_saveable()
+    with replacing_folder(path) as staging:
+        write_folder(obj, staging)
+
+
+def write_folder(obj, folder):
+    """Write ``obj``'s files into the existing folder ``folder`` (no manifest)."""
     encode = Encoder()
     encode._ids[id(obj)] = (-1, obj)  # the root is not a reference target
     config = {
@@ -136,17 +156,23 @@ def save(obj, path):
         "versions": versions(),
     }
     fitted = encode.fitted(obj)
-    folder = pathlib.Path(path)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = pathlib.Path(folder)
     module = obj._saved_module()
     if module is not None:
         _save_weights(module, folder / WEIGHTS_FILE)
     write_json(folder / FITTED_FILE, fitted)
-    write_json(folder / CONFIG_FILE, config)  # last: a complete folder has one
+    write_json(folder / CONFIG_FILE, config)
 
 
 def load(path, *, device="cpu"):
     """Load an estimator saved by :func:`save`, running no pickle code.
+
+    Loading reads only regular files inside the folder (no symlink, no
+    ``..``, no absolute path), checks each against the folder's manifest,
+    and checks sizes before it allocates: JSON files of at most
+    :data:`~sktfm.persistence.files.MAX_JSON_BYTES`, arrays in JSON of
+    numeric, bool or bounded-length string dtypes only, and the module's
+    shapes against the weights file's header before the module is built.
 
     Parameters
     ----------
@@ -167,17 +193,78 @@ def load(path, *, device="cpu"):
     ------
     ValueError
         If the folder is not an sktfm folder, was written by a newer sktfm,
-        or names a class that is not an sktfm estimator.
+        names a class that is not an sktfm estimator, or is malformed,
+        incomplete or altered in any way (the message names the file).
     """
-    folder = pathlib.Path(path)
-    config = read_json(folder / CONFIG_FILE)
-    check_format(config, folder / CONFIG_FILE)
-    decode = Decoder()
-    obj = decode.params(config.get("class"), config.get("params", {}))
-    decode._refs[-1] = obj
-    decode.set_fitted(obj, read_json(folder / FITTED_FILE))
-    obj._restore(folder, device=device)
+    return load_folder(open_folder(path, CONFIG_FILE), device=device)
+
+
+def open_folder(path, config_file):
+    """The :class:`SavedFolder` at ``path``, its manifest required from format 2 on.
+
+    Folders of format 1 (written before manifests existed) are read
+    unverified, with a warning.
+    """
+    folder = SavedFolder(path, require_manifest=False)
+    if folder.manifest is None:
+        if not folder.has(config_file):
+            raise ValueError(
+                f"{folder.path / config_file} is missing: not a folder written by sktfm.save."
+            )
+        config = folder.read_json(config_file)
+        check_format(config, folder.path / config_file)
+        if config["format"] >= 2:
+            raise ValueError(
+                f"{folder.path} has no {MANIFEST_FILE}: it was left half-written (an "
+                "interrupted save) or altered; sktfm writes the manifest last."
+            )
+        warnings.warn(
+            f"{folder.path} was saved by an sktfm that wrote no manifest, so whether it "
+            "is complete cannot be checked; save it again to add one.",
+            UserWarning,
+            stacklevel=3,
+        )
+    return folder
+
+
+def load_folder(folder, *, device="cpu"):
+    """Load the estimator in the :class:`SavedFolder` ``folder``.
+
+    Every problem with the folder's content is a ValueError naming the
+    folder; nothing else escapes (a malformed value would otherwise surface
+    as an AttributeError or a torch error deep inside the rebuild).
+    """
+    try:
+        config = folder.read_json(CONFIG_FILE)
+        check_format(config, folder.path / CONFIG_FILE)
+        decode = Decoder()
+        obj = decode.params(config.get("class"), _mapping(config, "params", CONFIG_FILE))
+        decode._refs[-1] = obj
+        fitted = folder.read_json(FITTED_FILE)
+        if not isinstance(fitted, dict):
+            raise ValueError(f"{folder.path / FITTED_FILE} does not hold an object.")
+        decode.set_fitted(obj, fitted)
+        if hasattr(obj, "_validate_params"):  # the same rules as fit
+            obj._validate_params()
+        obj._restore(folder, device=device)
+    except ValueError as error:
+        if str(folder.path) in str(error):
+            raise
+        raise ValueError(f"{folder.path} cannot be loaded: {error}") from error
+    except (MemoryError, KeyboardInterrupt):
+        raise
+    except Exception as error:
+        raise ValueError(
+            f"{folder.path} cannot be loaded: {type(error).__name__}: {error}"
+        ) from error
     return obj
+
+
+def _mapping(config, key, file):
+    value = config.get(key, {})
+    if not isinstance(value, dict):
+        raise ValueError(f"{key!r} in {file} is not an object.")
+    return value
 
 
 def check_format(config, path):
@@ -233,27 +320,115 @@ def _save_weights(module, path):
     save_file(tensors, str(path), metadata={"format": "pt", "sktfm_aliases": json.dumps(aliases)})
 
 
-def read_json(path):
-    """Read JSON from ``path``; a missing or broken file is a ValueError."""
+class SavedWeights:
+    """A folder's ``model.safetensors``, its header checked before any tensor is built.
+
+    Parameters
+    ----------
+    folder : SavedFolder
+        The folder; its manifest has vouched for the bytes.
+
+    Attributes
+    ----------
+    shapes : dict
+        Tensor name to shape, aliases (tied weights) included.
+    n_elements : int
+        Number of values stored.
+    """
+
+    def __init__(self, folder):
+        self.file = folder.path / WEIGHTS_FILE
+        if not folder.has(WEIGHTS_FILE):
+            raise ValueError(f"{self.file} is missing: the module weights were not saved.")
+        self._data = folder.read_bytes(WEIGHTS_FILE)
+        self.shapes, self.aliases = _read_header(self._data, self.file)
+        self.n_elements = sum(_product(shape) for shape in self.shapes.values())
+
+    def check_shapes(self, expected):
+        """Raise a ValueError unless the file holds exactly ``expected`` (name to shape)."""
+        missing = sorted(set(expected) - set(self.shapes))
+        extra = sorted(set(self.shapes) - set(expected))
+        wrong = [
+            f"{name} {list(self.shapes[name])} (expected {list(shape)})"
+            for name, shape in expected.items()
+            if name in self.shapes and tuple(self.shapes[name]) != tuple(shape)
+        ]
+        problems = [
+            f"{label}: {items[:5]}"
+            for label, items in (("missing", missing), ("unexpected", extra), ("shapes", wrong))
+            if items
+        ]
+        if problems:
+            raise ValueError(
+                f"{self.file} does not fit the saved module spec; " + "; ".join(problems) + "."
+            )
+
+    def load_into(self, module):
+        """Copy the tensors into ``module`` (strict); call :meth:`check_shapes` first."""
+        from safetensors.torch import load as load_bytes
+
+        try:
+            state = load_bytes(self._data)
+        except Exception as error:  # safetensors raises its own error type
+            raise ValueError(f"{self.file} is not a readable safetensors file: {error}") from None
+        for alias, name in self.aliases.items():
+            state[alias] = state[name]
+        try:
+            module.load_state_dict(state, strict=True)
+        except RuntimeError as error:
+            raise ValueError(f"{self.file} does not fit the module: {error}") from None
+
+
+_SAFETENSORS_DTYPES = frozenset(
+    {"BOOL", "U8", "I8", "U16", "I16", "F16", "BF16", "U32", "I32", "F32", "U64", "I64", "F64"}
+)
+
+
+def _read_header(data, file):
+    """The tensor shapes and sktfm aliases from a safetensors header, checked."""
+    if len(data) < 8:
+        raise ValueError(f"{file} is truncated: no safetensors header.")
+    size = int.from_bytes(data[:8], "little")
+    if size > len(data) - 8:
+        raise ValueError(f"{file} is truncated: its header claims {size} bytes.")
+    header = _parse_json(data[8 : 8 + size], file)
+    if not isinstance(header, dict):
+        raise ValueError(f"{file} has a malformed safetensors header.")
+    metadata = header.pop("__metadata__", None) or {}
+    shapes, body = {}, len(data) - 8 - size
+    for name, entry in header.items():
+        if not _valid_tensor_entry(entry, body):
+            raise ValueError(f"{file} has a malformed entry for tensor {name!r}.")
+        shape = entry["shape"]
+        shapes[name] = tuple(shape)
     try:
-        with open(path, encoding="utf-8") as file:
-            return json.load(file)
-    except FileNotFoundError:
-        raise ValueError(f"{path} is missing: not a folder written by sktfm.save.") from None
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{path} is not valid JSON: {error}") from error
+        aliases = json.loads(metadata.get("sktfm_aliases", "{}"))
+    except (AttributeError, TypeError, json.JSONDecodeError):
+        aliases = None
+    if not isinstance(aliases, dict) or not all(
+        isinstance(alias, str) and target in shapes for alias, target in aliases.items()
+    ):
+        raise ValueError(f"{file} has malformed sktfm_aliases metadata.")
+    for alias, target in aliases.items():
+        shapes[alias] = shapes[target]
+    return shapes, aliases
 
 
-def load_weights(module, path):
-    """Load a state dict written by :func:`save` into ``module`` (strict)."""
-    from safetensors import safe_open
-    from safetensors.torch import load_file
+def _valid_tensor_entry(entry, body):
+    if not isinstance(entry, dict) or entry.get("dtype") not in _SAFETENSORS_DTYPES:
+        return False
+    shape, offsets = entry.get("shape"), entry.get("data_offsets")
+    return (
+        isinstance(shape, list)
+        and all(type(n) is int and n >= 0 for n in shape)
+        and isinstance(offsets, list)
+        and len(offsets) == 2
+        and all(type(n) is int and 0 <= n <= body for n in offsets)
+    )
 
-    if not pathlib.Path(path).exists():
-        raise ValueError(f"{path} is missing: the module weights were not saved.")
-    with safe_open(str(path), framework="pt") as file:
-        metadata = file.metadata() or {}
-    state = load_file(str(path), device="cpu")
-    for alias, name in json.loads(metadata.get("sktfm_aliases", "{}")).items():
-        state[alias] = state[name]
-    module.load_state_dict(state, strict=True)
+
+def _product(shape):
+    result = 1
+    for n in shape:
+        result *= n
+    return result

@@ -24,7 +24,7 @@ from .losses import criterion_for
 from .nets import TransformerNet
 from .runtime import resolve_precision
 
-__all__ = ["OBJECTIVES", "make_ensemble", "make_module", "make_net"]
+__all__ = ["OBJECTIVES", "make_ensemble", "make_module", "make_net", "restore_module"]
 
 #: What a module can be trained for; "backbone" is a fitted encoder's module.
 OBJECTIVES = (
@@ -118,6 +118,64 @@ def make_module(
     if objective == "masked_features":
         return MaskedFeatureModel(backbone)
     raise ValueError(f"Unknown {objective=}; expected one of {OBJECTIVES}.")
+
+
+#: What a saved module spec may pass to the head (never a path to read from).
+_SAVED_HEAD_ARGUMENTS = frozenset({"n_outputs", "vocab_size", "mask_id", "n_special", "n_members"})
+#: Arguments that count modules (layers, members): at most one per saved tensor.
+_COUNTS = frozenset({"n_layers", "n_encoder_layers", "n_decoder_layers", "n_members"})
+
+
+def restore_module(spec, weights, *, device):
+    """The module a saved ``spec`` describes, filled from ``weights``, on ``device``.
+
+    The spec is checked first (a known objective; head arguments that name
+    no file; no count or size larger than the saved tensors allow), then
+    the module is built on the ``meta`` device, which allocates nothing, so
+    that its shapes are compared with the weights file's header before any
+    memory is taken.
+
+    Parameters
+    ----------
+    spec : dict
+        ``{"objective", "module_kwargs", "head_kwargs"}``, as ``fit`` records it.
+    weights : sktfm.persistence.SavedWeights
+        The folder's weights, header read.
+    device : str or torch.device
+        Where the module goes.
+
+    Raises
+    ------
+    ValueError
+        If the spec is malformed or does not fit the weights (the message
+        names the weights file).
+    """
+    objective, module_kwargs, head_kwargs = _checked_spec(spec, weights)
+    with torch.device("meta"):
+        skeleton = make_module(objective, module_kwargs, **head_kwargs)
+    weights.check_shapes({name: tuple(t.shape) for name, t in skeleton.state_dict().items()})
+    module = make_module(objective, module_kwargs, **head_kwargs)
+    weights.load_into(module)
+    return module.to(device).eval()
+
+
+def _checked_spec(spec, weights):
+    where = f"the module spec saved with {weights.file}"
+    if not isinstance(spec, dict) or spec.get("objective") not in OBJECTIVES:
+        raise ValueError(f"{where} is malformed or names an unknown objective.")
+    module_kwargs, head_kwargs = spec.get("module_kwargs"), spec.get("head_kwargs", {})
+    if not isinstance(module_kwargs, dict) or not isinstance(head_kwargs, dict):
+        raise ValueError(f"{where} is malformed.")
+    unknown = sorted(set(head_kwargs) - _SAVED_HEAD_ARGUMENTS)
+    if unknown:
+        raise ValueError(f"{where} passes {unknown} to the head; a saved model reads no file.")
+    for name, value in {**module_kwargs, **head_kwargs}.items():
+        if type(value) is not int:
+            continue
+        bound = len(weights.shapes) if name in _COUNTS else max(weights.n_elements, 1)
+        if value > bound:
+            raise ValueError(f"{where} sets {name}={value}, more than the saved weights hold.")
+    return spec["objective"], module_kwargs, head_kwargs
 
 
 def make_net(
