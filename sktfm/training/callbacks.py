@@ -1,6 +1,7 @@
 """skorch callbacks for the estimator-level training options."""
 
 import math
+import os
 import time
 
 import torch
@@ -18,6 +19,7 @@ from .inference import generate
 from .schedules import LinearWarmupDecay, Shifted
 
 __all__ = [
+    "AtomicCheckpoint",
     "NonFiniteLoss",
     "StopOnNonFiniteLoss",
     "StopTraining",
@@ -193,24 +195,51 @@ def _copy_state(module):
     return {key: value.detach().clone() for key, value in module.state_dict().items()}
 
 
+class AtomicCheckpoint(Checkpoint):
+    """skorch's :class:`~skorch.callbacks.Checkpoint`, each file replaced atomically.
+
+    Every file is written beside its target as ``<name>.partial``, fsynced
+    and renamed over the target, so a crash or a full disk during a save
+    leaves the previous checkpoint file whole.
+    """
+
+    def _save_params(self, f, net, f_name, log_name):
+        if not isinstance(f, (str, os.PathLike)):  # a file object: as skorch does
+            super()._save_params(f, net, f_name, log_name)
+            return
+        partial = f"{os.fspath(f)}.partial"
+        try:
+            net.save_params(**{f_name: partial, "use_safetensors": self.use_safetensors})
+            with open(partial, "rb+") as handle:
+                os.fsync(handle.fileno())
+            os.replace(partial, f)
+        except Exception as error:  # reported, not raised, as skorch's Checkpoint does
+            self._sink(
+                f"Unable to save {log_name} to {f}, {type(error).__name__}: {error}", net.verbose
+            )
+        finally:
+            if os.path.exists(partial):
+                os.remove(partial)
+
+
 def checkpoint_callbacks(dirname, *, validation):
     """skorch checkpoints of the best and of the last epoch, as safetensors.
 
     Weights only (safetensors holds tensors, not code); the history goes to
-    JSON beside them.
+    JSON beside them. Each file is replaced atomically (:class:`AtomicCheckpoint`).
     """
     best = "valid_loss_best" if validation else "train_loss_best"
     common = dict(dirname=str(dirname), f_optimizer=None, f_criterion=None, use_safetensors=True)
     return [
         (
             "checkpoint_best",
-            Checkpoint(
+            AtomicCheckpoint(
                 monitor=best, f_params="best.safetensors", f_history="best_history.json", **common
             ),
         ),
         (
             "checkpoint_last",
-            Checkpoint(
+            AtomicCheckpoint(
                 monitor=None, f_params="last.safetensors", f_history="last_history.json", **common
             ),
         ),

@@ -26,6 +26,7 @@ from sktfm.training.callbacks import (
     TimeBudget,
     ValidationBLEU,
     WeightAverage,
+    checkpoint_callbacks,
     make_callbacks,
 )
 from sktfm.training.nets import TransformerNet
@@ -387,3 +388,34 @@ def test_a_fit_cut_short_ends_on_the_average_and_a_stop_keeps_the_best_average()
     for name, value in net.module_.state_dict().items():
         torch.testing.assert_close(value, keep.states[best][name], rtol=0, atol=0)
         torch.testing.assert_close(value, expected[name])
+
+
+def test_a_failed_checkpoint_save_leaves_the_previous_file_whole(tmp_path, monkeypatch):
+    # skorch's Checkpoint writes in place: a crash mid-write truncates the
+    # only copy of the best weights. AtomicCheckpoint writes beside it first.
+    import safetensors.torch
+    from safetensors.torch import load_file
+    from skorch import NeuralNetRegressor
+
+    net = NeuralNetRegressor(nn.Linear(3, 2), max_epochs=1, train_split=None)
+    data = torch.randn(8, 3, generator=torch.Generator().manual_seed(0))
+    net.fit(data, data[:, :2])
+    (name, checkpoint) = checkpoint_callbacks(tmp_path, validation=False)[1]
+    checkpoint.initialize()
+    checkpoint.save_model(net)
+    saved = load_file(str(tmp_path / "last.safetensors"))
+
+    def crash(state, path, **kwargs):
+        with open(path, "wb") as file:
+            file.write(b"\x00" * 5)  # half a file, then the disk is full
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(safetensors.torch, "save_file", crash)
+    with torch.no_grad():
+        net.module_.weight.add_(1.0)
+    checkpoint.save_model(net)
+    after = load_file(str(tmp_path / "last.safetensors"))
+    assert after.keys() == saved.keys()
+    for key in saved:
+        torch.testing.assert_close(after[key], saved[key], rtol=0, atol=0)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["last.safetensors", "last_history.json"]
