@@ -26,8 +26,18 @@ _BATCHES_PER_CHUNK = 64
 
 
 def _batches(net, dataset, batch_size):
-    """The net's validation loader over ``dataset``, with this call's batch size."""
-    kwargs = {**net.get_params_for("iterator_valid"), "batch_size": batch_size}
+    """The net's validation loader over ``dataset``, with this call's batch size.
+
+    A ``DataLoader`` draws a base seed (for its workers) from its generator at
+    every iteration, from torch's global one when it has none: the loader gets
+    a fresh generator of its own, so inference leaves the global generator
+    where the user put it (its batches are in order, so nothing else changes).
+    """
+    kwargs = {
+        "generator": torch.Generator(),
+        **net.get_params_for("iterator_valid"),
+        "batch_size": batch_size,
+    }
     return net.iterator_valid(dataset, shuffle=False, **kwargs)
 
 

@@ -1,5 +1,7 @@
 """Regressions of #31: empty texts, partial_fit validation, inference and global RNG."""
 
+import random
+
 import numpy as np
 import pytest
 import torch
@@ -132,3 +134,43 @@ def test_partial_fit_refuses_invalid_parameters_and_leaves_the_model_untouched(
     model.set_params(lr=1e-3)
     model.partial_fit(X, y)
     assert model.n_iter_ == n_iter + 1
+
+
+# ------------------------------------------ inference and the global RNG
+def _global_rng_states():
+    return torch.get_rng_state(), np.random.get_state(), random.getstate()
+
+
+def _assert_same_rng_states(before, after):
+    torch_before, numpy_before, python_before = before
+    torch_after, numpy_after, python_after = after
+    assert torch.equal(torch_before, torch_after), "torch's global generator moved"
+    assert numpy_before[0] == numpy_after[0]
+    np.testing.assert_array_equal(numpy_before[1], numpy_after[1])
+    assert numpy_before[2:] == numpy_after[2:], "numpy's global generator moved"
+    assert python_before == python_after, "Python's random module moved"
+
+
+INFERENCE = {
+    "classifier": ["predict", "predict_proba", "score"],
+    "regressor": ["predict", "score"],
+    "encoder": ["transform"],
+    "translator": ["predict", "score", "transform"],
+}
+
+
+@pytest.mark.parametrize(
+    "kind, method", [(kind, method) for kind, methods in INFERENCE.items() for method in methods]
+)
+def test_inference_leaves_every_global_generator_untouched(kind, method, topic_texts, tiny):
+    model, X, y, _ = _fitted(kind, topic_texts, tiny)
+    args = (X[:16], y[:16]) if method == "score" else (X[:16],)
+    random.seed(1)
+    before = _global_rng_states()
+    first = getattr(model, method)(*args)
+    _assert_same_rng_states(before, _global_rng_states())
+    # Deterministic: the same result whatever state the generators are in.
+    torch.manual_seed(123)
+    np.random.seed(123)
+    random.seed(123)
+    np.testing.assert_array_equal(getattr(model, method)(*args), first)
