@@ -1,5 +1,6 @@
 """Folders written by :func:`save` and read by :func:`load`; the :class:`Persistable` mixin."""
 
+import contextlib
 import json
 import pathlib
 import warnings
@@ -238,12 +239,12 @@ def load_folder(folder, *, device="cpu"):
         config = folder.read_json(CONFIG_FILE)
         check_format(config, folder.path / CONFIG_FILE)
         decode = Decoder()
-        obj = decode.params(config.get("class"), _mapping(config, "params", CONFIG_FILE))
+        with _naming(folder.path / CONFIG_FILE):
+            obj = decode.params(config.get("class"), _mapping(config, "params", CONFIG_FILE))
         decode._refs[-1] = obj
         fitted = folder.read_json(FITTED_FILE)
-        if not isinstance(fitted, dict):
-            raise ValueError(f"{folder.path / FITTED_FILE} does not hold an object.")
-        decode.set_fitted(obj, fitted)
+        with _naming(folder.path / FITTED_FILE):
+            decode.set_fitted(obj, fitted)
         if hasattr(obj, "_validate_params"):  # the same rules as fit
             obj._validate_params()
         obj._restore(folder, device=device)
@@ -258,6 +259,15 @@ def load_folder(folder, *, device="cpu"):
             f"{folder.path} cannot be loaded: {type(error).__name__}: {error}"
         ) from error
     return obj
+
+
+@contextlib.contextmanager
+def _naming(file):
+    """Prefix the ValueErrors raised while decoding ``file`` with its path."""
+    try:
+        yield
+    except ValueError as error:
+        raise ValueError(f"{file}: {error}") from error
 
 
 def _mapping(config, key, file):
