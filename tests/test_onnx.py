@@ -4,9 +4,14 @@ Every estimator and input type is exported and served by
 :class:`sktfm.onnx.OnnxPredictor` on fresh inputs of several lengths and
 batch sizes (batch 1, padded batches, series shorter than one patch); the
 translator's greedy ONNX decoding gives sktfm's tokens, with and without
-protected placeholders.
+protected placeholders. Exports are atomic, and the predictor reads only
+regular files inside the folder, bounded and checked against its manifest.
 """
 
+import hashlib
+import json
+import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -26,6 +31,7 @@ from sktfm import (
     export_onnx,
 )
 from sktfm.datasets import load_gettext_pairs, make_number_translation, make_topic_texts
+from sktfm.persistence import write_manifest
 
 pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
@@ -315,3 +321,370 @@ def test_export_and_serving_need_no_network(tmp_path, monkeypatch):
     clf = _fit(TransformerClassifier(**TINY), TEXTS, TOPICS)
     predictor = OnnxPredictor(export_onnx(clf, tmp_path))
     np.testing.assert_array_equal(predictor.predict(FRESH_TEXTS), clf.predict(FRESH_TEXTS))
+
+
+# ------------------------------------ atomic exports, confined verified loads (#31)
+@pytest.fixture(scope="module")
+def text_export(tmp_path_factory):
+    """A fitted text classifier and its export, copied by the tests that damage it."""
+    clf = _fit(TransformerClassifier(**TINY), TEXTS, TOPICS)
+    return clf, clf.export_onnx(tmp_path_factory.mktemp("pristine") / "export")
+
+
+@pytest.fixture(scope="module")
+def tabular_regressor():
+    return _fit(TransformerRegressor(**TINY), ROWS, ROWS[:, 0])
+
+
+@pytest.fixture
+def export_copy(text_export, tmp_path):
+    clf, folder = text_export
+    shutil.copytree(folder, tmp_path / "export")
+    return clf, tmp_path / "export"
+
+
+def _files(folder):
+    return {p.name: p.read_bytes() for p in folder.iterdir()}
+
+
+def _edit_config(folder, sign=True, **changes):
+    """Change onnx_config.json; re-sign the manifest so that deeper checks are reached."""
+    config = json.loads((folder / "onnx_config.json").read_text(encoding="utf-8"))
+    config.update(changes)
+    (folder / "onnx_config.json").write_text(json.dumps(config), encoding="utf-8")
+    if sign:
+        write_manifest(folder)
+
+
+def _as_format_1(folder):
+    """An export as format 1 wrote it: no manifest."""
+    (folder / "manifest.json").unlink()
+    _edit_config(folder, sign=False, format=1)
+
+
+def test_an_export_over_an_earlier_one_leaves_exactly_the_new_one(export_copy, tabular_regressor):
+    _, folder = export_copy
+    assert export_onnx(tabular_regressor, folder) == folder
+    assert set(_files(folder)) == {"manifest.json", "model.onnx", "onnx_config.json"}
+    assert list(folder.parent.iterdir()) == [folder]  # no temporary folder left
+    predictor = OnnxPredictor(folder)
+    np.testing.assert_allclose(
+        predictor.predict(ROWS[:9]), tabular_regressor.predict(ROWS[:9]), atol=TOLERANCE
+    )
+
+
+def test_a_failed_export_leaves_the_earlier_one_intact(export_copy, tabular_regressor, monkeypatch):
+    import sktfm.onnx.export as export_module
+
+    clf, folder = export_copy
+    before = _files(folder)
+    trace = export_module._trace
+
+    def trace_then_die(*args, **kwargs):
+        trace(*args, **kwargs)  # the graph is written, then the export is killed
+        raise RuntimeError("killed midway")
+
+    monkeypatch.setattr(export_module, "_trace", trace_then_die)
+    with pytest.raises(RuntimeError, match="killed midway"):
+        export_onnx(tabular_regressor, folder)
+    assert _files(folder) == before
+    assert list(folder.parent.iterdir()) == [folder]
+    np.testing.assert_array_equal(
+        OnnxPredictor(folder).predict(FRESH_TEXTS), clf.predict(FRESH_TEXTS)
+    )
+
+
+def test_an_export_refuses_to_replace_a_folder_it_did_not_write(text_export, tmp_path):
+    clf, _ = text_export
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(ValueError, match="did not write"):
+        export_onnx(clf, tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
+
+
+def test_the_export_lists_every_file_in_its_manifest(text_export):
+    _, folder = text_export
+    manifest = json.loads((folder / "manifest.json").read_text())
+    files = {name: data for name, data in _files(folder).items() if name != "manifest.json"}
+    assert set(files) == {"model.onnx", "onnx_config.json", "tokenizer.json"}
+    assert manifest["files"] == {
+        name: {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+        for name, data in files.items()
+    }
+    assert json.loads(files["onnx_config.json"])["format"] == 2
+
+
+def test_a_format_1_export_without_manifest_still_loads(export_copy):
+    clf, folder = export_copy
+    _as_format_1(folder)
+    np.testing.assert_array_equal(
+        OnnxPredictor(folder).predict(FRESH_TEXTS), clf.predict(FRESH_TEXTS)
+    )
+
+
+@pytest.mark.parametrize("format_1", [False, True], ids=["manifest", "format-1"])
+def test_a_symlinked_graph_is_refused(export_copy, tmp_path, format_1):
+    _, folder = export_copy
+    if format_1:
+        _as_format_1(folder)
+    outside = tmp_path / "outside.onnx"
+    shutil.move(folder / "model.onnx", outside)
+    os.symlink(outside, folder / "model.onnx")
+    with pytest.raises(ValueError, match="model.onnx is a symlink"):
+        OnnxPredictor(folder)
+
+
+@pytest.mark.parametrize("where", ["parent", "absolute", "subfolder"])
+@pytest.mark.parametrize("file", ["model.onnx", "tokenizer.json"])
+def test_file_names_that_lead_out_of_the_folder_are_refused(export_copy, tmp_path, file, where):
+    _, folder = export_copy
+    copy = {
+        "parent": tmp_path / f"outside-{file}",
+        "absolute": tmp_path / f"outside-{file}",
+        "subfolder": folder / "sub" / file,
+    }[where]
+    name = {"parent": f"../outside-{file}", "absolute": str(copy), "subfolder": f"sub/{file}"}
+    config = json.loads((folder / "onnx_config.json").read_text())
+    if file == "model.onnx":
+        _edit_config(folder, file=name[where])
+    else:
+        _edit_config(folder, tokenizer={**config["tokenizer"], "file": name[where]})
+    # The file is really there, so a predictor that followed the name would load it.
+    copy.parent.mkdir(exist_ok=True)
+    shutil.copy(folder / file, copy)
+    with pytest.raises(ValueError, match="onnx_config.json names the file .* not a plain"):
+        OnnxPredictor(folder)
+
+
+@pytest.mark.parametrize("format_1", [False, True], ids=["manifest", "format-1"])
+@pytest.mark.parametrize("kind", ["fifo", "symlink"])
+def test_a_fifo_or_symlinked_config_is_refused(export_copy, tmp_path, kind, format_1):
+    _, folder = export_copy
+    if format_1:
+        _as_format_1(folder)
+    config = folder / "onnx_config.json"
+    if kind == "fifo":
+        if not hasattr(os, "mkfifo"):
+            pytest.skip("no FIFOs on this platform")
+        config.unlink()
+        os.mkfifo(config)  # an open() of it would wait forever for a writer
+        match = "onnx_config.json is not a regular file"
+    else:
+        shutil.move(config, tmp_path / "elsewhere.json")
+        os.symlink(tmp_path / "elsewhere.json", config)
+        match = "onnx_config.json is a symlink"
+    with pytest.raises(ValueError, match=match):
+        OnnxPredictor(folder)
+
+
+def _truncate(folder, name, keep=0.5):
+    data = (folder / name).read_bytes()
+    (folder / name).write_bytes(data[: int(len(data) * keep)])
+    write_manifest(folder)
+
+
+def _rewrite_config(folder, value):
+    (folder / "onnx_config.json").write_text(json.dumps(value))
+    write_manifest(folder)
+
+
+def _without(folder, key):
+    config = json.loads((folder / "onnx_config.json").read_text())
+    del config[key]
+    _rewrite_config(folder, config)
+
+
+MALFORMED = {
+    "truncated-graph": (
+        lambda f: _truncate(f, "model.onnx"),
+        "model.onnx cannot be loaded by ONNX Runtime",
+    ),
+    "empty-graph": (
+        lambda f: _truncate(f, "model.onnx", keep=0),
+        "model.onnx cannot be loaded by ONNX Runtime",
+    ),
+    "truncated-tokenizer": (
+        lambda f: _truncate(f, "tokenizer.json"),
+        "tokenizer.json is not a Hugging Face tokenizer",
+    ),
+    "config-a-list": (
+        lambda f: _rewrite_config(f, [1, 2]),
+        "onnx_config.json holds a JSON list, not an object",
+    ),
+    "config-not-json": (
+        lambda f: _truncate(f, "onnx_config.json"),
+        "onnx_config.json is not valid JSON",
+    ),
+    "config-missing-input-name": (
+        lambda f: _without(f, "input_name"),
+        "onnx_config.json lacks the entry 'input_name'",
+    ),
+    "config-max-len-a-string": (
+        lambda f: _edit_config(f, max_len="64"),
+        "onnx_config.json: 'max_len' is '64', not an integer",
+    ),
+    "config-classes-not-a-list": (
+        lambda f: _edit_config(f, classes=None),
+        "onnx_config.json: 'classes' is None",
+    ),
+    "tokenizer-spec-not-an-object": (
+        lambda f: _edit_config(f, tokenizer="tokenizer.json"),
+        "onnx_config.json: 'tokenizer' is 'tokenizer.json', not a JSON object",
+    ),
+    "graph-of-another-export": (
+        lambda f: _edit_config(f, input_name="features"),
+        "model.onnx takes the inputs \\['input_ids'\\].*mixes files",
+    ),
+    "config-of-a-newer-format": (
+        lambda f: _edit_config(f, format=3),
+        "onnx_config.json has format 3",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MALFORMED))
+def test_a_malformed_export_raises_a_value_error_naming_the_file(export_copy, case):
+    _, folder = export_copy
+    damage, match = MALFORMED[case]
+    damage(folder)
+    with pytest.raises(ValueError, match=match):
+        OnnxPredictor(folder)
+
+
+def test_a_graph_with_tensors_in_other_files_is_refused(export_copy, tmp_path, monkeypatch):
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    _, folder = export_copy
+    # ONNX Runtime would read "secret.bin" itself: beside the graph, or from
+    # the working directory when given the graph's bytes.
+    weights = numpy_helper.from_array(np.arange(4, dtype=np.float32), name="w")
+    x = helper.make_tensor_value_info("input_ids", TensorProto.FLOAT, [4])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [4])
+    graph = helper.make_graph([helper.make_node("Add", ["input_ids", "w"], ["y"])], "g", [x], [y])
+    graph.initializer.append(weights)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    onnx.save_model(
+        model,
+        str(folder / "model.onnx"),
+        save_as_external_data=True,
+        location="secret.bin",
+        size_threshold=0,
+    )
+    shutil.copy(folder / "secret.bin", tmp_path / "secret.bin")
+    write_manifest(folder)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match="model.onnx keeps tensors in other files"):
+        OnnxPredictor(folder)
+
+
+def _flip_a_byte(folder, name):
+    data = bytearray((folder / name).read_bytes())
+    data[len(data) // 2] ^= 1
+    (folder / name).write_bytes(bytes(data))
+
+
+def _drop_from_manifest(folder, name):
+    manifest = json.loads((folder / "manifest.json").read_text())
+    del manifest["files"][name]
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+
+
+ALTERED = {
+    "graph-byte-flipped": (
+        lambda f: _flip_a_byte(f, "model.onnx"),
+        "model.onnx does not match .*manifest.json",
+    ),
+    "tokenizer-grown": (
+        lambda f: (f / "tokenizer.json").write_text((f / "tokenizer.json").read_text() + " "),
+        "tokenizer.json has [0-9]+ bytes where .*manifest.json lists",
+    ),
+    "config-edited": (
+        lambda f: _edit_config(f, sign=False, classes=[4, 3, 2, 1, 0]),
+        "onnx_config.json",
+    ),
+    "graph-not-listed": (
+        lambda f: _drop_from_manifest(f, "model.onnx"),
+        "model.onnx is not listed in .*manifest.json",
+    ),
+    "manifest-removed": (
+        lambda f: (f / "manifest.json").unlink(),
+        "has no manifest.json although .*format 2.*half-written",
+    ),
+    "manifest-corrupt": (
+        lambda f: (f / "manifest.json").write_text('{"files": []}'),
+        "manifest.json is not an sktfm manifest",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(ALTERED))
+def test_a_file_altered_after_export_is_refused_by_the_manifest(export_copy, case):
+    _, folder = export_copy
+    alter, match = ALTERED[case]
+    alter(folder)
+    with pytest.raises(ValueError, match=match):
+        OnnxPredictor(folder)
+
+
+_OPENED = {"paths": None, "hooked": False}
+
+
+def _record_opens(event, args):
+    if event == "open" and _OPENED["paths"] is not None:
+        _OPENED["paths"].append(args[0])
+
+
+def test_the_predictor_reads_each_file_itself_and_nothing_outside_the_folder(
+    export_copy, monkeypatch
+):
+    import onnxruntime
+    import tokenizers
+
+    clf, folder = export_copy
+    graphs = []
+    session = onnxruntime.InferenceSession
+
+    def spy_session(model, *args, **kwargs):
+        graphs.append(model)
+        return session(model, *args, **kwargs)
+
+    class SpyTokenizer:  # the Rust class cannot be patched: stand in for it
+        from_str = staticmethod(tokenizers.Tokenizer.from_str)
+
+        @staticmethod
+        def from_file(path):
+            raise AssertionError(f"tokenizers opened {path} itself")
+
+    monkeypatch.setattr(onnxruntime, "InferenceSession", spy_session)
+    monkeypatch.setattr(tokenizers, "Tokenizer", SpyTokenizer)
+    if not _OPENED["hooked"]:  # an audit hook cannot be removed: add it once
+        sys.addaudithook(_record_opens)
+        _OPENED["hooked"] = True
+    _OPENED["paths"] = opened = []
+    try:
+        predictor = OnnxPredictor(folder)
+        got = predictor.predict(FRESH_TEXTS)
+        predictor.predict_proba(FRESH_TEXTS)
+    finally:
+        _OPENED["paths"] = None
+    np.testing.assert_array_equal(got, clf.predict(FRESH_TEXTS))
+    assert graphs and all(isinstance(model, bytes) for model in graphs)
+    root = folder.resolve()
+    ignored = [
+        *{os.path.realpath(p) for p in (sys.prefix, sys.base_prefix)},
+        "/proc",
+        "/sys",
+        "/dev",
+    ]
+    inside, outside = set(), []
+    for path in opened:
+        if isinstance(path, int):  # a descriptor already opened
+            continue
+        resolved = os.path.realpath(os.fsdecode(path))
+        if os.path.dirname(resolved) == str(root):
+            inside.add(os.path.basename(resolved))
+        elif not any(resolved == p or resolved.startswith(p + os.sep) for p in ignored):
+            outside.append(resolved)
+    assert outside == []
+    assert inside == {"manifest.json", "onnx_config.json", "model.onnx", "tokenizer.json"}

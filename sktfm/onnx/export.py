@@ -10,7 +10,15 @@ The folder holds everything a service needs with only ``onnxruntime``,
   ``source_tokenizer.json`` and ``target_tokenizer.json``), Hugging Face
   ``tokenizers``' own format;
 - ``onnx_config.json``: how to turn raw input into the graph's input and its
-  output into the estimator's (classes, lengths, series layout, ids).
+  output into the estimator's (classes, lengths, series layout, ids);
+- ``manifest.json``: every other file's size and SHA-256, written last.
+
+The export is atomic (:func:`sktfm.persistence.replacing_folder`): the files
+are written into a temporary sibling folder, fsynced, listed in the manifest
+and the folder is swapped into place, so the target always holds the
+complete earlier export or the complete new one, never a mix or a part.
+:class:`sktfm.onnx.OnnxPredictor` checks every file it reads against the
+manifest.
 """
 
 import copy
@@ -22,6 +30,7 @@ import numpy as np
 import torch
 
 from .._version import __version__
+from ..persistence import replacing_folder
 from ..series import max_steps
 from ..text.protection import MAX_SPANS
 from ..text.special_tokens import N_SPECIAL, UNK_ID
@@ -29,8 +38,10 @@ from .graphs import EncoderGraph, TranslatorDecoderStepGraph, TranslatorEncoderG
 
 __all__ = ["export_onnx"]
 
-#: Version of the folder layout and of ``onnx_config.json``.
-FORMAT_VERSION = 1
+#: Version of the folder layout and of ``onnx_config.json``. Format 2 folders
+#: are written atomically and carry ``manifest.json``; the predictor refuses a
+#: format 2 folder without one (format 1 folders, which had none, still load).
+FORMAT_VERSION = 2
 CONFIG_FILE = "onnx_config.json"
 _OPSET = 17
 _TASKS = {
@@ -50,8 +61,9 @@ or Seq2SeqTranslator
         A fitted estimator (trained here or loaded with :func:`sktfm.load`).
         Inside a :class:`~sklearn.pipeline.Pipeline`, export its last step.
     path : str or path-like
-        Folder to write (created if needed; files of an earlier export in it
-        are replaced).
+        Folder to write; created if missing. An existing folder is replaced
+        whole, atomically: it must be empty or one that sktfm wrote (an
+        earlier export), and it keeps the earlier export if the export fails.
     opset_version : int, default=17
         The ONNX opset of the graphs.
 
@@ -59,6 +71,12 @@ or Seq2SeqTranslator
     -------
     path : pathlib.Path
         The folder, for :class:`sktfm.onnx.OnnxPredictor`.
+
+    Raises
+    ------
+    ValueError
+        If the estimator is not fitted, or ``path`` exists and is neither an
+        empty folder nor one that sktfm wrote.
 
     Notes
     -----
@@ -78,7 +96,7 @@ or Seq2SeqTranslator
     >>> import tempfile
     >>> folder = export_onnx(clf, tempfile.mkdtemp())
     >>> sorted(p.name for p in folder.iterdir())
-    ['model.onnx', 'onnx_config.json', 'tokenizer.json']
+    ['manifest.json', 'model.onnx', 'onnx_config.json', 'tokenizer.json']
     >>> bool((OnnxPredictor(folder).predict(X) == clf.predict(X)).all())
     True
     """
@@ -91,15 +109,24 @@ or Seq2SeqTranslator
         )
     if not hasattr(estimator, "net_"):
         raise ValueError(f"This {name} is not fitted yet; call fit before export_onnx.")
-    folder = Path(path)
-    folder.mkdir(parents=True, exist_ok=True)
-    if name == "Seq2SeqTranslator":
-        config = _export_translator(estimator, folder, opset_version)
-    else:
-        config = _export_encoder(estimator, folder, opset_version)
-    config = {"format": FORMAT_VERSION, "sktfm_version": __version__, "estimator": name, **config}
-    (folder / CONFIG_FILE).write_text(json.dumps(config, indent=1, ensure_ascii=False))
-    return folder
+    # Everything goes into a temporary sibling; replacing_folder then writes
+    # manifest.json last and swaps the folder into place (or, on an error,
+    # removes the sibling and leaves ``path`` as it was).
+    with replacing_folder(path) as staging:
+        if name == "Seq2SeqTranslator":
+            config = _export_translator(estimator, staging, opset_version)
+        else:
+            config = _export_encoder(estimator, staging, opset_version)
+        config = {
+            "format": FORMAT_VERSION,
+            "sktfm_version": __version__,
+            "estimator": name,
+            **config,
+        }
+        (staging / CONFIG_FILE).write_text(
+            json.dumps(config, indent=1, ensure_ascii=False), encoding="utf-8"
+        )
+    return Path(path)
 
 
 def _require_onnx():
@@ -223,7 +250,7 @@ def _example_series(estimator):
 
 def _write_tokenizer(tokenizer, file):
     """Save the Hugging Face tokenizer inside an sktfm tokenizer; return its config."""
-    file.write_text(tokenizer.tokenizer_.to_str())
+    file.write_text(tokenizer.tokenizer_.to_str(), encoding="utf-8")
     pretrained = hasattr(tokenizer, "pad_id_")
     word_tokens = getattr(tokenizer, "kind", None) == "word" and tokenizer.input_kind_ == "tokens"
     return {

@@ -4,10 +4,22 @@ This module imports neither torch nor scikit-learn nor the rest of sktfm:
 a service can copy this one file beside the folder that
 :func:`sktfm.export_onnx` wrote and run it with ``pip install onnxruntime
 tokenizers numpy``.
+
+The folder is read confined, bounded and verified: every file read
+(``onnx_config.json``, the graphs, the tokenizers) must be a regular file
+directly inside it (no symlink, FIFO or device; file names in the config are
+plain names), JSON files are refused over :data:`_MAX_JSON_BYTES`, and when
+the folder has a ``manifest.json`` (every export of format 2 has) each file
+is checked against its size and SHA-256. The bytes are read here and handed
+to ONNX Runtime and ``tokenizers``, which open no file themselves. A
+malformed, incomplete or altered folder raises a ValueError naming the file.
 """
 
+import hashlib
 import json
+import os
 import re
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +27,17 @@ import numpy as np
 __all__ = ["OnnxPredictor"]
 
 _CONFIG_FILE = "onnx_config.json"
-_FORMAT_VERSION = 1
+_MANIFEST_FILE = "manifest.json"
+#: Folder formats this predictor reads: 1 (no manifest) and 2 (manifest required).
+_FORMATS = (1, 2)
+_MANIFEST_FORMAT = 1
+#: Largest JSON file read (config, tokenizers), and largest manifest.
+_MAX_JSON_BYTES = 256 * 2**20
+_MAX_MANIFEST_BYTES = 16 * 2**20
+#: Largest graph read: protobuf cannot hold more in one file.
+_MAX_GRAPH_BYTES = 2**31 - 1
+_TASKS = ("embedding", "classification", "regression", "translation")
+_INPUT_TYPES = ("text", "tokens", "tabular", "sequence")
 _SURROGATES = re.compile("[\ud800-\udfff]")
 
 
@@ -44,8 +66,21 @@ class OnnxPredictor:
     ----------
     config : dict
         The export's ``onnx_config.json``.
+    path : pathlib.Path
+        The folder.
     classes_ : ndarray of shape (n_classes,)
         The class labels (classifier only).
+
+    Raises
+    ------
+    FileNotFoundError
+        If the folder has no ``onnx_config.json``.
+    ValueError
+        If the folder is malformed, incomplete or altered: a file that is
+        not a regular file inside it, a file name in the config that leads
+        elsewhere, a file that does not match ``manifest.json`` (or a format
+        2 folder without one), a config with missing or wrong entries, a
+        truncated or corrupt graph or tokenizer. The message names the file.
 
     Examples
     --------
@@ -62,40 +97,59 @@ class OnnxPredictor:
     def __init__(self, path, *, batch_size=64, providers=None, session_options=None):
         import onnxruntime
 
-        self.path = Path(path)
-        config_file = self.path / _CONFIG_FILE
-        if not config_file.is_file():
-            raise FileNotFoundError(
-                f"No {_CONFIG_FILE} in {self.path}: export a model with sktfm.export_onnx."
-            )
-        self.config = json.loads(config_file.read_text())
-        if self.config.get("format") != _FORMAT_VERSION:
-            raise ValueError(
-                f"{config_file} has format {self.config.get('format')!r}; this predictor "
-                f"reads format {_FORMAT_VERSION}."
-            )
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"{batch_size=} must be a positive integer.")
+        folder = _ExportFolder(path)
+        self.path = folder.root
+        self.config = config = _read_config(folder)
         self.batch_size = batch_size
         providers = providers or ["CPUExecutionProvider"]
+        errors = _onnxruntime_errors()
 
-        def session(name):
-            return onnxruntime.InferenceSession(
-                str(self.path / name), sess_options=session_options, providers=providers
-            )
+        def session(name, inputs, n_outputs):
+            # The graph's bytes, read and verified here: ONNX Runtime opens no file.
+            file = folder.root / name
+            model = folder.read_bytes(name, limit=_MAX_GRAPH_BYTES)
+            _check_graph(model, file)
+            try:
+                loaded = onnxruntime.InferenceSession(
+                    model, sess_options=session_options, providers=providers
+                )
+            except errors as error:
+                raise ValueError(
+                    f"{file} cannot be loaded by ONNX Runtime: it is truncated, corrupt or "
+                    f"not an ONNX graph ({error})."
+                ) from error
+            names = sorted(node.name for node in loaded.get_inputs())
+            if names != sorted(inputs) or len(loaded.get_outputs()) < n_outputs:
+                raise ValueError(
+                    f"{file} takes the inputs {names} and gives {len(loaded.get_outputs())} "
+                    f"outputs, not what {folder.root / _CONFIG_FILE} describes: the folder "
+                    "mixes files of different exports."
+                )
+            return loaded
 
-        config = self.config
         self.task = config["task"]
         if self.task == "translation":
-            self._encoder = session(config["encoder_file"])
-            self._decoder = session(config["decoder_file"])
-            self._source = _TextEncoder(self.path, config["source_tokenizer"], config)
-            self._target = _TextEncoder(self.path, config["target_tokenizer"], config)
+            n_layers = config["n_layers"]
+            caches = [
+                f"{kind}_{part}_{i}"
+                for i in range(n_layers)
+                for kind in ("cross", "past")
+                for part in ("key", "value")
+            ]
+            self._encoder = session(config["encoder_file"], ["source_ids"], 1 + 2 * n_layers)
+            self._decoder = session(
+                config["decoder_file"], ["token", "memory_padding", *caches], 1 + 2 * n_layers
+            )
+            self._source = _TextEncoder(folder, config["source_tokenizer"], config)
+            self._target = _TextEncoder(folder, config["target_tokenizer"], config)
             self._protection = _Protection.from_config(config.get("protection"))
         else:
-            self._session = session(config["file"])
-            if "tokenizer" in config:
-                self._text = _TextEncoder(self.path, config["tokenizer"], config)
+            n_outputs = 2 if self.task == "classification" else 1
+            self._session = session(config["file"], [config["input_name"]], n_outputs)
+            if config["input_type"] in ("text", "tokens"):
+                self._text = _TextEncoder(folder, config["tokenizer"], config)
         if self.task == "classification":
             self.classes_ = np.asarray(config["classes"])
 
@@ -249,7 +303,15 @@ class _TextEncoder:
     def __init__(self, folder, spec, config):
         from tokenizers import Tokenizer
 
-        self.tokenizer = Tokenizer.from_file(str(Path(folder) / spec["file"]))
+        # The JSON is read and verified here; tokenizers parses the text.
+        text = folder.read_text(spec["file"])
+        try:
+            self.tokenizer = Tokenizer.from_str(text)
+        except Exception as error:  # tokenizers raises plain Exceptions
+            raise ValueError(
+                f"{folder.root / spec['file']} is not a Hugging Face tokenizer: it is "
+                f"truncated or corrupt ({error})."
+            ) from error
         if spec["encode_special_tokens"]:
             self.tokenizer.encode_special_tokens = True
         self.spec = spec
@@ -315,6 +377,7 @@ class _Protection:
     def from_config(cls, spec):
         if spec is None:
             return None
+        # Checked by _check_protection when the config was read.
         slots = np.zeros((spec["vocab_size"], spec["max_spans"]), dtype=np.int64)
         for token_id, counts in spec["token_slots"].items():
             for k, times in counts:
@@ -356,6 +419,425 @@ class _Protection:
         incomplete = (counts < required).any(axis=1)
         scores[incomplete, eos_id] = -np.inf
         return scores
+
+
+# ------------------------------------------------------------------ folder
+class _ExportFolder:
+    """The files of an export: regular files directly inside it, bounded, verified.
+
+    The folder may itself be reached through a symlink; nothing inside it
+    may be one. Where it has a ``manifest.json``, every file read must be
+    listed there and match its size and SHA-256.
+    """
+
+    def __init__(self, path):
+        self.root = Path(path)
+        if not os.path.lexists(self.root / _CONFIG_FILE):
+            raise FileNotFoundError(
+                f"No {_CONFIG_FILE} in {self.root}: export a model with sktfm.export_onnx."
+            )
+        self.manifest = self._read_manifest()
+
+    def read_bytes(self, name, *, limit):
+        """The bytes of the file ``name``, checked against the manifest."""
+        name = _plain_name(name, self.root / _CONFIG_FILE, self.root)
+        file = self.root / name
+        entry = None
+        if self.manifest is not None:
+            entry = self.manifest.get(name)
+            if entry is None:
+                raise ValueError(
+                    f"{file} is not listed in {self.root / _MANIFEST_FILE}: the folder is "
+                    "incomplete or was altered after export_onnx wrote it."
+                )
+        data = _read_regular(file, limit=limit)
+        if entry is not None and (
+            len(data) != entry["size"] or hashlib.sha256(data).hexdigest() != entry["sha256"]
+        ):
+            raise ValueError(
+                f"{file} does not match {self.root / _MANIFEST_FILE} (size or SHA-256): the "
+                "folder was left half-written (an interrupted export) or altered; export "
+                "the model again."
+            )
+        return data
+
+    def read_text(self, name):
+        """The UTF-8 text file ``name`` (at most :data:`_MAX_JSON_BYTES`)."""
+        return _decode(self.read_bytes(name, limit=_MAX_JSON_BYTES), self.root / name)
+
+    def read_json(self, name):
+        """The JSON file ``name``, parsed."""
+        return _parse_json(self.read_text(name), self.root / name)
+
+    def _read_manifest(self):
+        file = self.root / _MANIFEST_FILE
+        if not os.path.lexists(file):
+            return None
+        manifest = _parse_json(_decode(_read_regular(file, limit=_MAX_MANIFEST_BYTES), file), file)
+        files = manifest.get("files") if isinstance(manifest, dict) else None
+        if (
+            not isinstance(files, dict)
+            or type(manifest.get("format")) is not int
+            or manifest["format"] != _MANIFEST_FORMAT
+            or not all(_valid_entry(entry) for entry in files.values())
+        ):
+            raise ValueError(f"{file} is not an sktfm manifest.")
+        for name, entry in files.items():
+            listed = self.root / _plain_name(name, file, self.root)
+            size = _regular_stat(listed).st_size
+            if size != entry["size"]:
+                raise ValueError(
+                    f"{listed} has {size} bytes where {file} lists {entry['size']}: the folder "
+                    "was left half-written (an interrupted export) or altered; export the "
+                    "model again."
+                )
+        return files
+
+
+def _plain_name(name, source, root):
+    """``name`` if it is a plain file name (no folder, no ``..``, not absolute)."""
+    if (
+        not isinstance(name, str)
+        or name in ("", ".", "..")
+        or any(character in name for character in "/\\:\x00")
+    ):
+        raise ValueError(
+            f"{source} names the file {_short(name)}, which is not a plain file name: the "
+            f"predictor reads only files directly inside {root}."
+        )
+    return name
+
+
+def _valid_entry(entry):
+    return (
+        isinstance(entry, dict)
+        and type(entry.get("size")) is int
+        and entry["size"] >= 0
+        and isinstance(entry.get("sha256"), str)
+        and len(entry["sha256"]) == 64
+    )
+
+
+def _regular_stat(file):
+    """``os.lstat(file)``, refusing a missing file, a symlink or any non-regular file."""
+    try:
+        info = os.lstat(file)
+    except FileNotFoundError:
+        raise ValueError(f"{file} is missing: the export is incomplete.") from None
+    except OSError as error:
+        raise ValueError(f"{file} cannot be read: {error.strerror}.") from None
+    if stat.S_ISLNK(info.st_mode):
+        raise ValueError(
+            f"{file} is a symlink; the predictor reads only regular files inside the folder."
+        )
+    if not stat.S_ISREG(info.st_mode):
+        raise ValueError(f"{file} is not a regular file (a FIFO, device or folder).")
+    return info
+
+
+def _read_regular(file, *, limit):
+    """Read a regular file (never a symlink, FIFO or device) of at most ``limit`` bytes."""
+    _regular_stat(file)  # clear messages; the open and fstat below close the race
+    flags = (
+        os.O_RDONLY
+        | getattr(os, "O_NOFOLLOW", 0)
+        | getattr(os, "O_NONBLOCK", 0)
+        | getattr(os, "O_BINARY", 0)
+    )
+    try:
+        descriptor = os.open(file, flags)
+    except OSError as error:
+        raise ValueError(f"{file} cannot be opened as a regular file: {error.strerror}.") from None
+    with open(descriptor, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError(f"{file} is not a regular file (a FIFO, device or folder).")
+        if info.st_size > limit:
+            raise ValueError(f"{file} has {info.st_size} bytes, over the {limit}-byte limit.")
+        data = handle.read(info.st_size + 1)
+    if len(data) != info.st_size:
+        raise ValueError(f"{file} changed size while it was read.")
+    return data
+
+
+def _decode(data, file):
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{file} is not UTF-8 text: {error}.") from None
+
+
+def _parse_json(text, file):
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{file} is not valid JSON (truncated or corrupt): {error}.") from None
+    except RecursionError:
+        raise ValueError(f"{file} nests too deeply to be an sktfm file.") from None
+
+
+# The fields of onnx.proto's messages that hold tensors, directly or nested:
+# message -> {field number: message}. A tensor with external_data (13) or
+# data_location EXTERNAL (14) would make ONNX Runtime open a file itself.
+_ONNX_FIELDS = {
+    "model": {7: "graph", 20: "training", 25: "function"},
+    "training": {1: "graph", 2: "graph"},
+    "function": {7: "node", 11: "attribute"},
+    "graph": {1: "node", 5: "tensor", 15: "sparse"},
+    "node": {5: "attribute"},
+    "attribute": {5: "tensor", 6: "graph", 10: "tensor", 11: "graph", 22: "sparse", 23: "sparse"},
+    "sparse": {1: "tensor", 2: "tensor"},
+    "tensor": {},
+}
+_MAX_GRAPH_DEPTH = 64
+
+
+def _check_graph(model, file):
+    """Refuse a graph that is not protobuf or whose tensors are stored in other files.
+
+    ONNX Runtime would read such tensors from files it opens itself (relative
+    to the working directory for a graph given as bytes); an export keeps
+    every tensor inside its graph file.
+    """
+    try:
+        external = _external_tensor(memoryview(model), "model", 0)
+    except _Malformed as error:
+        raise ValueError(
+            f"{file} cannot be loaded by ONNX Runtime: it is truncated, corrupt or not an "
+            f"ONNX graph ({error})."
+        ) from None
+    if external:
+        raise ValueError(
+            f"{file} keeps tensors in other files (ONNX external data); the predictor reads "
+            "only graphs that hold all their tensors, as export_onnx writes them."
+        )
+
+
+class _Malformed(Exception):
+    pass
+
+
+def _varint(data, at):
+    value = shift = 0
+    while True:
+        if at >= len(data) or shift > 63:
+            raise _Malformed("a field runs past the end")
+        byte = data[at]
+        at += 1
+        value |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return value, at
+        shift += 7
+
+
+def _external_tensor(data, kind, depth):
+    """Whether the protobuf message ``data`` of ``kind`` holds an external tensor."""
+    if depth > _MAX_GRAPH_DEPTH:
+        raise _Malformed("graphs nest too deeply")
+    fields = _ONNX_FIELDS[kind]
+    at, end = 0, len(data)
+    while at < end:
+        key, at = _varint(data, at)
+        number, wire = key >> 3, key & 7
+        if wire == 0:
+            value, at = _varint(data, at)
+            if kind == "tensor" and number == 14 and value != 0:
+                return True
+        elif wire == 1:
+            at += 8
+        elif wire == 5:
+            at += 4
+        elif wire == 2:
+            length, at = _varint(data, at)
+            if at + length > end:
+                raise _Malformed("a field runs past the end")
+            if kind == "tensor" and number == 13:
+                return True
+            inner = fields.get(number)
+            if inner is not None and _external_tensor(data[at : at + length], inner, depth + 1):
+                return True
+            at += length
+        else:
+            raise _Malformed(f"wire type {wire} is not protobuf's")
+        if at > end:
+            raise _Malformed("a field runs past the end")
+    return False
+
+
+def _onnxruntime_errors():
+    """The exceptions ONNX Runtime raises for a graph it cannot load."""
+    try:
+        from onnxruntime.capi import onnxruntime_pybind11_state as state
+    except ImportError:
+        return (RuntimeError,)
+    found = (
+        value
+        for value in vars(state).values()
+        if isinstance(value, type)
+        and issubclass(value, Exception)
+        and value.__module__ == state.__name__
+    )
+    return (RuntimeError, *found)
+
+
+# ------------------------------------------------------------------ config
+_REGEX_FLAGS = re.IGNORECASE | re.MULTILINE | re.DOTALL | re.UNICODE | re.VERBOSE | re.ASCII
+# At most this many (vocab_size x max_spans) cells of protected-span counts.
+_MAX_SLOT_CELLS = 2**27
+
+
+def _read_config(folder):
+    """``onnx_config.json``, with every entry the predictor reads checked."""
+    file = folder.root / _CONFIG_FILE
+    config = folder.read_json(_CONFIG_FILE)
+    if not isinstance(config, dict):
+        raise ValueError(
+            f"{file} holds a JSON {type(config).__name__}, not an object: it is not an "
+            "sktfm ONNX config."
+        )
+    version = config.get("format")
+    if type(version) is not int or version not in _FORMATS:
+        raise ValueError(
+            f"{file} has format {_short(version)}; this predictor reads formats "
+            f"{' and '.join(map(str, _FORMATS))}."
+        )
+    if version >= 2 and folder.manifest is None:
+        raise ValueError(
+            f"{folder.root} has no {_MANIFEST_FILE} although {file} is format {version}: the "
+            "folder was left half-written (an interrupted export) or altered; export_onnx "
+            "writes the manifest last. Export the model again."
+        )
+    _check_config(config, str(file))
+    return config
+
+
+def _entry(spec, key, where, wanted, valid):
+    """``spec[key]``, or a ValueError naming ``where`` when it is missing or not ``wanted``."""
+    if key not in spec:
+        raise ValueError(f"{where} lacks the entry {key!r}: it is incomplete or not sktfm's.")
+    value = spec[key]
+    if not valid(value):
+        raise ValueError(f"{where}: {key!r} is {_short(value)}, not {wanted}.")
+    return value
+
+
+def _count(low):
+    return f"an integer >= {low}", lambda v: type(v) is int and v >= low
+
+
+def _one_of(*choices):
+    return (
+        f"one of {list(choices)}",
+        lambda v: any(type(v) is type(choice) and v == choice for choice in choices),
+    )
+
+
+_BOOL = ("true or false", lambda v: type(v) is bool)
+_STRING = ("a string", lambda v: isinstance(v, str))
+_OBJECT = ("a JSON object", lambda v: isinstance(v, dict))
+_LABELS = (
+    "a non-empty list of labels",
+    lambda v: isinstance(v, list) and bool(v) and all(type(c) in (str, int, float) for c in v),
+)
+
+
+def _check_config(config, where):
+    task = _entry(config, "task", where, *_one_of(*_TASKS))
+    input_type = _entry(config, "input_type", where, *_one_of(*_INPUT_TYPES))
+    _entry(config, "max_len", where, *_count(1))
+    _entry(config, "truncation", where, *_BOOL)
+    if task == "translation":
+        for key in ("encoder_file", "decoder_file"):
+            _entry(config, key, where, *_STRING)
+        for key in ("n_layers", "n_heads", "d_head"):
+            _entry(config, key, where, *_count(1))
+        for key in ("padding_id", "bos_id", "eos_id"):
+            _entry(config, key, where, *_count(0))
+        _entry(
+            config,
+            "max_output_len",
+            where,
+            "null or an integer >= 0",
+            lambda v: v is None or (type(v) is int and v >= 0),
+        )
+        for key in ("source_tokenizer", "target_tokenizer"):
+            _check_tokenizer(_entry(config, key, where, *_OBJECT), f"{where} ({key!r})")
+        if config.get("protection") is not None:
+            protection = _entry(config, "protection", where, *_OBJECT)
+            _check_protection(protection, f"{where} ('protection')")
+        return
+    _entry(config, "file", where, *_STRING)
+    _entry(config, "input_name", where, *_STRING)
+    if input_type in ("text", "tokens"):
+        _check_tokenizer(_entry(config, "tokenizer", where, *_OBJECT), f"{where} ('tokenizer')")
+    else:
+        _entry(config, "n_features", where, *_count(1))
+    if input_type == "sequence":
+        sequence = _entry(config, "sequence", where, *_OBJECT)
+        inner = f"{where} ('sequence')"
+        for key in ("patch_size", "patch_stride", "min_steps", "max_steps"):
+            _entry(sequence, key, inner, *_count(1))
+        _entry(sequence, "layout", inner, *_one_of("channels_first", "channels_last"))
+        _entry(sequence, "instance_scaling", inner, *_BOOL)
+    if task == "classification":
+        _entry(config, "classes", where, *_LABELS)
+    elif task == "regression":
+        _entry(config, "target_ndim", where, *_one_of(1, 2))
+
+
+def _check_tokenizer(spec, where):
+    _entry(spec, "file", where, *_STRING)
+    for key in ("encode_special_tokens", "add_special_tokens", "word_lookup"):
+        _entry(spec, key, where, *_BOOL)
+    for key in ("pad_id", "n_special", "unk_id", "vocab_size"):
+        _entry(spec, key, where, *_count(0))
+
+
+def _check_protection(spec, where):
+    pattern = _entry(spec, "pattern", where, *_STRING)
+    flags = _entry(
+        spec,
+        "flags",
+        where,
+        "re flags among IGNORECASE, MULTILINE, DOTALL, UNICODE, VERBOSE and ASCII",
+        lambda v: type(v) is int and v >= 0 and not v & ~_REGEX_FLAGS,
+    )
+    max_spans = _entry(spec, "max_spans", where, *_count(1))
+    vocab_size = _entry(spec, "vocab_size", where, *_count(1))
+    if max_spans > 0x1900 or vocab_size * max_spans > _MAX_SLOT_CELLS:
+        raise ValueError(
+            f"{where}: {vocab_size} tokens by {max_spans} spans is more than a translator has."
+        )
+    slots = _entry(spec, "token_slots", where, *_OBJECT)
+    for token_id, counts in slots.items():
+        if not (
+            token_id.isascii()
+            and token_id.isdigit()
+            and int(token_id) < vocab_size
+            and isinstance(counts, list)
+            and all(
+                isinstance(pair, list)
+                and len(pair) == 2
+                and type(pair[0]) is int
+                and 0 <= pair[0] < max_spans
+                and type(pair[1]) is int
+                and pair[1] >= 0
+                for pair in counts
+            )
+        ):
+            raise ValueError(
+                f"{where}: 'token_slots' maps {_short(token_id)} to {_short(counts)}, not a "
+                "token id below vocab_size to [[span, times], ...] with span below max_spans."
+            )
+    try:
+        re.compile(pattern, flags)
+    except (re.error, ValueError, OverflowError, RecursionError) as error:
+        raise ValueError(f"{where}: 'pattern' is not a regular expression: {error}.") from None
+
+
+def _short(value):
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 # ----------------------------------------------------------------- batches
