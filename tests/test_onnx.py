@@ -298,7 +298,7 @@ def test_bad_exports_and_bad_input_raise_clearly(tmp_path):
     pipe = make_pipeline(TextCleaner(), TransformerClassifier(**TINY))
     with pytest.raises(TypeError, match="last step"):
         export_onnx(pipe, tmp_path)
-    with pytest.raises(FileNotFoundError, match="onnx_config.json"):
+    with pytest.raises(ValueError, match="onnx_config.json"):
         OnnxPredictor(tmp_path / "nothing")
     reg = _fit(TransformerRegressor(**TINY), ROWS, ROWS[:, 0])
     predictor = OnnxPredictor(reg.export_onnx(tmp_path / "reg"))

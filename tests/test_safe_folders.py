@@ -315,10 +315,24 @@ def test_weights_of_another_model_raise_a_value_error(tmp_path, saved, data):
         ("fitted.json", lambda fitted: [], "fitted.json"),
         ("config.json", lambda config: [], "config.json"),
         ("config.json", lambda config: {**config, "params": []}, "params"),
-        ("fitted.json", lambda fitted: {**fitted, "_module_spec": []}, "module spec"),
+        ("fitted.json", lambda fitted: {**fitted, "_module_spec": []}, "'_module_spec' is \\[\\]"),
+        (
+            "fitted.json",
+            lambda fitted: {k: v for k, v in fitted.items() if k != "classes_"},
+            "lacks its fitted attribute 'classes_'",
+        ),
+        ("fitted.json", lambda fitted: {**fitted, "input_type_": "x"}, "'input_type_' is 'x'"),
         ("fitted.json", lambda fitted: {**fitted, "predict": 1}, "'predict' .* not a fitted"),
     ],
-    ids=["fitted-list", "config-list", "params-list", "spec-list", "shadowed-method"],
+    ids=[
+        "fitted-list",
+        "config-list",
+        "params-list",
+        "spec-list",
+        "missing-attribute",
+        "wrong-value",
+        "shadowed-method",
+    ],
 )
 def test_json_of_the_wrong_shape_raises_a_value_error(tmp_path, saved, name, edit, match):
     path = _copy(saved, tmp_path)

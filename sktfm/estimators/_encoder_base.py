@@ -15,7 +15,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .. import _pretrained
-from ..data import infer_input_type, resolve_input_type, text_column
+from ..data import INPUT_TYPES, infer_input_type, resolve_input_type, text_column
 from ..series import as_padded_series, auto_patch_size, instance_normalize, max_steps
 from ..text import MASK_ID, N_SPECIAL, PretrainedTokenizer, Tokenizer
 from ..training import inference
@@ -69,6 +69,16 @@ class BaseEncoderEstimator(BaseTrainedEstimator, register=False):
     """Shared hyperparameters, input handling and inference of the encoder estimators."""
 
     _parameters = with_attention_dropout({**ENCODER_INPUT, **ARCHITECTURE, **TEXT, **TRAINING})
+
+    def _check_fitted(self, require):
+        super()._check_fitted(require)
+        input_type = require("input_type_", str, values=INPUT_TYPES)
+        if input_type in ("text", "tokens"):
+            require("tokenizer_", (Tokenizer, PretrainedTokenizer))
+        else:
+            require("n_features_in_", int)
+            for name in ("_feature_mean", "_feature_scale"):
+                require(name, np.ndarray)
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)

@@ -102,6 +102,10 @@ class BaseTrainedEstimator(Persistable, BaseEstimator, register=False):
     def _saved_module(self):
         return self.module_
 
+    def _check_fitted(self, require):
+        require("_module_spec", dict)
+        require("n_iter_", int)
+
     def _restore(self, folder, *, device):
         """Rebuild module and net as ``fit`` builds them, around the saved weights."""
         from skorch.history import History

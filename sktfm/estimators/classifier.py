@@ -53,6 +53,16 @@ class TransformerClassifier(ClassifierMixin, BaseEncoderEstimator):
     _parameters = with_ensemble_size(BaseEncoderEstimator._parameters)
 
     @_fit_context(prefer_skip_nested_validation=True)
+    def _check_fitted(self, require):
+        super()._check_fitted(require)
+        classes = require("classes_", np.ndarray)
+        head = self._module_spec.get("head_kwargs")
+        if isinstance(head, dict) and head.get("n_outputs", len(classes)) != len(classes):
+            raise ValueError(
+                f"The saved TransformerClassifier has {len(classes)} classes_ but a head "
+                f"of {head['n_outputs']} outputs."
+            )
+
     def fit(self, X, y):
         """Fit the classifier.
 

@@ -48,6 +48,10 @@ class TransformerEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
     (16, 16)
     """
 
+    def _check_fitted(self, require):
+        super()._check_fitted(require)
+        require("_target_encoding", (tuple, type(None)))
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float32"]

@@ -44,6 +44,18 @@ class TransformerRegressor(RegressorMixin, BaseEncoderEstimator):
     True
     """
 
+    def _check_fitted(self, require):
+        super()._check_fitted(require)
+        require("_y_ndim", int, values=(1, 2))
+        mean, scale = require("_y_mean", np.ndarray), require("_y_scale", np.ndarray)
+        head = self._module_spec.get("head_kwargs")
+        n_outputs = head.get("n_outputs") if isinstance(head, dict) else None
+        if not mean.shape == scale.shape == (n_outputs,):
+            raise ValueError(
+                f"The saved TransformerRegressor's target scaling {mean.shape} does not "
+                f"fit its head of {n_outputs} outputs."
+            )
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True

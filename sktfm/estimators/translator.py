@@ -89,6 +89,12 @@ class Seq2SeqTranslator(BaseTrainedEstimator):
         **TRANSLATION_TRAINING,
     }
 
+    def _check_fitted(self, require):
+        super()._check_fitted(require)
+        require("input_type_", str, values=("text", "tokens"))
+        for name in ("source_tokenizer_", "target_tokenizer_"):
+            require(name, Tokenizer)
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.string = True

@@ -73,14 +73,12 @@ class OnnxPredictor:
 
     Raises
     ------
-    FileNotFoundError
-        If the folder has no ``onnx_config.json``.
     ValueError
-        If the folder is malformed, incomplete or altered: a file that is
-        not a regular file inside it, a file name in the config that leads
-        elsewhere, a file that does not match ``manifest.json`` (or a format
-        2 folder without one), a config with missing or wrong entries, a
-        truncated or corrupt graph or tokenizer. The message names the file.
+        If the folder has no ``onnx_config.json``, or is malformed, incomplete or
+        altered: a file that is not a regular file inside it, a file name in the config
+        that leads elsewhere, a file that does not match ``manifest.json`` (or a format
+        2 folder without one), a config with missing or wrong entries, a truncated or
+        corrupt graph or tokenizer. The message names the file.
 
     Examples
     --------
@@ -433,7 +431,7 @@ class _ExportFolder:
     def __init__(self, path):
         self.root = Path(path)
         if not os.path.lexists(self.root / _CONFIG_FILE):
-            raise FileNotFoundError(
+            raise ValueError(
                 f"No {_CONFIG_FILE} in {self.root}: export a model with sktfm.export_onnx."
             )
         self.manifest = self._read_manifest()

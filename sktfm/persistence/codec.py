@@ -5,6 +5,7 @@ types it knows (numpy arrays and scalars, tuples, dicts, paths, random
 states, skorch histories, Hugging Face tokenizers, registered sktfm objects).
 """
 
+import functools
 import pathlib
 import warnings
 
@@ -134,6 +135,20 @@ class Encoder:
         }
 
 
+def _require(estimator, name, types, values=None):
+    """The fitted attribute ``name`` of a loaded ``estimator``, checked (see ``_check_fitted``)."""
+    owner = type(estimator).__name__
+    if name not in vars(estimator):
+        raise ValueError(f"The saved {owner} lacks its fitted attribute {name!r}.")
+    value = vars(estimator)[name]
+    if not isinstance(value, types) or (values is not None and value not in values):
+        raise ValueError(
+            f"The saved {owner}'s fitted attribute {name!r} is {value!r:.80}, not "
+            + (f"one of {sorted(values)}." if values is not None else f"a {types}.")
+        )
+    return value
+
+
 def _checked_dtype(name):
     """The numpy dtype ``name``: numeric, bool or a bounded-length string, else ValueError."""
     try:
@@ -200,7 +215,7 @@ class Decoder:
         if not isinstance(value, dict):
             return value
         tag = value.get(_TAG)
-        if tag not in self._TAGS:
+        if not isinstance(tag, str) or tag not in self._TAGS:
             raise ValueError(f"Unknown value tag {tag!r} in an sktfm folder.")
         try:
             return getattr(self, f"_{tag}")(value)
@@ -283,7 +298,8 @@ class Decoder:
     def _estimator(self, value):
         estimator = self.params(value["class"], value["params"])
         self._refs[value["id"]] = estimator
-        self.set_fitted(estimator, value["fitted"])
+        # An estimator given as a parameter may be unfitted: nothing to check.
+        self.set_fitted(estimator, value["fitted"], check=bool(value["fitted"]))
         return estimator
 
     def params(self, class_name, params):
@@ -298,7 +314,7 @@ class Decoder:
                 f"Cannot rebuild {class_name} from the saved parameters: {error}"
             ) from error
 
-    def set_fitted(self, estimator, fitted):
+    def set_fitted(self, estimator, fitted, *, check=True):
         if not isinstance(fitted, dict):
             raise ValueError("Malformed fitted attributes in an sktfm folder.")
         for key, item in fitted.items():
@@ -309,3 +325,5 @@ class Decoder:
                     f"{type(estimator).__name__}."
                 )
             setattr(estimator, key, self(item))
+        if check and hasattr(estimator, "_check_fitted"):
+            estimator._check_fitted(functools.partial(_require, estimator))

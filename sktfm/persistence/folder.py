@@ -90,6 +90,17 @@ class Persistable:
     def _restore(self, folder, *, device):
         """Rebuild what was not saved, once parameters and attributes are set."""
 
+    def _check_fitted(self, require):
+        """Declare the fitted attributes a loaded object must hold.
+
+        Called by :func:`load` once the attributes are set, so that a folder
+        that lacks one, or holds one of the wrong type, is refused at load
+        rather than failing at the first ``predict``. ``require(name, types,
+        values=None)`` raises a ValueError unless the attribute ``name`` is
+        there, an instance of ``types`` and (when given) one of ``values``;
+        it returns the attribute.
+        """
+
 
 def versions():
     """Versions of sktfm and the libraries whose formats a folder depends on."""

@@ -41,6 +41,13 @@ class PretrainedTokenizer(Persistable, TransformerMixin, BaseEstimator):
         masked or drawn as random replacements in masked-token training.
     """
 
+    def _check_fitted(self, require):
+        from tokenizers import Tokenizer as HFTokenizer
+
+        require("tokenizer_", HFTokenizer)
+        require("vocab_size_", int)
+        require("n_special_", int)
+
     def __init__(self, path, *, max_len=256, truncation=True):
         self.path = path
         self.max_len = max_len

@@ -127,6 +127,14 @@ class Tokenizer(Persistable, TransformerMixin, BaseEstimator):
         "output": [StrOptions({"ids", "padded"})],
     }
 
+    def _check_fitted(self, require):
+        from tokenizers import Tokenizer as HFTokenizer
+
+        require("tokenizer_", HFTokenizer)
+        require("vocabulary_", dict)
+        require("vocab_size_", int)
+        require("input_kind_", str, values=_INPUT_KINDS)
+
     def __init__(
         self,
         kind="word",
