@@ -64,7 +64,8 @@ def save_pipeline(pipeline, path):
     pipeline : sklearn.pipeline.Pipeline
         The fitted pipeline.
     path : str or path-like
-        Folder to write; created if missing.
+        Folder to write; created if missing. The save is atomic and replaces
+        the whole folder, as :func:`save` does.
     """
     from sklearn.pipeline import Pipeline
 
@@ -123,8 +124,9 @@ def load_pipeline(path, *, allow_pickle=False, device="cpu"):
     path : str or path-like
         Folder written by :func:`save_pipeline`.
     allow_pickle : bool, default=False
-        Whether to load non-sktfm steps, stored with joblib: this runs pickle
-        code, so only allow it for folders you trust.
+        Whether to load non-sktfm steps, stored with joblib, and a ``memory``
+        (joblib cache folder, which the next ``fit`` unpickles from): this
+        runs pickle code, so only allow it for folders you trust.
     device : str, default="cpu"
         Device of the sktfm steps, as in :func:`load`.
 
@@ -136,8 +138,10 @@ def load_pipeline(path, *, allow_pickle=False, device="cpu"):
     Raises
     ------
     ValueError
-        If the folder holds joblib steps and ``allow_pickle`` is False (the
-        message names them), or is not a pipeline folder sktfm can read.
+        If the folder holds joblib steps or a ``memory`` and ``allow_pickle``
+        is False (the message names them), or is not a pipeline folder sktfm
+        can read: malformed, incomplete, altered, or naming a step folder
+        outside itself (the message names the file).
     """
     from sklearn.pipeline import Pipeline
 

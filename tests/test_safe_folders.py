@@ -350,3 +350,34 @@ def test_folders_without_a_manifest_from_older_versions_load_with_a_warning(tmp_
     (path / "manifest.json").unlink()
     with pytest.warns(UserWarning, match="wrote no manifest"):
         sktfm.load(path)
+
+
+def test_a_saved_folder_has_the_usual_permissions_and_follows_a_symlink(tmp_path, old_and_new):
+    (tmp_path / "real").mkdir()
+    os.symlink(tmp_path / "real", tmp_path / "link")
+    old_and_new[0].save(tmp_path / "link")
+    assert (tmp_path / "link").is_symlink()  # the link still points to the model
+    assert sorted(os.listdir(tmp_path / "real"))[0] == "config.json"
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (tmp_path / "real").stat().st_mode & 0o777 == 0o777 & ~umask
+    sktfm.load(tmp_path / "link")
+
+
+def test_without_an_atomic_exchange_two_renames_replace_the_folder(tmp_path, old_and_new, data):
+    # Where renameat2 is missing (not Linux), the old folder is moved aside
+    # first; a crash between the two renames is named by the load error.
+    from sktfm.persistence import files
+
+    old, new = old_and_new
+    old.save(tmp_path / "model")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(files, "_exchange", lambda first, second: False)
+        new.save(tmp_path / "model")
+    assert_array_equal(sktfm.load(tmp_path / "model").classes_, new.classes_)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+    aside = tmp_path / ".model.sktfm-old-0" / "folder"
+    aside.parent.mkdir()
+    os.rename(tmp_path / "model", aside)  # as if killed between the renames
+    with pytest.raises(ValueError, match="interrupted; the previous model is in .*sktfm-old-0"):
+        sktfm.load(tmp_path / "model")

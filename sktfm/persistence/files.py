@@ -22,7 +22,7 @@ import os
 import pathlib
 import shutil
 import stat
-import tempfile
+import uuid
 
 __all__ = [
     "MANIFEST_FILE",
@@ -53,10 +53,10 @@ def replacing_folder(path):
     wrote; any other existing path is refused before anything is written).
     On an exception the temporary folder is removed and ``path`` untouched.
     """
-    target = pathlib.Path(path).absolute()
+    target = pathlib.Path(os.path.realpath(path))  # a symlinked folder: where it points
     _check_replaceable(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = pathlib.Path(tempfile.mkdtemp(prefix=f".{target.name}.sktfm-new-", dir=target.parent))
+    staging = _sibling(target, "new")
     try:
         yield staging
         write_manifest(staging)
@@ -119,11 +119,27 @@ def _swap_into_place(staging, target):
         return
     # Elsewhere: two renames. A crash between them leaves no folder at
     # ``target`` and the old one beside it, which SavedFolder points to.
-    old = pathlib.Path(tempfile.mkdtemp(prefix=f".{target.name}.sktfm-old-", dir=target.parent))
+    old = _sibling(target, "old")
     os.rename(target, old / "folder")
     os.rename(staging, target)
     _fsync_directory(target.parent)
     shutil.rmtree(old, ignore_errors=True)
+
+
+def _sibling(target, kind):
+    """A new empty folder ``.NAME.sktfm-KIND-XXXX`` beside ``target``.
+
+    Made with ``os.mkdir`` rather than ``tempfile.mkdtemp``, so that the
+    saved folder gets the usual permissions (the umask's), not 0700.
+    """
+    for _ in range(100):
+        folder = target.parent / f".{target.name}.sktfm-{kind}-{uuid.uuid4().hex[:12]}"
+        try:
+            os.mkdir(folder)
+        except FileExistsError:
+            continue
+        return folder
+    raise FileExistsError(f"Cannot make a temporary folder beside {target}.")
 
 
 def _exchange(first, second):
