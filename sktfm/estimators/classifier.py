@@ -52,7 +52,6 @@ class TransformerClassifier(ClassifierMixin, BaseEncoderEstimator):
 
     _parameters = with_ensemble_size(BaseEncoderEstimator._parameters)
 
-    @_fit_context(prefer_skip_nested_validation=True)
     def _check_fitted(self, require):
         super()._check_fitted(require)
         classes = require("classes_", np.ndarray)
@@ -63,6 +62,7 @@ class TransformerClassifier(ClassifierMixin, BaseEncoderEstimator):
                 f"of {head['n_outputs']} outputs."
             )
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Fit the classifier.
 
