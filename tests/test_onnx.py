@@ -8,6 +8,7 @@ protected placeholders. Exports are atomic, and the predictor reads only
 regular files inside the folder, bounded and checked against its manifest.
 """
 
+import ast
 import hashlib
 import json
 import os
@@ -16,6 +17,7 @@ import subprocess
 import sys
 import textwrap
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -262,34 +264,85 @@ def test_translator_without_protection_and_separate_vocabularies(tmp_path):
 
 
 # ---------------------------------------------------------------- serving
+#: The files a service copies to serve an export (sktfm/onnx/predictor.py's docstring).
+SERVING_FILES = ("predictor.py", "_inputs.py", "_export_folder.py", "_export_config.py")
+SERVING_IMPORTS = {"numpy", "onnxruntime", "tokenizers"}
+
+
+def _imports(path):
+    """(relative module names, absolute top-level names) that the file ``path`` imports."""
+    relative, absolute = set(), set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):  # nested imports count
+        if isinstance(node, ast.Import):
+            absolute.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            absolute.add(node.module.split(".")[0])
+        elif isinstance(node, ast.ImportFrom):
+            assert node.level == 1, f"{path.name} imports from above its package"
+            names = [node.module] if node.module else [alias.name for alias in node.names]
+            relative.update(f"{name}.py" for name in names)
+    return relative, absolute
+
+
+def test_the_serving_modules_import_only_numpy_onnxruntime_tokenizers_and_each_other():
+    import sktfm.onnx.predictor as predictor
+
+    folder = Path(predictor.__file__).parent
+    for name in SERVING_FILES:
+        assert f"``{name}``" in predictor.__doc__, f"the docstring does not list {name}"
+        relative, absolute = _imports(folder / name)
+        assert relative <= set(SERVING_FILES), f"{name} imports {relative}"
+        allowed = SERVING_IMPORTS | set(sys.stdlib_module_names)
+        assert absolute <= allowed, f"{name} imports {sorted(absolute - allowed)}"
+
+
 def test_the_predictor_runs_without_torch_sklearn_or_sktfm(tmp_path):
+    """The serving files, copied into a package of their own, serve with sktfm unimportable."""
+    import sktfm.onnx.predictor as predictor
+
     clf = _fit(TransformerClassifier(**TINY), TEXTS, TOPICS)
     folder = clf.export_onnx(tmp_path / "model")
-    fresh = FRESH_TEXTS
-    expected = clf.predict_proba(fresh[:5])
+    expected = clf.predict_proba(FRESH_TEXTS[:5])
     np.save(tmp_path / "expected.npy", expected)
-    import sktfm.onnx.predictor as module
-
+    package = tmp_path / "served_onnx"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    for name in SERVING_FILES:
+        shutil.copyfile(Path(predictor.__file__).parent / name, package / name)
     script = textwrap.dedent(
         f"""
-        import importlib.util, sys
+        import importlib.abc, sys
+        sys.path.insert(0, {str(tmp_path)!r})
+        BLOCKED, attempted = ("torch", "sklearn", "skorch", "sktfm"), []
+
+        class Guard(importlib.abc.MetaPathFinder):  # fails every import of them, and says so
+            def find_spec(self, name, path=None, target=None):
+                if name.split(".")[0] in BLOCKED:
+                    attempted.append(name)
+                    raise ImportError(f"serving imported {{name}}")
+
+        sys.meta_path.insert(0, Guard())
+        for name in list(sys.modules):
+            if name.split(".")[0] in BLOCKED:
+                del sys.modules[name]
         import numpy as np
-        for name in ("torch", "sklearn", "skorch", "sktfm"):
-            sys.modules[name] = None  # importing any of them now fails
-        spec = importlib.util.spec_from_file_location("predictor", {module.__file__!r})
-        predictor = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(predictor)
-        p = predictor.OnnxPredictor({str(folder)!r})
-        texts = {list(fresh[:5])!r}
-        got = p.predict_proba(texts) if p.task == "classification" else (
-            p.predict(texts) if p.task == "regression" else p.transform(texts))
+        from served_onnx.predictor import OnnxPredictor
+
+        p = OnnxPredictor({str(folder)!r})
+        got = p.predict_proba({list(FRESH_TEXTS[:5])!r})
         np.testing.assert_allclose(got, np.load({str(tmp_path / "expected.npy")!r}), atol=1e-4)
-        print("served")
+        assert attempted == [], attempted  # none imported, even behind an except ImportError
+        assert not [m for m in sys.modules if m.split(".")[0] in BLOCKED]
+        served = sorted(m for m in sys.modules if m.startswith("served_onnx."))
+        print("served by", served)
         """
     )
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-I", "-c", script], capture_output=True, text=True, cwd=tmp_path
+    )
     assert result.returncode == 0, result.stderr
-    assert "served" in result.stdout
+    modules = [f"served_onnx.{name[:-3]}" for name in sorted(SERVING_FILES)]
+    assert f"served by {modules}" in result.stdout
 
 
 def test_bad_exports_and_bad_input_raise_clearly(tmp_path):
