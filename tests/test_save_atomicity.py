@@ -6,6 +6,7 @@ exactly one of the two models. The child forks a saver per trial, so the
 cost of importing torch is paid once.
 """
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -64,6 +65,7 @@ def two_models(tmp_path_factory):
     return folder, X[:20], old, new
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="the saver processes are forked (POSIX)")
 def test_a_killed_save_leaves_exactly_the_old_or_the_new_model(tmp_path, two_models):
     folder, X, old, new = two_models
     out = tmp_path / "snapshots"
