@@ -15,14 +15,13 @@ table to benchmarks/RESULTS.md.
     python benchmarks/decode.py
 """
 
-import datetime
 import os
 import platform
 import time
 
 import numpy as np
 import torch
-from _results import append_section, paired_ratio
+from _results import paired_ratio, record_section
 
 from sktfm.nn import Seq2Seq
 
@@ -113,8 +112,7 @@ def main():
         f"torch threads, torch {torch.__version__}"
     )
     lines = [
-        f"## Greedy decoding: KV cache vs no cache vs Hugging Face generate "
-        f"({datetime.date.today()})",
+        "## Greedy decoding: KV cache vs no cache vs Hugging Face generate",
         "",
         f"Machine: {machine}. `benchmarks/decode.py`: random encoder-decoder, d_model {D}, "
         f"{HEADS} heads, {LAYERS}+{LAYERS} layers, feed-forward {FF}, vocab {VOCAB}; batch "
@@ -136,7 +134,7 @@ def main():
         "(target >= 1.3x).",
         "",
     ]
-    append_section(lines)
+    record_section("decode", lines)
 
 
 if __name__ == "__main__":

@@ -25,14 +25,13 @@ benchmarks/RESULTS.md.
     python benchmarks/encode.py
 """
 
-import datetime
 import os
 import platform
 import time
 
 import numpy as np
 import torch
-from _results import append_section, paired_ratio
+from _results import paired_ratio, record_section
 from torch import nn
 
 from sktfm import TransformerEncoder
@@ -219,7 +218,7 @@ def main():
         f"cpu capability {torch.backends.cpu.get_cpu_capability()}"
     )
     lines = [
-        f"## Encoder inference: sktfm vs torch fast path vs HF BertModel ({datetime.date.today()})",
+        "## Encoder inference: sktfm vs torch fast path vs HF BertModel",
         "",
         f"Machine: {machine}. `benchmarks/encode.py`: d_model {D}, {HEADS} heads, {LAYERS} layers, "
         f"feed-forward {FF}, vocab {VOCAB}, batch {BATCH}, {N_SEQUENCES} sequences; median of "
@@ -267,7 +266,7 @@ def main():
         f"{best_var:.2f}x the best alternative.",
         "",
     ]
-    append_section(lines)
+    record_section("encode", lines)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@ pickle, or failed with anything but a ValueError.
 """
 
 import argparse
-import datetime
 import json
 import subprocess
 import sys
@@ -18,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _results import append_section
+from _results import record_section
 
 FUZZER = Path(__file__).resolve().parent.parent / "tests" / "folder_fuzzer.py"
 
@@ -46,9 +45,10 @@ def main():
             f"{summary['loaded_same']} | {summary['loaded_other']} | "
             f"{len(summary['failures'])} | {time.perf_counter() - start:.0f} s |"
         )
-    append_section(
+    record_section(
+        "fuzz_folders",
         [
-            f"## Saved-folder fuzzing ({datetime.date.today().isoformat()})",
+            "## Saved-folder fuzzing",
             "",
             "Mutated copies of saved estimators, a tokenizer, a cleaner, a pipeline and an",
             "ONNX export (tests/folder_fuzzer.py). *Refused*: a ValueError. *Same*: loads",
@@ -60,7 +60,7 @@ def main():
             "|---|---|---|---|---|---|---|",
             *rows,
             "",
-        ]
+        ],
     )
     for failure in failures[:20]:
         print(failure, file=sys.stderr)

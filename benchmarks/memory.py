@@ -10,7 +10,6 @@ table to benchmarks/RESULTS.md.
     python benchmarks/memory.py
 """
 
-import datetime
 import os
 import platform
 import resource
@@ -19,7 +18,7 @@ import sys
 import time
 
 import numpy as np
-from _results import append_section
+from _results import record_section
 
 N_STRINGS = 1_000_000
 TARGET_GB = 1.5
@@ -72,7 +71,7 @@ def main():
     rise, peak, seconds, tokenize_seconds, width, out_gb = map(float, result.stdout.split()[-6:])
     verdict = "meets" if rise < TARGET_GB else "MISSES"
     lines = [
-        f"## Transforming 1,000,000 short strings ({datetime.date.today()})",
+        "## Transforming 1,000,000 short strings",
         "",
         f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores. `benchmarks/memory.py`: "
         f"`TransformerEncoder()` defaults (d_model {int(width)}), 1-7 words per string, in a "
@@ -91,7 +90,7 @@ def main():
         "(`tests/test_batch_invariance.py`).",
         "",
     ]
-    append_section(lines)
+    record_section("memory", lines)
 
 
 if __name__ == "__main__":

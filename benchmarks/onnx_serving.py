@@ -13,7 +13,6 @@ outputs is reported too. Appends a dated table to benchmarks/RESULTS.md.
     python benchmarks/onnx_serving.py
 """
 
-import datetime
 import os
 import platform
 import tempfile
@@ -21,7 +20,7 @@ import time
 
 import numpy as np
 import onnxruntime
-from _results import append_section, paired_ratio
+from _results import paired_ratio, record_section
 from encode import (
     BATCH,
     FF,
@@ -77,10 +76,10 @@ def main():
             f"| {ratio:.2f}x | {error:.1e} |"
         )
 
-    today = datetime.date.today().isoformat()
-    append_section(
+    record_section(
+        "onnx_serving",
         [
-            f"## ONNX Runtime serving vs sktfm transform ({today})",
+            "## ONNX Runtime serving vs sktfm transform",
             "",
             f"`python benchmarks/onnx_serving.py`: {platform.processor() or platform.machine()}, "
             f"{os.cpu_count()} cores, torch threads default, onnxruntime "
@@ -98,7 +97,7 @@ def main():
             "|---|---|---|---|---|",
             *rows,
             "",
-        ]
+        ],
     )
 
 

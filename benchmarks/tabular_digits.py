@@ -9,13 +9,13 @@ to RESULTS.md.
     python benchmarks/tabular_digits.py
 """
 
-import datetime
 import os
 import platform
 import runpy
 from pathlib import Path
 
 import torch
+from _results import record_section
 from sklearn.base import clone
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,7 +54,7 @@ def main():
     )
     section = "\n".join(
         [
-            f"## Tabular digits ({datetime.date.today().isoformat()})",
+            "## Tabular digits",
             "",
             f"scikit-learn `load_digits`, 80/20 stratified split (seed 0), each of "
             f"the 64 pixels one token. Machine: {machine}.",
@@ -65,14 +65,7 @@ def main():
             "",
         ]
     )
-    print(section)
-    results = ROOT / "benchmarks" / "RESULTS.md"
-    if not results.exists():
-        results.write_text(
-            "# Benchmark results\n\nAppended by the scripts in benchmarks/; newest last.\n\n"
-        )
-    with results.open("a", encoding="utf-8") as handle:
-        handle.write(section + "\n")
+    record_section("tabular_digits", section.splitlines())
     if worst < TARGET:
         raise SystemExit(f"accuracy {worst:.4f} is below the {TARGET} target")
 

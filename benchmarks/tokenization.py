@@ -13,13 +13,12 @@ Not named tokenize.py: run as a script, that name would shadow the standard
 library's ``tokenize`` module, which numpy and inspect import.
 """
 
-import datetime
 import os
 import platform
 import time
 
 import numpy as np
-from _results import append_section
+from _results import record_section
 
 from sktfm import Tokenizer
 from sktfm.datasets import make_topic_texts
@@ -73,7 +72,7 @@ def main():
         for kind in tokenizers
     )
     lines = [
-        f"## Tokenizer throughput ({datetime.date.today()})",
+        "## Tokenizer throughput",
         "",
         f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores. `benchmarks/tokenization.py`: "
         f"{N:,} sentences of 1-30 words; median of {REPEATS} alternating repetitions after "
@@ -89,7 +88,7 @@ def main():
         f"Same ids from sktfm and the bare Hugging Face call: {agree}.",
         "",
     ]
-    append_section(lines)
+    record_section("tokenization", lines)
 
 
 if __name__ == "__main__":

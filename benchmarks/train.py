@@ -20,7 +20,6 @@ Appends a dated table to benchmarks/RESULTS.md.
     python benchmarks/train.py
 """
 
-import datetime
 import itertools
 import os
 import platform
@@ -28,7 +27,7 @@ import time
 
 import numpy as np
 import torch
-from _results import append_section
+from _results import record_section
 from torch.utils.data import DataLoader
 
 from sktfm import TransformerClassifier
@@ -148,8 +147,7 @@ def main():
         f"{torch.backends.cpu.get_cpu_capability()}"
     )
     lines = [
-        f"## Training throughput: TransformerClassifier vs a bare PyTorch loop "
-        f"({datetime.date.today()})",
+        "## Training throughput: TransformerClassifier vs a bare PyTorch loop",
         "",
         f"Machine: {machine}. `benchmarks/train.py`: d_model 128, 4 heads, 2 layers, "
         f"{N:,} sequences, batch {BATCH}, AdamW; real tokens per second over one epoch after "
@@ -168,7 +166,7 @@ def main():
         bf16_line,
         "",
     ]
-    append_section(lines)
+    record_section("train", lines)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ for 64-token outputs. The table is printed and appended to RESULTS.md.
 
 import argparse
 import copy
-import datetime
 import os
 import platform
 import sys
@@ -29,6 +28,7 @@ import time
 from pathlib import Path
 
 import torch
+from _results import record_section
 from skorch.callbacks import Callback
 
 from sktfm import Seq2SeqTranslator
@@ -193,7 +193,7 @@ def main():
     beats = all(ours[b]["bleu"] > plain[b]["bleu"] for b in budgets)
     within = [b for b in budgets if ours[b]["bleu"] >= 97 and ours[b]["exact"] >= 0.95]
     lines = [
-        f"## Number translation, English -> French words ({datetime.date.today().isoformat()})",
+        "## Number translation, English -> French words",
         "",
         f"{n_train:,} training pairs, {n_test:,} test numbers never seen in training, "
         f"word-level tokens; same wall-clock training budgets for both systems "
@@ -211,12 +211,10 @@ def main():
         f"{uncached_s / cached_s:.1f}x.",
         "",
     ]
-    text = "\n".join(lines)
-    print(text)
-    if not args.quick:
-        results = ROOT / "benchmarks" / "RESULTS.md"
-        with results.open("a", encoding="utf-8") as handle:
-            handle.write(text + "\n")
+    if args.quick:
+        print("\n".join(lines))
+    else:
+        record_section("translation", lines)
 
 
 if __name__ == "__main__":

@@ -10,13 +10,13 @@ match are printed and appended to RESULTS.md.
     python benchmarks/translation_pairs.py
 """
 
-import datetime
 import os
 import platform
 import time
 from pathlib import Path
 
 import torch
+from _results import record_section
 
 from sktfm import Seq2SeqTranslator
 from sktfm.datasets import make_number_translation
@@ -54,7 +54,7 @@ def main():
     machine = f"{platform.machine()}, {os.cpu_count()} CPU cores, torch {torch.__version__}"
     text = "\n".join(
         [
-            f"## Translator defaults on other pairs ({datetime.date.today().isoformat()})",
+            "## Translator defaults on other pairs",
             "",
             f"`Seq2SeqTranslator(random_state=0)` defaults, untuned; {N_TRAIN:,} training "
             f"numbers, {N_TEST} test numbers never seen in training. Machine: {machine}.",
@@ -63,9 +63,7 @@ def main():
             "",
         ]
     )
-    print(text)
-    with (ROOT / "benchmarks" / "RESULTS.md").open("a", encoding="utf-8") as handle:
-        handle.write(text + "\n")
+    record_section("translation_pairs", text.splitlines())
 
 
 if __name__ == "__main__":

@@ -31,7 +31,6 @@ each, on the 2-core machine). The table is printed and appended to RESULTS.md.
 
 import argparse
 import concurrent.futures
-import datetime
 import json
 import os
 import platform
@@ -218,11 +217,11 @@ def main(argv=None):
         print("\n".join(lines))
         return results
     sys.path.insert(0, str(HERE))
-    from _results import append_section
+    from _results import record_section
 
+    pairs = " ".join(f"en-{lang}" for lang in args.langs)
     header = [
-        f"## Real translation: gettext catalogs, {budget / 60:.0f} minutes of training "
-        f"({datetime.date.today()})",
+        f"## Real translation: gettext catalogs {pairs}, {budget / 60:.0f} minutes of training",
         "",
         f"`python benchmarks/translation_real.py` on {platform.machine()}, "
         f"{os.cpu_count()} cores: {args.jobs} systems at a time, {threads} torch thread(s) "
@@ -230,7 +229,7 @@ def main(argv=None):
         "beam search for Seq2SeqTranslator and greedy for the plain loop.",
         "",
     ]
-    append_section(header + lines)
+    record_section(f"translation_real/{'-'.join(args.langs)}", header + lines)
     return results
 
 
