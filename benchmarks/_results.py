@@ -131,7 +131,8 @@ def _section(name, lines, run):
     while rest and not rest[-1].strip():
         rest.pop()
     body = "\n".join([title, "", run, "", *rest])
-    return f"<!-- benchmark: {name} -->\n{body}\n<!-- end: {name} -->\n"
+    # The blank line ends a table the section may end with, before the marker.
+    return f"<!-- benchmark: {name} -->\n{body}\n\n<!-- end: {name} -->\n"
 
 
 def _append_history(history, name, body):

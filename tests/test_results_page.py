@@ -55,7 +55,7 @@ def test_first_run_of_a_benchmark_adds_its_section_and_a_contents_entry(tmp_path
     assert not (tmp_path / "history").exists()
     assert text.startswith("# Benchmark results\n")
     assert results.sections(text) == {
-        "encode": f"## Encoder inference\n\n{RUN}\n\n| a |\n|---|\n| 1 |\n"
+        "encode": f"## Encoder inference\n\n{RUN}\n\n| a |\n|---|\n| 1 |\n\n"
     }
     assert "- [Encoder inference](#encoder-inference)" in text
 
@@ -170,3 +170,49 @@ def test_the_links_to_history_files_resolve():
         assert target.is_file(), path
         headings = [line.lstrip("#") for line in target.read_text().splitlines() if line[:1] == "#"]
         assert not anchor or anchor in {results.slug(h) for h in headings}, (path, anchor)
+
+
+# ------------------------------------------------------------ the docs' charts
+
+charts = _load("_charts", ROOT / "docs" / "_charts.py")
+
+
+def test_every_chart_reads_its_figures_from_the_committed_page():
+    drawn = {chart.name: chart for chart in charts.charts()}
+    shown = re.findall(
+        r"_build/results_charts/(\w+)\.png", (ROOT / "docs" / "results.md").read_text()
+    )
+    assert shown and set(shown) <= set(drawn), set(shown) - set(drawn)
+    for chart in drawn.values():
+        assert chart.main in chart.values, (chart.name, chart.main)
+        assert chart.values[chart.main], chart.name  # sktfm has figures
+        assert len(chart.values) >= 2, chart.name  # beside at least one alternative
+        assert all(
+            value is None or value > 0
+            for series in chart.values.values()
+            for value in series.values()
+        )
+        assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", chart.date), chart.name
+
+
+def test_a_chart_follows_the_table_of_its_section(tmp_path):
+    page = tmp_path / "RESULTS.md"
+    results.record_section(
+        "pretrained",
+        [
+            "## Pretrained",
+            "",
+            "| system | sentences/s |",
+            "|---|---|",
+            "| sktfm | 300 |",
+            "| sentence-transformers | 150 |",
+        ],
+        results=page,
+        history=tmp_path / "history",
+        run=RUN,
+    )
+    (chart,) = charts.charts(page)
+    assert chart.values == {"sktfm": {"": 300.0}, "sentence-transformers": {"": 150.0}}
+    pytest.importorskip("matplotlib")
+    (png,) = charts.write_charts(tmp_path / "charts", page)
+    assert png.name == "pretrained.png" and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
