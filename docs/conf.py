@@ -80,9 +80,20 @@ def _plain_text_for_foreign_references(app, env, node, contnode):
     return None
 
 
+def _write_result_charts(app):
+    """The bar charts of results.md, drawn from benchmarks/RESULTS.md (docs/_charts.py)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("_charts", DOCS / "_charts.py")
+    charts = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(charts)
+    charts.write_charts(DOCS / "_build" / "results_charts")
+
+
 def setup(app):
     app.connect("autodoc-skip-member", _skip_member)
     app.connect("missing-reference", _plain_text_for_foreign_references)
+    app.connect("builder-inited", _write_result_charts)
 
 
 # ------------------------------------------------------------ numpydoc
