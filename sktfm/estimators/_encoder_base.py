@@ -26,6 +26,7 @@ from ..training.budget import (
 )
 from ._members import fit_members
 from ._parameters import ARCHITECTURE, ENCODER_INPUT, TEXT, TRAINING, with_attention_dropout
+from ._signature import inapplicable
 from ._targets import mean_and_scale
 from ._training import BaseTrainedEstimator
 
@@ -140,6 +141,7 @@ class BaseEncoderEstimator(BaseTrainedEstimator, register=False):
                 raise ValueError(
                     f"pretrained models read text; X looks like {self.input_type_} input."
                 )
+            self._warn_inapplicable()
         else:
             self._check_input_type(X)
         kind = self.input_type_
@@ -148,6 +150,20 @@ class BaseEncoderEstimator(BaseTrainedEstimator, register=False):
         if kind == "tabular":
             return self._prepare_tabular(X, reset=reset)
         return self._prepare_sequence(X, reset=reset)
+
+    def _warn_inapplicable(self):
+        """Warn once, naming them, about parameters set that this fit's input ignores."""
+        values = self.get_params(deep=False)
+        names = inapplicable(self._parameters, values, self.input_type_)
+        if names:
+            settings = ", ".join(f"{name}={values[name]!r}" for name in names)
+            warnings.warn(
+                f"{type(self).__name__}: {settings} apply to other input than "
+                f"{self.input_type_} and do nothing here; leave them at their defaults "
+                "to silence this warning.",
+                UserWarning,
+                stacklevel=5,
+            )
 
     def _prepare_text(self, X, *, reset):
         if self.input_type_ == "text":

@@ -30,6 +30,9 @@ def _positive(minimum=1):
 
 
 _DROPOUT = [Interval(Real, 0, 1, closed="left")]
+#: The input types that read the text and the series parameters.
+TEXT_INPUT = ("text", "tokens")
+SERIES = ("sequence",)
 _LABEL_SMOOTHING = [Interval(Real, 0, 1, closed="left")]
 
 
@@ -48,9 +51,9 @@ ARCHITECTURE = {
         'float or "auto"',
         "Dropout on embeddings, feed-forward layers and residual branches (and on attention "
         'weights, see ``attention_dropout``). ``"auto"`` is 0.3 '
-        "for text (or tokens) learned from scratch, whose embedding table overfits a few "
-        "thousand texts within three epochs at 0.1; the checkpoint's dropout with "
-        "``pretrained``; 0.1 otherwise. The resolved value is ``dropout_``.",
+        "for text (or tokens) learned from scratch, whose embedding table overfits at 0.1; "
+        "the checkpoint's dropout with ``pretrained``; 0.1 otherwise. The resolved value is "
+        "``dropout_``.",
     ),
     "activation": Parameter(
         "gelu", [StrOptions(set(ACTIVATIONS))], _options(ACTIVATIONS), "Feed-forward activation."
@@ -86,7 +89,11 @@ ARCHITECTURE = {
 
 TEXT = {
     "vocab_size": Parameter(
-        8000, _positive(N_SPECIAL + 1), "int", "Largest vocabulary learned from text."
+        8000,
+        _positive(N_SPECIAL + 1),
+        "int",
+        "Largest vocabulary learned from text.",
+        applies_to=TEXT_INPUT,
     ),
     "truncation": Parameter(
         True,
@@ -116,6 +123,7 @@ ENCODER_INPUT = {
         'alike), never guessed. ``"auto"`` reads channels last and warns at ``fit`` when '
         "the series has more features than time steps (likely channels first); set the "
         "layout explicitly to silence it.",
+        applies_to=SERIES,
     ),
     "patch_size": Parameter(
         "auto",
@@ -127,6 +135,7 @@ ENCODER_INPUT = {
         "(``ceil(length / 32)`` steps each; 1 for series of up to 32 steps); 1 makes "
         "every step a token. ``max_len`` then counts patches. The resolved value is "
         "``patch_size_``.",
+        applies_to=SERIES,
     ),
     "patch_stride": Parameter(
         None,
@@ -134,6 +143,7 @@ ENCODER_INPUT = {
         "int or None",
         "Steps between the starts of two patches; None is ``patch_size`` (patches do not "
         "overlap), a smaller value makes them overlap.",
+        applies_to=SERIES,
     ),
     "series_scaling": Parameter(
         "global",
@@ -143,9 +153,9 @@ ENCODER_INPUT = {
         "per-channel mean and spread, which keeps each series' level and amplitude. "
         '``"instance"``: each series and channel to mean 0 and standard deviation 1 over '
         "its own steps (RevIN's normalisation, the UCR archive's z-normalisation): the "
-        "model sees shapes only. Global is the default: on aeon's UCR/UEA problems "
-        "instance scaling lost 21 points on JapaneseVowels (whose channel levels tell the "
-        "speakers apart) and was no better elsewhere (``benchmarks/RESULTS.md``).",
+        "model sees shapes only. Global is the default, since channel levels often carry "
+        "the label (measurements: ``benchmarks/RESULTS.md``).",
+        applies_to=SERIES,
     ),
     "tokenizer": Parameter(
         "bpe",
@@ -156,6 +166,7 @@ ENCODER_INPUT = {
         ":class:`~sktfm.Tokenizer` whose kind, "
         "``vocab_size`` and ``min_frequency`` are used (its ``max_len`` and ``truncation`` "
         "are taken from this estimator).",
+        applies_to=TEXT_INPUT,
     ),
     "pretrained": Parameter(
         None,
@@ -169,6 +180,7 @@ ENCODER_INPUT = {
         "texts are cut (at most the checkpoint's positions). ``max_epochs=0`` loads only; "
         "otherwise ``fit`` fine-tunes (with ``y`` the task head, without it masked-token "
         "modelling).",
+        applies_to=TEXT_INPUT,
     ),
     "embedding_init": Parameter(
         "auto",
@@ -179,11 +191,11 @@ ENCODER_INPUT = {
         "a truncated SVD of the texts' positive pointwise mutual information matrix (tokens "
         "at most 5 apart; Levy et al., 2015), computed at ``fit`` in seconds, without labels "
         '(:func:`sktfm.text.cooccurrence_vectors`). ``"auto"`` is ``"cooccurrence"`` '
-        "for text (or tokens) learned from scratch from at least 2,000 texts, where it raised "
-        'the accuracy of one model on real text by 0.6 to 2.9 points, and ``"normal"`` '
-        "otherwise: from fewer texts the counts are too thin (1,000 texts: 2.5 points lower; "
-        "``benchmarks/RESULTS.md``), and only text and tokens learned from scratch have a "
-        "table to start. The resolved value is ``embedding_init_``.",
+        "for text (or tokens) learned from scratch from at least 2,000 texts, and "
+        '``"normal"`` otherwise: from fewer texts the counts are too thin, and only text and '
+        "tokens learned from scratch have a table to start (measurements: "
+        "``benchmarks/RESULTS.md``). The resolved value is ``embedding_init_``.",
+        applies_to=TEXT_INPUT,
     ),
 }
 
@@ -239,9 +251,8 @@ TRAINING = {
         "optimizer step (about the last half of the steps until it reaches this decay: "
         "0.999 spans about 1,000 steps). Validation, early stopping and the fitted model "
         'use the average; training goes on from the weights. None turns it off. ``"auto"`` '
-        "is 0.999 for text (or tokens) learned from scratch, where it added 0.6-0.7 "
-        "points of accuracy on real text (``benchmarks/RESULTS.md``), and None otherwise; the "
-        "resolved value is ``ema_decay_``.",
+        "is 0.999 for text (or tokens) learned from scratch and None otherwise "
+        "(measurements: ``benchmarks/RESULTS.md``); the resolved value is ``ema_decay_``.",
     ),
     "grad_clip": Parameter(
         1.0,
@@ -366,9 +377,8 @@ ENSEMBLE_SIZE = Parameter(
     "averaged. On the CPU they train at the same time in separate processes, each with its "
     "share of torch's threads (see ``n_processes``); on a GPU, or with ``callbacks``, one "
     "after the other. "
-    '``"auto"`` is 2 for text (or tokens) learned from scratch, where the pair added 0.6 '
-    "to 1.3 points of accuracy on real text for 1.3x the fit time on 2 cores "
-    "(``benchmarks/RESULTS.md``), and 1 otherwise; the resolved value is "
+    '``"auto"`` is 2 for text (or tokens) learned from scratch and 1 otherwise '
+    "(measurements: ``benchmarks/RESULTS.md``); the resolved value is "
     "``ensemble_size_``; ``history_`` is then the first member's. Continued training "
     "(``warm_start``, ``partial_fit``) trains the members together, on the same batches, "
     "as it continues a loaded model.",
@@ -393,9 +403,9 @@ ATTENTION_DROPOUT = Parameter(
     [*_DROPOUT, StrOptions({"auto"})],
     'float or "auto"',
     'Dropout on the attention weights. ``"auto"`` is 0 for text (or tokens) learned from '
-    "scratch: torch's fused attention kernels, which have no dropout on the CPU, then train "
-    "about 25% faster, for the same accuracy on real text within the spread between seeds "
-    "(``benchmarks/RESULTS.md``); ``dropout`` otherwise. The resolved value is "
+    "scratch, so that torch's fused attention kernels (which have no dropout on the CPU) "
+    "can run; ``dropout`` otherwise (measurements: ``benchmarks/RESULTS.md``). The "
+    "resolved value is "
     "``attention_dropout_``.",
 )
 

@@ -11,12 +11,41 @@ from typing import NamedTuple
 
 
 class Parameter(NamedTuple):
-    """One parameter: default, scikit-learn constraint, numpydoc type and description."""
+    """One parameter: default, scikit-learn constraint, numpydoc type and description.
+
+    ``applies_to`` names the input types the parameter is read for (empty:
+    all of them); ``fit`` warns when one is set away from its default for
+    input it ignores.
+    """
 
     default: object
     constraint: list
     type: str
     doc: str
+    applies_to: tuple = ()
+
+
+def is_default(value, default):
+    """Whether a parameter's ``value`` is its ``default`` (same type, equal)."""
+    if value is default:
+        return True
+    try:
+        return type(value) is type(default) and bool(value == default)
+    except (TypeError, ValueError):  # an array, say: not a default
+        return False
+
+
+def inapplicable(parameters, values, input_type):
+    """Names of the ``parameters`` set (in ``values``) away from their default that
+    ``input_type`` ignores, in signature order."""
+    return [
+        name
+        for name, param in parameters.items()
+        if param.applies_to
+        and input_type not in param.applies_to
+        and name in values
+        and not is_default(values[name], param.default)
+    ]
 
 
 def init_parameters(cls):
@@ -81,8 +110,12 @@ def parameters_doc(cls, parameters):
         if name not in parameters:
             continue
         param, arg = parameters[name], signature[name]
+        doc = param.doc
+        if param.applies_to:
+            kinds = " and ".join(param.applies_to)
+            doc += f" Read for {kinds} input only; ``fit`` warns when it is set for other input."
         text = textwrap.fill(
-            param.doc,
+            doc,
             width=76,
             initial_indent=" " * 8,
             subsequent_indent=" " * 8,

@@ -39,8 +39,8 @@ TRANSLATION_ARCHITECTURE = {
         "float",
         "Dropout on embeddings, attention weights and residual branches. 0 by default: "
         "within a time budget that lets the model see its pairs a few times, dropout only "
-        "slows learning (on Spanish software messages, 10 minutes on 2 CPU cores: BLEU "
-        "41.6 without, 35.3 with 0.1). Raise it for long training on small data.",
+        "slows learning (measurements: ``benchmarks/RESULTS.md``). Raise it for long "
+        "training on small data.",
     ),
     "pooling": Parameter(
         "mean",
@@ -95,9 +95,8 @@ TRANSLATION_TEXT = {
         "training target where it has the span), decoding emits each sentinel exactly as "
         "often as the source has it, and the spans are put back after decoding "
         '(:mod:`sktfm.text.protection`; text input only). ``"auto"`` protects printf and '
-        "brace placeholders when the training sources have any (on German and Spanish "
-        "software messages it kept every placeholder, against 66% and 62% unprotected, "
-        "chrF within 0.5, BLEU 0.4 and 2.2 lower), and nothing otherwise. None protects "
+        "brace placeholders when the training sources have any, and nothing otherwise "
+        "(measurements: ``benchmarks/RESULTS.md``). None protects "
         "nothing. The resolved value is ``protected_tokens_``.",
     ),
 }
@@ -131,9 +130,8 @@ TRANSLATION_TRAINING = {
         2e-3,
         [Interval(Real, 0, None, closed="neither")],
         "float",
-        "Peak AdamW learning rate, reached after ``warmup_steps``. On software messages "
-        "(10 minutes on 2 CPU cores, ``benchmarks/translation_real.py``) 2e-3 gave 5.8 BLEU "
-        "more than 1e-3; 5e-3 was unstable.",
+        "Peak AdamW learning rate, reached after ``warmup_steps`` (chosen on real "
+        "translation, ``benchmarks/translation_real.py``; 5e-3 was unstable there).",
     ),
     "warmup_steps": Parameter(
         300,

@@ -244,6 +244,7 @@ def test_bfloat16_on_a_cpu_without_native_support_warns(tiny, monkeypatch, nativ
 
     monkeypatch.setattr(runtime, "cpu_has_native_bf16", lambda: native)
     X = np.random.RandomState(0).normal(size=(20, 3))
+    del tiny["vocab_size"]  # a table has no vocabulary (setting one warns)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         TransformerEncoder(**{**tiny, "max_epochs": 1}, precision="bf16").fit(X)
