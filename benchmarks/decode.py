@@ -9,8 +9,8 @@ of the same sizes (``transformers`` is a benchmark-only dependency), run with
 Repetitions alternate after a warm-up; medians and spreads are reported, and
 each ratio is the median of the ratios within one repetition (the host's
 speed drifts; back-to-back runs share its state); the cached and uncached
-sktfm paths must produce the same tokens. Appends a dated
-table to benchmarks/RESULTS.md.
+sktfm paths must produce the same tokens. Records its
+section of benchmarks/RESULTS.md (earlier runs: benchmarks/history/).
 
     python benchmarks/decode.py
 """

@@ -19,8 +19,8 @@ repetition (the host's speed drifts; back-to-back runs share its state). (a)
 is also given in GFLOP/s against a float32 matmul ceiling measured here, and,
 where the CPU computes bfloat16 natively, sktfm runs once more with
 ``precision="bf16"`` (output checked against float32; emulated bfloat16 is
-slower than float32 and is skipped). Appends a dated table to
-benchmarks/RESULTS.md.
+slower than float32 and is skipped). Records its
+section of benchmarks/RESULTS.md (earlier runs: benchmarks/history/).
 
     python benchmarks/encode.py
 """

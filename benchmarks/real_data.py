@@ -26,7 +26,8 @@ predict seconds, and whether fitting raised a ``ConvergenceWarning``.
    embeddings + logistic regression; sktfm from scratch and sktfm fine-tuning
    the same MiniLM (``pretrained=``).
 
-Appends a dated section to benchmarks/RESULTS.md (full runs only).
+Records its sections of benchmarks/RESULTS.md, full runs only (earlier
+runs: benchmarks/history/).
 
     python benchmarks/real_data.py                    # everything
     python benchmarks/real_data.py --only ts          # one part

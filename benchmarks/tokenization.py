@@ -5,7 +5,8 @@
 tokenizer called with ``encode_batch`` on the raw list (the floor: no checks,
 Encoding objects out), for the word and BPE kinds; and the pretrained
 WordPiece tokenizer of all-MiniLM-L6-v2. Median of 3 alternating repetitions
-after a warm-up; ids must agree. Appends a dated table to benchmarks/RESULTS.md.
+after a warm-up; ids must agree. Records its
+section of benchmarks/RESULTS.md (earlier runs: benchmarks/history/).
 
     python benchmarks/tokenization.py
 

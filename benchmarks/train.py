@@ -15,7 +15,8 @@ pipeline: bucketing, collation, skorch.
 Throughput is real tokens per second over one full epoch, each system warmed
 up first (a short fit, a few batches); runs alternate between systems,
 ``REPEATS`` rounds, medians reported.
-Appends a dated table to benchmarks/RESULTS.md.
+Records its
+section of benchmarks/RESULTS.md (earlier runs: benchmarks/history/).
 
     python benchmarks/train.py
 """

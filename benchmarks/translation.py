@@ -13,7 +13,7 @@ numbers never seen in training, under the same wall-clock training budgets
 
 Reported per budget: corpus BLEU, chrF, exact-match accuracy, training pairs/s
 and decoding sentences/s; then the speed of cached versus uncached decoding
-for 64-token outputs. The table is printed and appended to RESULTS.md.
+for 64-token outputs. The table is printed and recorded in RESULTS.md.
 
     python benchmarks/translation.py            # the full run, ~20 minutes
     python benchmarks/translation.py --quick    # a small smoke run

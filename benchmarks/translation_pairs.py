@@ -5,7 +5,7 @@ Here the same defaults translate English -> Spanish number words, and digits
 ("342") -> French words, where only the tokenizer follows the data: digits
 are read character by character, ``tokenizer=("char", "word")``. Each pair
 trains on 10,000 numbers and is tested on 500 others; BLEU, chrF and exact
-match are printed and appended to RESULTS.md.
+match are printed and recorded in RESULTS.md.
 
     python benchmarks/translation_pairs.py
 """

@@ -22,7 +22,7 @@ whose translation keeps exactly those), copy rate (tokens found verbatim in
 both source and reference that the translation copies), training pairs/s and
 decoding sentences/s. Each system runs in its own process; ``--jobs`` of them
 at a time, each with ``cores / jobs`` torch threads (2 at a time, 1 thread
-each, on the 2-core machine). The table is printed and appended to RESULTS.md.
+each, on the 2-core machine). The table is printed and recorded in RESULTS.md.
 
     python benchmarks/translation_real.py                 # ~40 minutes on 2 cores
     python benchmarks/translation_real.py --quick         # smoke run, ~2 minutes
