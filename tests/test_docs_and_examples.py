@@ -80,6 +80,7 @@ def test_readme_code_block_runs(line, code, expected, capsys, tmp_path, monkeypa
     assert _lines(capsys.readouterr().out) == _lines(expected)
 
 
+@pytest.mark.slow
 def test_demo_example_prints_its_result_beside_the_baseline():
     result = subprocess.run(
         [sys.executable, str(ROOT / "examples" / "tabular_digits.py")],
