@@ -19,11 +19,7 @@ from ..data import INPUT_TYPES, infer_input_type, resolve_input_type, text_colum
 from ..series import as_padded_series, auto_patch_size, instance_normalize, max_steps
 from ..text import MASK_ID, N_SPECIAL, PretrainedTokenizer, Tokenizer
 from ..training import inference
-from ..training.budget import (
-    resolve_embedding_init,
-    resolve_ensemble_size,
-    resolve_regularisation,
-)
+from ..training.plan import plan_regularisation
 from ._members import fit_members
 from ._parameters import ARCHITECTURE, ENCODER_INPUT, TEXT, TRAINING, with_attention_dropout
 from ._signature import inapplicable
@@ -254,23 +250,26 @@ class BaseEncoderEstimator(BaseTrainedEstimator, register=False):
             )
 
     # --------------------------------------------------------------- training
-    def _backbone_kwargs(self, X_model):
-        if self._pretrained_path() is not None:
-            kwargs = _pretrained.backbone_kwargs(self.pretrained)
-            if self.max_len > kwargs["max_positions"]:
-                raise ValueError(
-                    f"max_len={self.max_len} exceeds the {kwargs['max_positions']} "
-                    "positions of the pretrained model; lower max_len."
-                )
-            self._resolve_regularisation(checkpoint_dropout=kwargs["dropout"])
+    def _pretrained_config(self):
+        """The pretrained checkpoint's backbone arguments (its ``config.json``), checked."""
+        kwargs = _pretrained.backbone_kwargs(self.pretrained)
+        if self.max_len > kwargs["max_positions"]:
+            raise ValueError(
+                f"max_len={self.max_len} exceeds the {kwargs['max_positions']} "
+                "positions of the pretrained model; lower max_len."
+            )
+        return kwargs
+
+    def _backbone_kwargs(self, X_model, regularisation, pretrained_config=None):
+        """The backbone's arguments for this fit (``regularisation`` from its plan)."""
+        if pretrained_config is not None:
             return dict(
                 architecture="bert",
-                **{**kwargs, "dropout": self.dropout_},
-                attention_dropout=self.attention_dropout_,
-                pooling=self.pooling_,
+                **{**pretrained_config, "dropout": regularisation.dropout},
+                attention_dropout=regularisation.attention_dropout,
+                pooling=regularisation.pooling,
             )
         kind = _INPUT_KIND[self.input_type_]
-        self._resolve_regularisation(text_from_scratch=kind == "tokens", n_samples=len(X_model))
         sizes = {}
         if kind == "tokens":
             sizes["vocab_size"] = self.tokenizer_.vocab_size_
@@ -283,70 +282,72 @@ class BaseEncoderEstimator(BaseTrainedEstimator, register=False):
             input_kind=kind,
             n_layers=self.n_layers,
             **sizes,
-            **self._shared_module_kwargs(),
-            attention_dropout=self.attention_dropout_,
+            **self._shared_module_kwargs(regularisation),
+            attention_dropout=regularisation.attention_dropout,
         )
 
-    def _resolve_regularisation(
-        self, *, text_from_scratch=False, checkpoint_dropout=None, n_samples=0
+    def _fit_module(
+        self,
+        X_model,
+        y=None,
+        *,
+        objective,
+        stratify=None,
+        epochs=None,
+        deadline=None,
+        **head_kwargs,
     ):
-        """Set ``dropout_``, ``pooling_``, ``label_smoothing_``, ``ema_decay_``,
-        ``attention_dropout_``, ``embedding_init_`` (resolved) and, on the
-        supervised heads, ``ensemble_size_``."""
-        resolved = resolve_regularisation(
-            dropout=self.dropout,
-            pooling=self.pooling,
-            label_smoothing=self.label_smoothing,
-            ema_decay=self.ema_decay,
-            attention_dropout=self.attention_dropout,
-            text_from_scratch=text_from_scratch,
-            checkpoint_dropout=checkpoint_dropout,
-        )
-        for name, value in resolved.items():
-            setattr(self, f"{name}_", value)
-        self.embedding_init_ = resolve_embedding_init(
-            self.embedding_init, text_from_scratch=text_from_scratch, n_samples=n_samples
-        )
-        if "ensemble_size" in self._parameters:
-            self.ensemble_size_ = resolve_ensemble_size(
-                self.ensemble_size, text_from_scratch=text_from_scratch
-            )
-
-    def _fit_module(self, X_model, y=None, *, objective, stratify=None, epochs=None, **head_kwargs):
-        """Split, build, seed and train the module for ``objective``."""
+        """Plan this fit, then split, build, seed and train the module for ``objective``."""
         rng = check_random_state(self.random_state)
         seed = self._seed(rng)
         train, valid = self._split(X_model, y, rng, stratify)
+        pretrained = self._pretrained_path()
+        pretrained_config = None if pretrained is None else self._pretrained_config()
+        regularisation = plan_regularisation(
+            self.get_params(deep=False),
+            text_from_scratch=pretrained is None and _INPUT_KIND[self.input_type_] == "tokens",
+            n_samples=len(X_model),
+            checkpoint_dropout=None if pretrained_config is None else pretrained_config["dropout"],
+            ensemble="ensemble_size" in self._parameters,
+        )
+        plan = self._plan(
+            n_train=len(train[0]),
+            epochs=epochs,
+            deadline=deadline,
+            pretrained=pretrained is not None,
+            regularisation=regularisation,
+        )
         if objective == "masked_tokens":
             head_kwargs.update(
                 vocab_size=self.tokenizer_.vocab_size_,
                 mask_id=getattr(self.tokenizer_, "mask_id_", MASK_ID),
                 n_special=getattr(self.tokenizer_, "n_special_", N_SPECIAL),
             )
-        module_kwargs = self._backbone_kwargs(X_model)  # resolves ensemble_size_ too
-        if getattr(self, "ensemble_size_", 1) > 1 and objective in ("classification", "regression"):
+        module_kwargs = self._backbone_kwargs(X_model, regularisation, pretrained_config)
+        n_members = regularisation.ensemble_size or 1
+        if n_members > 1 and objective in ("classification", "regression"):
             return fit_members(
                 self,
                 X_model,
                 y,
-                n_members=self.ensemble_size_,
+                n_members=n_members,
                 rng=rng,
                 stratify=stratify,
                 objective=objective,
+                plan=plan,
                 module_kwargs=module_kwargs,
                 head_kwargs=head_kwargs,
-                epochs=epochs,
-                pretrained=self._pretrained_path(),
+                pretrained=pretrained,
             )
         return self._train_net(
             objective,
             module_kwargs,
             train,
             valid,
+            plan=plan,
             seed=seed,
             head_kwargs=head_kwargs,
-            epochs=epochs,
-            pretrained=self._pretrained_path(),
+            pretrained=pretrained,
         )
 
     # -------------------------------------------------------------- inference

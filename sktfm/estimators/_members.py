@@ -19,7 +19,7 @@ from joblib import Parallel, delayed
 
 from ..training.builder import make_ensemble
 from ..training.distributed import default_n_processes
-from ..training.runtime import get_threads, parallel_worker, resolve_device, set_threads
+from ..training.runtime import get_threads, parallel_worker, set_threads
 
 __all__ = ["fit_members"]
 
@@ -43,19 +43,19 @@ def n_parallel_members(n_members, *, device, strategy, n_processes, threads):
     return max(1, min(n_members, cores, threads))
 
 
-def _fit_member(member, train, valid, *, threads, deadline, train_kwargs):
+def _fit_member(member, train, valid, *, threads, train_kwargs):
     """Worker: fit one member as a single model; return it with the warnings it raised."""
     if threads is not None:
         set_threads(threads)
-    member._deadline = deadline
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         member._train_net(train=train, valid=valid, **train_kwargs)
-    member.__dict__.pop("_deadline", None)
     return member, [(str(w.message), w.category) for w in caught]
 
 
-def fit_members(estimator, X_model, y, *, n_members, rng, stratify, objective, **train_kwargs):
+def fit_members(
+    estimator, X_model, y, *, n_members, rng, stratify, objective, plan, **train_kwargs
+):
     """Fit ``n_members`` models and set ``estimator``'s net to their :class:`DeepEnsemble`.
 
     Parameters
@@ -71,9 +71,12 @@ def fit_members(estimator, X_model, y, *, n_members, rng, stratify, objective, *
     stratify : array-like or None
         Labels to stratify each validation split on.
     objective : {"classification", "regression"}
+    plan : sktfm.training.plan.FitPlan
+        The fit's plan, which every member follows (with its own share of
+        ``max_time`` when they train one after the other).
     **train_kwargs
-        ``module_kwargs``, ``head_kwargs``, ``epochs`` and ``pretrained``,
-        as :meth:`_train_net` takes them.
+        ``module_kwargs``, ``head_kwargs`` and ``pretrained``, as
+        :meth:`_train_net` takes them.
     """
     seeds = [estimator._seed(rng) for _ in range(n_members)]
     template = copy.copy(estimator)
@@ -85,7 +88,7 @@ def fit_members(estimator, X_model, y, *, n_members, rng, stratify, objective, *
         train, valid = estimator._split(X_model, y, np.random.RandomState(seed), stratify)
         jobs.append((seed, train, valid))
 
-    device = resolve_device(estimator.device)
+    device = plan.device
     threads = get_threads()  # this process's threads, shared among the members
     n_jobs = n_parallel_members(
         n_members,
@@ -98,7 +101,7 @@ def fit_members(estimator, X_model, y, *, n_members, rng, stratify, objective, *
         # The user's callbacks see every member's training, here, as they
         # would see a single model's (in another process they would not).
         n_jobs = 1
-    deadline = getattr(estimator, "_deadline", None)
+    deadline = plan.deadline
     head_kwargs = dict(train_kwargs.pop("head_kwargs", None) or {})
     calls = []
     for k, (seed, train, valid) in enumerate(jobs):
@@ -107,20 +110,25 @@ def fit_members(estimator, X_model, y, *, n_members, rng, stratify, objective, *
             # One after the other: each member gets its share of the time left.
             now = time.monotonic()
             member_deadline = now + (deadline - now) * (k + 1) / n_members
-        kwargs = dict(objective=objective, seed=seed, head_kwargs=head_kwargs, **train_kwargs)
+        kwargs = dict(
+            objective=objective,
+            seed=seed,
+            plan=plan.for_member(member_deadline),
+            head_kwargs=head_kwargs,
+            **train_kwargs,
+        )
         calls.append(
             delayed(_fit_member)(
                 copy.copy(template) if n_jobs == 1 else template,
                 train,
                 valid,
                 threads=max(1, threads // n_jobs) if n_jobs > 1 else None,
-                deadline=member_deadline,
                 train_kwargs=kwargs,
             )
         )
     # Processes, never threads: a fit seeds torch's global generator.
     results = Parallel(n_jobs=n_jobs, backend="loky")(calls)
-    _assemble(estimator, [member for member, _ in results], objective, head_kwargs)
+    _assemble(estimator, [member for member, _ in results], objective, head_kwargs, plan)
     seen = set()
     for _, caught in results:
         for message, category in caught:
@@ -130,14 +138,15 @@ def fit_members(estimator, X_model, y, *, n_members, rng, stratify, objective, *
     return estimator
 
 
-def _assemble(estimator, members, objective, head_kwargs):
+def _assemble(estimator, members, objective, head_kwargs, plan):
     """Set ``estimator``'s fitted state from its fitted ``members``."""
     first = members[0]
-    for name in ("max_epochs_", "lr_", "patience_", "warmup_steps_", "early_stopping_"):
-        setattr(estimator, name, getattr(first, name))
+    estimator.early_stopping_ = first.early_stopping_
     module = make_ensemble(objective, [member.module_ for member in members])
     device = first.device_
-    net = estimator._build_net(module.to(device), objective=objective, device=device, restored=True)
+    net = estimator._build_net(
+        module.to(device), objective=objective, settings=plan.net, device=device, restored=True
+    )
     net.initialize()
     net.module_ = module
     module.eval()

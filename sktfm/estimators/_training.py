@@ -24,10 +24,11 @@ from ..persistence import Persistable, SavedWeights
 from ..text.cooccurrence import cooccurrence_vectors
 from ..text.special_tokens import PAD_ID
 from ..training import TransformerNet, make_module, make_net, resolve_device, seeded
-from ..training.budget import TOLERANCE, resolve_budget, steps_per_epoch, use_validation_split
+from ..training.budget import TOLERANCE, steps_per_epoch, use_validation_split
 from ..training.builder import restore_module
 from ..training.callbacks import resume_callbacks
 from ..training.distributed import DataParallelNet, fit_data_parallel
+from ..training.plan import NetSettings, plan_fit
 from ..training.runtime import available_device
 from ..training.schedules import LinearWarmup
 from ._signature import constraints, make_init, parameters_doc
@@ -46,7 +47,7 @@ class BaseTrainedEstimator(Persistable, BaseEstimator, register=False):
 
     _parameters = {}
     # Rebuilt on load from ``_module_spec`` and the weights, never stored.
-    _not_saved = ("net_", "module_", "_training_module", "_deadline")
+    _not_saved = ("net_", "module_", "_training_module")
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -117,7 +118,13 @@ class BaseTrainedEstimator(Persistable, BaseEstimator, register=False):
         # A TransformerEncoder keeps its backbone only; its net trains (and so
         # computes losses) for the objective recorded at fit.
         objective = getattr(self, "_training_spec", self._module_spec)["objective"]
-        net = self._build_net(module, objective=objective, device=device, restored=True)
+        net = self._build_net(
+            module,
+            objective=objective,
+            settings=self._fitted_settings(),
+            device=device,
+            restored=True,
+        )
         net.initialize()
         net.module_ = module
         module.eval()
@@ -141,17 +148,35 @@ class BaseTrainedEstimator(Persistable, BaseEstimator, register=False):
         "pooling",
     )
 
-    def _shared_module_kwargs(self):
-        """The architecture arguments common to every module, padding id included."""
-        kwargs = {name: self._resolved(name) for name in self._SHARED_MODULE_ARGUMENTS}
+    def _shared_module_kwargs(self, regularisation=None):
+        """The architecture arguments common to every module, padding id included.
+
+        ``regularisation`` (a plan's) gives ``dropout`` and ``pooling`` where
+        the estimator resolves them from the data.
+        """
+        kwargs = {name: getattr(self, name) for name in self._SHARED_MODULE_ARGUMENTS}
+        if regularisation is not None:
+            kwargs.update(dropout=regularisation.dropout, pooling=regularisation.pooling)
         return {**kwargs, "padding_idx": PAD_ID}
 
-    def _resolved(self, name):
-        """Parameter ``name`` as this fit uses it: ``name_`` where it is "auto"."""
-        value = getattr(self, name)
-        if isinstance(value, str) and value == "auto":
-            return getattr(self, f"{name}_")
-        return value
+    def _fitted_settings(self):
+        """The net settings of the fit that made this model, from its fitted attributes.
+
+        A model loaded from a folder written before an attribute existed
+        (persistence format 1) falls back on its parameter.
+        """
+        params = self.get_params(deep=False)
+        resolved = {
+            name: getattr(self, f"{name}_")
+            for name in ("max_epochs", "lr", "patience", "label_smoothing", "ema_decay")
+            if hasattr(self, f"{name}_")
+        }
+        return NetSettings.from_params(params, **resolved)
+
+    def _record_plan(self, plan):
+        """Write the fitted attributes that ``plan`` resolved: the one place they are set."""
+        for name, value in plan.fitted_attributes().items():
+            setattr(self, name, value)
 
     # --------------------------------------------------------------- training
     def _build_net(
@@ -159,44 +184,52 @@ class BaseTrainedEstimator(Persistable, BaseEstimator, register=False):
         module,
         *,
         objective,
+        settings,
         device,
         valid=None,
         epochs=None,
-        budget=None,
-        schedule=LinearWarmup,
+        lr_schedule=None,
+        deadline=None,
         monitor=None,
         extra_callbacks=(),
         restored=False,
     ):
         """The skorch net for ``module``: the one builder, for fit and for load.
 
-        ``budget`` holds the resolved training parameters of this fit; a
-        restored net takes those of the fit that made it.
+        ``settings`` are a fit plan's (see :mod:`sktfm.training.plan`), or
+        those a restored model was fitted with (:meth:`_fitted_settings`).
         """
-        params = self.get_params(deep=False)
-        deadline = getattr(self, "_deadline", None)
-        for name, default in (("label_smoothing", 0.0), ("ema_decay", None)):
-            if params.get(name) == "auto":
-                params[name] = getattr(self, f"{name}_", default)
-        if budget is not None:
-            params.update(max_epochs=budget.max_epochs, lr=budget.lr, patience=budget.patience)
-        else:  # the values resolved by the fit that made the model
-            for name in ("max_epochs", "lr", "patience"):
-                params[name] = getattr(self, f"{name}_", params[name])
         return make_net(
             module,
             objective=objective,
-            params=params,
+            settings=settings,
             device=device,
             valid=valid,
             max_epochs=epochs,
-            lr_schedule=None if budget is None else budget.lr_schedule(schedule, deadline=deadline),
+            lr_schedule=lr_schedule,
             monitor=monitor,
             deadline=deadline,
             extra_callbacks=extra_callbacks,
             restored=restored,
             net_class=DataParallelNet if self.strategy == "ddp" else TransformerNet,
         )
+
+    def _plan(
+        self, *, n_train, epochs, deadline, pretrained=False, regularisation=None, decay=None
+    ):
+        """This fit's :class:`~sktfm.training.plan.FitPlan`, recorded as fitted attributes."""
+        plan = plan_fit(
+            self.get_params(deep=False),
+            n_train=n_train,
+            device=resolve_device(self.device),
+            pretrained=pretrained,
+            regularisation=regularisation,
+            epochs=epochs,
+            decay=decay,
+        )
+        plan = dataclasses.replace(plan, deadline=deadline)
+        self._record_plan(plan)
+        return plan
 
     def _train_net(
         self,
@@ -205,37 +238,26 @@ class BaseTrainedEstimator(Persistable, BaseEstimator, register=False):
         train,
         valid,
         *,
+        plan,
         seed,
         head_kwargs=None,
         pretrained=None,
-        epochs=None,
         monitor="valid_loss",
-        decay=None,
+        schedule=LinearWarmup,
         **net_options,
     ):
-        """Build the module and its net under ``seed``, train, set fitted attributes.
+        """Build the module and its net under ``seed``, train it as ``plan`` says.
 
         ``train`` and ``valid`` are ``(X, y)`` pairs of model-ready samples
         (``valid`` may be None); ``monitor`` is the validation metric of early
-        stopping; ``decay`` (None: the budget's own rule) whether the
-        learning rate decays linearly to 0 over the planned steps, or over
-        ``max_time`` if that ends first; ``net_options`` go to
-        :meth:`_build_net`.
+        stopping; ``schedule`` the warm-up of a budget that does not decay;
+        ``net_options`` go to :meth:`_build_net`.
         """
-        device = resolve_device(self.device)
-        budget = self._resolve_budget(len(train[0]), pretrained is not None)
-        if decay is not None:
-            budget = dataclasses.replace(budget, decay=decay)
-        if epochs == "auto" or epochs is None:
-            epochs = budget.max_epochs
-        elif epochs != budget.max_epochs:
-            # partial_fit trains one epoch per call: a decay to 0 planned over
-            # max_epochs would leave the calls after it a learning rate of 0.
-            budget = dataclasses.replace(budget, decay=False)
         if valid is None:  # too little data to hold out: stop on the training loss
             monitor = "train_loss" if self.early_stopping == "auto" else None
         token_vectors = None
-        if getattr(self, "embedding_init_", "normal") == "cooccurrence":
+        regularisation = plan.regularisation
+        if regularisation is not None and regularisation.embedding_init == "cooccurrence":
             token_vectors = cooccurrence_vectors(
                 train[0],
                 module_kwargs["vocab_size"],
@@ -253,10 +275,12 @@ class BaseTrainedEstimator(Persistable, BaseEstimator, register=False):
             net = self._build_net(
                 module,
                 objective=objective,
-                device=device,
+                settings=plan.net,
+                device=plan.device,
                 valid=valid,
-                epochs=epochs,
-                budget=budget,
+                epochs=plan.epochs,
+                lr_schedule=plan.budget.lr_schedule(schedule, deadline=plan.deadline),
+                deadline=plan.deadline,
                 monitor=monitor,
                 **net_options,
             )
@@ -269,29 +293,12 @@ class BaseTrainedEstimator(Persistable, BaseEstimator, register=False):
             "module_kwargs": module_kwargs,
             "head_kwargs": dict(head_kwargs or {}),
         }
-        self.device_ = device
+        self.device_ = plan.device
         self.net_ = net
         self.module_ = net.module_
         self.history_ = net.history
         self.n_iter_ = len(net.history)
         return self
-
-    def _resolve_budget(self, n_train, pretrained):
-        """Resolve the "auto" training parameters; set them as fitted attributes."""
-        budget = resolve_budget(
-            max_epochs=self.max_epochs,
-            patience=self.patience,
-            lr=self.lr,
-            warmup_steps=self.warmup_steps,
-            n_train=n_train,
-            batch_size=self.batch_size,
-            pretrained=pretrained,
-        )
-        self.max_epochs_ = budget.max_epochs
-        self.lr_ = budget.lr
-        self.patience_ = budget.patience
-        self.warmup_steps_ = budget.warmup_steps
-        return budget
 
     def _run_fit(self, net, X, y=None, *, seed, epochs=None, resume=False):
         """Train ``net`` on model-ready data, here or data-parallel (``strategy``)."""
@@ -304,9 +311,10 @@ class BaseTrainedEstimator(Persistable, BaseEstimator, register=False):
             return net.partial_fit(dataset, epochs=epochs)
         return net.fit(dataset, y=None)
 
-    def _continue_training(self, X_model, y=None, *, epochs):
+    def _continue_training(self, X_model, y=None, *, epochs, deadline=None):
         """Train the fitted net for ``epochs`` more epochs on model-ready data."""
         if epochs == "auto":
+            # A model loaded from a format 1 folder has no max_epochs_.
             epochs = getattr(self, "max_epochs_", self.net_.max_epochs)
         seed = int(check_random_state(self.random_state).randint(_MAX_SEED))
         seed += len(self.net_.history)  # new shuffles each call
@@ -314,7 +322,7 @@ class BaseTrainedEstimator(Persistable, BaseEstimator, register=False):
             self.net_,
             epochs=epochs,
             steps_per_epoch=steps_per_epoch(len(X_model), self.batch_size),
-            deadline=getattr(self, "_deadline", None),
+            deadline=deadline,
         )
         with seeded(seed):
             self._run_fit(self.net_, X_model, y, seed=seed, epochs=epochs, resume=True)
@@ -395,17 +403,18 @@ class BaseTrainedEstimator(Persistable, BaseEstimator, register=False):
         return hasattr(self, "net_") and (partial or self.warm_start)
 
     def _fit_guarded(self, fit, X, y):
-        """Run ``fit`` so that a failure leaves a previous fit untouched."""
+        """Run ``fit`` so that a failure leaves a previous fit untouched.
+
+        ``fit`` gets the ``deadline`` of ``max_time``, counted from now.
+        """
         state = self.__dict__.copy()
-        self._deadline = None if self.max_time is None else time.monotonic() + self.max_time
+        deadline = None if self.max_time is None else time.monotonic() + self.max_time
         try:
-            return fit(X, y)
+            return fit(X, y, deadline=deadline)
         except Exception:
             self.__dict__.clear()
             self.__dict__.update(state)
             raise
-        finally:
-            self.__dict__.pop("_deadline", None)
 
     def _partial_fit_guarded(self, fit, X, y):
         """:meth:`_fit_guarded` for ``partial_fit``, parameters validated first.

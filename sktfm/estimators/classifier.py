@@ -101,7 +101,7 @@ class TransformerClassifier(ClassifierMixin, BaseEncoderEstimator):
         """
         return self._partial_fit_guarded(partial(self._fit, partial=True, classes=classes), X, y)
 
-    def _fit(self, X, y, *, partial=False, classes=None):
+    def _fit(self, X, y, *, partial=False, classes=None, deadline=None):
         self._require_y(y)
         y = column_or_1d(y, warn=True)
         check_classification_targets(y)
@@ -118,7 +118,7 @@ class TransformerClassifier(ClassifierMixin, BaseEncoderEstimator):
             )
         epochs = 1 if partial else self.max_epochs
         if resuming:
-            return self._continue_training(X_model, y_encoded, epochs=epochs)
+            return self._continue_training(X_model, y_encoded, epochs=epochs, deadline=deadline)
         return self._fit_module(
             X_model,
             y_encoded,
@@ -126,6 +126,7 @@ class TransformerClassifier(ClassifierMixin, BaseEncoderEstimator):
             stratify=y_encoded,
             n_outputs=len(self.classes_),
             epochs=epochs,
+            deadline=deadline,
         )
 
     def _encode_labels(self, y):

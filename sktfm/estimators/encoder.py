@@ -102,17 +102,17 @@ class TransformerEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
         """
         return self._partial_fit_guarded(partial(self._fit, partial=True), X, y)
 
-    def _fit(self, X, y, *, partial=False):
+    def _fit(self, X, y, *, partial=False, deadline=None):
         epochs = 1 if partial else self.max_epochs
         if self._resuming(partial):
-            return self._continue(X, y, epochs=epochs)
+            return self._continue(X, y, epochs=epochs, deadline=deadline)
         X_model = self._prepare_X(X, reset=True)
         self._target_encoding = None
         if y is None:
             objective = (
                 "masked_tokens" if self.input_type_ in ("text", "tokens") else "masked_features"
             )
-            self._fit_module(X_model, objective=objective, epochs=epochs)
+            self._fit_module(X_model, objective=objective, epochs=epochs, deadline=deadline)
         else:
             y_model, objective, n_outputs, stratify = self._encode_targets(X_model, y)
             self._fit_module(
@@ -122,6 +122,7 @@ class TransformerEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
                 stratify=stratify,
                 n_outputs=n_outputs,
                 epochs=epochs,
+                deadline=deadline,
             )
         # The head has served its purpose: ``module_`` is exactly the feature
         # extractor ``transform`` runs. The model with its head is kept aside,
@@ -160,7 +161,7 @@ class TransformerEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
         index = label_indices(classes, y, hint="Continue with the labels of the first fit.")
         return index, "classification", max(len(classes), 2), index
 
-    def _continue(self, X, y, *, epochs):
+    def _continue(self, X, y, *, epochs, deadline=None):
         """Continue the first fit's objective: self-supervised, or the same task."""
         X_model = self._prepare_X(X, reset=False)
         supervised = self._target_encoding is not None
@@ -175,7 +176,7 @@ class TransformerEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
         self.net_.module_ = model
         self.net_.initialize_optimizer()  # optimise the whole model again
         try:
-            self._continue_training(X_model, y_model, epochs=epochs)
+            self._continue_training(X_model, y_model, epochs=epochs, deadline=deadline)
         finally:
             self.module_ = self.net_.module_ = model.backbone
         return self

@@ -99,7 +99,7 @@ class TransformerRegressor(RegressorMixin, BaseEncoderEstimator):
         """
         return self._partial_fit_guarded(partial(self._fit, partial=True), X, y)
 
-    def _fit(self, X, y, *, partial=False):
+    def _fit(self, X, y, *, partial=False, deadline=None):
         self._require_y(y)
         y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
         if y.ndim > 2:
@@ -121,9 +121,14 @@ class TransformerRegressor(RegressorMixin, BaseEncoderEstimator):
         y_scaled = ((y_2d - self._y_mean) / self._y_scale).astype(np.float32)
         epochs = 1 if partial else self.max_epochs
         if resuming:
-            return self._continue_training(X_model, y_scaled, epochs=epochs)
+            return self._continue_training(X_model, y_scaled, epochs=epochs, deadline=deadline)
         return self._fit_module(
-            X_model, y_scaled, objective="regression", n_outputs=y_2d.shape[1], epochs=epochs
+            X_model,
+            y_scaled,
+            objective="regression",
+            n_outputs=y_2d.shape[1],
+            epochs=epochs,
+            deadline=deadline,
         )
 
     def predict(self, X):

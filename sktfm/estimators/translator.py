@@ -188,7 +188,7 @@ class Seq2SeqTranslator(BaseTrainedEstimator):
         """
         return self._partial_fit_guarded(partial(self._fit, partial=True), X, y)
 
-    def _fit(self, X, y, *, partial=False):
+    def _fit(self, X, y, *, partial=False, deadline=None):
         self._require_y(y)
         resuming = self._resuming(partial)
         input_type, X = self._as_side(X, "X", reset=not resuming)
@@ -209,8 +209,8 @@ class Seq2SeqTranslator(BaseTrainedEstimator):
         sources = list(self.source_tokenizer_.transform(X))
         targets = [self._wrap_target(ids) for ids in self.target_tokenizer_.transform(y)]
         if resuming:
-            return self._continue_training(sources, targets, epochs=epochs)
-        return self._train(sources, targets, epochs=epochs)
+            return self._continue_training(sources, targets, epochs=epochs, deadline=deadline)
+        return self._train(sources, targets, epochs=epochs, deadline=deadline)
 
     def _resolve_protection(self, input_type, X):
         """``protected_tokens_``: what this fit protects ("auto" resolved), or None."""
@@ -284,10 +284,16 @@ class Seq2SeqTranslator(BaseTrainedEstimator):
     def _layers(self, n_stack_layers):
         return self.n_layers if n_stack_layers is None else n_stack_layers
 
-    def _train(self, sources, targets, *, epochs):
+    def _train(self, sources, targets, *, epochs, deadline=None):
         rng = check_random_state(self.random_state)
         seed = self._seed(rng)
         train, valid = self._split(sources, targets, rng, None)
+        plan = self._plan(
+            n_train=len(train[0]),
+            epochs=epochs,
+            deadline=deadline,
+            decay=self.lr_schedule == "linear",
+        )
         extra, monitor = (), "valid_loss"
         if self.early_stopping == "bleu":
             valid_src, valid_tgt = valid
@@ -301,12 +307,11 @@ class Seq2SeqTranslator(BaseTrainedEstimator):
             self._module_kwargs(),
             train,
             valid,
+            plan=plan,
             seed=seed,
             schedule=InverseSqrtWarmup,
-            decay=self.lr_schedule == "linear",
             monitor=monitor,
             extra_callbacks=extra,
-            epochs=epochs,
         )
 
     # --------------------------------------------------------------- inference

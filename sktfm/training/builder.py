@@ -182,7 +182,7 @@ def make_net(
     module,
     *,
     objective,
-    params,
+    settings,
     device,
     valid=None,
     max_epochs=None,
@@ -201,15 +201,15 @@ def make_net(
         Built by :func:`make_module`.
     objective : str
         The training objective (it picks the loss and the batch layout).
-    params : dict
-        The estimator's parameters (``get_params(deep=False)``) with every
-        ``"auto"`` already resolved (``lr``, ``max_epochs``, ``patience``).
+    settings : sktfm.training.plan.NetSettings
+        The training parameters, every ``"auto"`` resolved (a fit's
+        :class:`~sktfm.training.plan.FitPlan` holds them).
     device : str
         A resolved torch device.
     valid : tuple or None
         ``(X, y)`` of model-ready validation samples, or None.
     max_epochs : int or None
-        Epochs of this fit; None means ``params["max_epochs"]``.
+        Epochs of this fit; None means ``settings.max_epochs``.
     lr_schedule : callable or None
         Multiplier of ``lr`` per batch (see :mod:`sktfm.training.schedules`);
         None keeps ``lr`` constant.
@@ -228,31 +228,29 @@ def make_net(
         :class:`~sktfm.training.nets.TransformerNet` or a subclass (the
         data-parallel net).
     """
-    criterion, criterion_kwargs = criterion_for(
-        objective, label_smoothing=params.get("label_smoothing", 0.0)
-    )
+    criterion, criterion_kwargs = criterion_for(objective, label_smoothing=settings.label_smoothing)
     collate_fn = collate_pairs if objective == "translation" else collate
     callbacks = make_callbacks(
-        grad_clip=params["grad_clip"],
-        verbose=params["verbose"],
-        callbacks=None if restored else params["callbacks"],
+        grad_clip=settings.grad_clip,
+        verbose=settings.verbose,
+        callbacks=None if restored else settings.callbacks,
         monitor=None if restored else monitor,
-        patience=params["patience"],
+        patience=settings.patience,
         lr_schedule=None if restored else lr_schedule,
         deadline=None if restored else deadline,
         extra=extra_callbacks,
-        checkpoint_dir=None if restored else params["checkpoint_dir"],
-        ema_decay=None if restored else params.get("ema_decay"),
+        checkpoint_dir=None if restored else settings.checkpoint_dir,
+        ema_decay=None if restored else settings.ema_decay,
     )
     return net_class(
         module,
         criterion=criterion,
         **{f"criterion__{key}": value for key, value in criterion_kwargs.items()},
         optimizer=torch.optim.AdamW,
-        optimizer__weight_decay=params["weight_decay"],
-        lr=params["lr"],
-        max_epochs=max_epochs or params["max_epochs"],
-        batch_size=params["batch_size"],
+        optimizer__weight_decay=settings.weight_decay,
+        lr=settings.lr,
+        max_epochs=max_epochs or settings.max_epochs,
+        batch_size=settings.batch_size,
         train_split=None if valid is None else predefined_split(SequenceDataset(*valid)),
         iterator_train=training_loader,
         iterator_train__shuffle=True,
@@ -261,7 +259,7 @@ def make_net(
         predict_nonlinearity=None,
         callbacks=callbacks,
         device=device,
-        precision=resolve_precision(params["precision"], device),
-        compiled=params.get("compile", False),
-        verbose=params["verbose"],
+        precision=resolve_precision(settings.precision, device),
+        compiled=settings.compile,
+        verbose=settings.verbose,
     )

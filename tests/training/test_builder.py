@@ -19,6 +19,7 @@ from sktfm.text.special_tokens import MASK_ID, N_SPECIAL
 from sktfm.training import OBJECTIVES, TransformerNet, make_module, make_net
 from sktfm.training.distributed import DataParallelNet
 from sktfm.training.losses import ClassificationLoss, TokenCrossEntropy
+from sktfm.training.plan import NetSettings
 from sktfm.training.schedules import InverseSqrtWarmup, LinearWarmup
 
 SIZES = dict(d_model=16, n_heads=2, n_layers=1, dim_feedforward=32, dropout=0.0)
@@ -117,7 +118,7 @@ def test_make_net_follows_the_estimator_parameters(params):
     net = make_net(
         module,
         objective="classification",
-        params=params,
+        settings=NetSettings.from_params(params),
         device="cpu",
         lr_schedule=LinearWarmup(11),
         monitor="valid_loss",
@@ -158,7 +159,7 @@ def test_make_net_options(params):
     net = make_net(
         module,
         objective="translation",
-        params={**params, "compile": True},
+        settings=NetSettings.from_params({**params, "compile": True}),
         device="cpu",
         valid=(X_valid, y_valid),
         max_epochs=2,
@@ -185,7 +186,7 @@ def test_a_restored_net_keeps_grad_clipping_only(params):
     net = make_net(
         module,
         objective="classification",
-        params=params,
+        settings=NetSettings.from_params(params),
         device="cpu",
         restored=True,
         lr_schedule=LinearWarmup(11),
@@ -217,7 +218,9 @@ def test_a_built_net_trains_its_module(params):
     X = [rng.randint(N_SPECIAL, 30, size=rng.randint(2, 6)) for _ in range(20)]
     y = rng.randint(0, 3, size=20)
     module = make_module("classification", TOKENS, n_outputs=3)
-    net = make_net(module, objective="classification", params=params, device="cpu")
+    net = make_net(
+        module, objective="classification", settings=NetSettings.from_params(params), device="cpu"
+    )
     net.fit(SequenceDataset(X, y), y=None)
     assert net.module_ is module and len(net.history) == 2
     assert np.isfinite(net.history[:, "train_loss"]).all()

@@ -17,6 +17,7 @@ import sktfm
 from sktfm import TransformerClassifier, TransformerEncoder
 from sktfm.data import SequenceDataset
 from sktfm.training import distributed, runtime
+from sktfm.training.plan import NetSettings
 
 DIGITS = dict(
     d_model=32,
@@ -46,6 +47,7 @@ def single_and_ddp(digits_split):
     return single, ddp
 
 
+@pytest.mark.xdist_group("ddp-digits")  # one worker fits single_and_ddp, once
 def test_ddp_fit_converges_and_predicts_like_a_single_process_fit(single_and_ddp, digits_split):
     single, ddp = single_and_ddp
     _, (X_test, y_test) = digits_split
@@ -59,6 +61,7 @@ def test_ddp_fit_converges_and_predicts_like_a_single_process_fit(single_and_ddp
     assert len(ddp.history_[-1, "batches"]) == len(single.history_[-1, "batches"])
 
 
+@pytest.mark.xdist_group("ddp-digits")  # one worker fits single_and_ddp, once
 def test_ddp_fitted_estimator_is_an_ordinary_one(single_and_ddp, digits_split, tmp_path):
     _, ddp = single_and_ddp
     _, (X_test, _) = digits_split
@@ -294,7 +297,11 @@ def test_outside_a_process_group_the_data_parallel_net_is_the_plain_net(monkeypa
         with seeded(0):
             module = make_module("classification", module_kwargs, n_outputs=3)
             net = make_net(
-                module, objective="classification", params=params, device="cpu", net_class=net_class
+                module,
+                objective="classification",
+                settings=NetSettings.from_params(params),
+                device="cpu",
+                net_class=net_class,
             )
             return net.fit(SequenceDataset(X, y), y=None)
 

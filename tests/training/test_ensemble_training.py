@@ -9,6 +9,7 @@ from sktfm.estimators import TransformerClassifier
 from sktfm.nn import DeepEnsemble, TaskModel
 from sktfm.text.special_tokens import N_SPECIAL
 from sktfm.training import make_module, make_net
+from sktfm.training.plan import NetSettings
 
 TOKENS = dict(
     input_kind="tokens",
@@ -58,7 +59,12 @@ def test_make_module_builds_independently_initialised_members(objective, combine
 def test_the_loss_is_the_mean_of_the_members_losses_and_their_gradients_do_not_mix():
     torch.manual_seed(0)
     module = make_module("classification", TOKENS, n_outputs=3, n_members=2)
-    net = make_net(module, objective="classification", params=_params(), device="cpu")
+    net = make_net(
+        module,
+        objective="classification",
+        settings=NetSettings.from_params(_params()),
+        device="cpu",
+    )
     net.initialize()
     X, y = _data(8)
     batch = next(iter(net.get_iterator(SequenceDataset(X, y), training=True)))
@@ -82,7 +88,12 @@ def test_the_loss_is_the_mean_of_the_members_losses_and_their_gradients_do_not_m
 def test_a_net_trains_an_ensemble_and_validates_on_its_averaged_prediction():
     torch.manual_seed(0)
     module = make_module("classification", TOKENS, n_outputs=3, n_members=2)
-    net = make_net(module, objective="classification", params=_params(), device="cpu")
+    net = make_net(
+        module,
+        objective="classification",
+        settings=NetSettings.from_params(_params()),
+        device="cpu",
+    )
     X, y = _data()
     net.fit(SequenceDataset(X, y), y=None)
     assert len(net.history) == 2 and np.isfinite(net.history[:, "train_loss"]).all()

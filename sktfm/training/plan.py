@@ -1,0 +1,249 @@
+"""One plan per fit: every ``"auto"`` resolved once, from the parameters and the data.
+
+:func:`plan_fit` is pure: the estimator's parameters (a ``get_params()``
+dict) and a summary of the data go in, a frozen :class:`FitPlan` comes out.
+Everything downstream (the module's architecture, the skorch net, the
+callbacks, the members of an ensemble, data-parallel ranks) takes the plan,
+or the part of it that it needs, explicitly; the estimator writes its
+resolved fitted attributes (``max_epochs_``, ``lr_``, ``dropout_`` ...) from
+:meth:`FitPlan.fitted_attributes`, in one place.
+
+>>> params = dict(max_epochs="auto", patience="auto", lr="auto", warmup_steps="auto",
+...               batch_size=32, weight_decay=0.01, grad_clip=1.0, label_smoothing="auto",
+...               ema_decay="auto", precision="auto", compile=False, verbose=0,
+...               callbacks=None, checkpoint_dir=None, max_time=None, dropout="auto",
+...               pooling="auto", attention_dropout="auto", embedding_init="auto")
+>>> regularisation = plan_regularisation(params, text_from_scratch=True, n_samples=3000)
+>>> plan = plan_fit(params, n_train=2700, regularisation=regularisation, device="cpu")
+>>> plan.budget.max_epochs, plan.net.lr, plan.net.label_smoothing, plan.net.ema_decay
+(24, 0.001, 0.1, 0.999)
+>>> regularisation.dropout, regularisation.embedding_init
+(0.3, 'cooccurrence')
+"""
+
+import dataclasses
+from dataclasses import dataclass
+
+from .budget import (
+    Budget,
+    resolve_budget,
+    resolve_embedding_init,
+    resolve_ensemble_size,
+    resolve_regularisation,
+)
+
+__all__ = ["FitPlan", "NetSettings", "Regularisation", "plan_fit", "plan_regularisation"]
+
+
+@dataclass(frozen=True)
+class NetSettings:
+    """What a skorch net is built from: the training parameters, every ``"auto"`` resolved."""
+
+    lr: float
+    max_epochs: int
+    patience: int
+    batch_size: int
+    weight_decay: float
+    grad_clip: float
+    label_smoothing: float = 0.0
+    ema_decay: float = None
+    precision: str = "auto"
+    compile: bool = False
+    verbose: int = 0
+    callbacks: list = None
+    checkpoint_dir: str = None
+
+    @classmethod
+    def from_params(cls, params, **resolved):
+        """The settings in an estimator's ``params``, ``resolved`` values overriding them.
+
+        ``label_smoothing`` and ``ema_decay`` left at ``"auto"`` mean their
+        off values (0 and None): the estimators whose ``"auto"`` depends on
+        the data pass the resolved value.
+        """
+        names = [field.name for field in dataclasses.fields(cls)]
+        values = {name: params[name] for name in names if name in params}
+        values.update(resolved)
+        for name, off in (("label_smoothing", 0.0), ("ema_decay", None)):
+            if isinstance(values.get(name), str):  # "auto" where nothing resolved it
+                values[name] = off
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class Regularisation:
+    """The resolved regularisation and initialisation of an encoder estimator's fit."""
+
+    dropout: float
+    pooling: str
+    label_smoothing: float
+    ema_decay: float
+    attention_dropout: float
+    embedding_init: str
+    ensemble_size: int = None  # the supervised heads only
+
+
+@dataclass(frozen=True)
+class FitPlan:
+    """Everything one fit does that the parameters left to the data.
+
+    Attributes
+    ----------
+    budget : Budget
+        Epochs, patience, learning rate, warm-up and decay of this fit.
+    net : NetSettings
+        What the skorch net is built from.
+    epochs : int
+        Epochs this call trains (``partial_fit``: 1).
+    regularisation : Regularisation or None
+        The encoder estimators' resolved regularisation (None: the
+        translator, whose parameters have no ``"auto"`` of that kind).
+    device : str
+        The resolved torch device.
+    deadline : float or None
+        ``time.monotonic()`` time at which ``max_time`` ends training.
+    """
+
+    budget: Budget
+    net: NetSettings
+    epochs: int
+    regularisation: Regularisation = None
+    device: str = "cpu"
+    deadline: float = None
+
+    def fitted_attributes(self):
+        """The resolved fitted attributes this plan sets, name (with ``_``) to value."""
+        attributes = {
+            "max_epochs_": self.budget.max_epochs,
+            "lr_": self.budget.lr,
+            "patience_": self.budget.patience,
+            "warmup_steps_": self.budget.warmup_steps,
+        }
+        if self.regularisation is not None:
+            for name, value in dataclasses.asdict(self.regularisation).items():
+                if value is not None or name != "ensemble_size":
+                    attributes[f"{name}_"] = value
+        return attributes
+
+    def for_member(self, deadline):
+        """The plan of one member of an ensemble, which may have its own share of time."""
+        return dataclasses.replace(self, deadline=deadline)
+
+
+def plan_regularisation(
+    params, *, text_from_scratch, n_samples, checkpoint_dropout=None, ensemble=False
+):
+    """Resolve the regularisation parameters of an encoder estimator's fit.
+
+    Parameters
+    ----------
+    params : dict
+        The estimator's parameters.
+    text_from_scratch : bool
+        Whether the model embeds tokens with a table learned from scratch.
+    n_samples : int
+        Samples passed to ``fit``.
+    checkpoint_dropout : float or None
+        The dropout of a pretrained checkpoint's config.
+    ensemble : bool
+        Whether the estimator takes ``ensemble_size`` (classifier, regressor).
+
+    Returns
+    -------
+    Regularisation
+
+    Examples
+    --------
+    >>> params = dict(dropout="auto", pooling="auto", label_smoothing="auto",
+    ...               ema_decay="auto", attention_dropout="auto", embedding_init="auto",
+    ...               ensemble_size="auto")
+    >>> plan_regularisation(params, text_from_scratch=False, n_samples=50,
+    ...                     ensemble=True)  # doctest: +NORMALIZE_WHITESPACE
+    Regularisation(dropout=0.1, pooling='mean', label_smoothing=0.0, ema_decay=None,
+                   attention_dropout=0.1, embedding_init='normal', ensemble_size=1)
+    """
+    resolved = resolve_regularisation(
+        dropout=params["dropout"],
+        pooling=params["pooling"],
+        label_smoothing=params["label_smoothing"],
+        ema_decay=params["ema_decay"],
+        attention_dropout=params["attention_dropout"],
+        text_from_scratch=text_from_scratch,
+        checkpoint_dropout=checkpoint_dropout,
+    )
+    embedding_init = resolve_embedding_init(
+        params["embedding_init"], text_from_scratch=text_from_scratch, n_samples=n_samples
+    )
+    ensemble_size = None
+    if ensemble:
+        ensemble_size = resolve_ensemble_size(
+            params["ensemble_size"], text_from_scratch=text_from_scratch
+        )
+    return Regularisation(**resolved, embedding_init=embedding_init, ensemble_size=ensemble_size)
+
+
+def plan_fit(
+    params,
+    *,
+    n_train,
+    device,
+    pretrained=False,
+    regularisation=None,
+    epochs=None,
+    decay=None,
+    start=None,
+):
+    """The :class:`FitPlan` of one fit: parameters and a data summary in, nothing mutated.
+
+    Parameters
+    ----------
+    params : dict
+        The estimator's parameters (``get_params(deep=False)``).
+    n_train : int
+        Training samples (after any validation split).
+    device : str
+        The resolved torch device.
+    pretrained : bool
+        Whether the model starts from pretrained weights (fine-tuning).
+    regularisation : Regularisation or None
+        From :func:`plan_regularisation` (encoder estimators).
+    epochs : int, "auto" or None
+        Epochs this call trains; None or "auto": the budget's ``max_epochs``.
+        Fewer (``partial_fit``'s 1) turn the decay off: a rate decayed to 0
+        over ``max_epochs`` would leave later calls nothing to learn with.
+    decay : bool or None
+        Force the linear decay of the learning rate on or off (None: the
+        budget's own rule).
+    start : float or None
+        ``time.monotonic()`` at the start of ``fit``: with ``max_time``, the
+        plan's deadline.
+    """
+    budget = resolve_budget(
+        max_epochs=params["max_epochs"],
+        patience=params["patience"],
+        lr=params["lr"],
+        warmup_steps=params["warmup_steps"],
+        n_train=n_train,
+        batch_size=params["batch_size"],
+        pretrained=pretrained,
+    )
+    if decay is not None:
+        budget = dataclasses.replace(budget, decay=decay)
+    if epochs == "auto" or epochs is None:
+        epochs = budget.max_epochs
+    elif epochs != budget.max_epochs:
+        budget = dataclasses.replace(budget, decay=False)
+    resolved = dict(lr=budget.lr, max_epochs=budget.max_epochs, patience=budget.patience)
+    if regularisation is not None:
+        resolved.update(
+            label_smoothing=regularisation.label_smoothing, ema_decay=regularisation.ema_decay
+        )
+    max_time = params.get("max_time")
+    return FitPlan(
+        budget=budget,
+        net=NetSettings.from_params(params, **resolved),
+        epochs=epochs,
+        regularisation=regularisation,
+        device=device,
+        deadline=None if max_time is None or start is None else start + max_time,
+    )
