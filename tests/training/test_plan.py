@@ -1,0 +1,135 @@
+"""FitPlan: every "auto" of a fit resolved by one pure function, without fitting anything."""
+
+import dataclasses
+
+import pytest
+
+from sktfm import Seq2SeqTranslator, TransformerClassifier, TransformerEncoder, TransformerRegressor
+from sktfm.training import budget as rules
+from sktfm.training.plan import FitPlan, NetSettings, plan_fit, plan_regularisation
+
+
+def _params(estimator=TransformerClassifier, **overrides):
+    return estimator(**overrides).get_params(deep=False)
+
+
+def _plan(estimator=TransformerClassifier, *, kind="tabular", n=1000, pretrained=False, **kw):
+    params = _params(estimator, **kw)
+    regularisation = plan_regularisation(
+        params,
+        text_from_scratch=kind in ("text", "tokens") and not pretrained,
+        n_samples=n,
+        checkpoint_dropout=0.05 if pretrained else None,
+        ensemble="ensemble_size" in params,
+    )
+    return plan_fit(
+        params,
+        n_train=int(n * 0.9),
+        device="cpu",
+        pretrained=pretrained,
+        regularisation=regularisation,
+        start=100.0,
+    )
+
+
+@pytest.mark.parametrize("kind", ["tabular", "sequence"])
+def test_numbers_get_the_generic_regularisation(kind):
+    reg = _plan(kind=kind).regularisation
+    assert (reg.dropout, reg.pooling, reg.label_smoothing, reg.ema_decay) == (
+        rules.DROPOUT,
+        rules.POOLING,
+        rules.LABEL_SMOOTHING,
+        rules.EMA_DECAY,
+    )
+    assert reg.attention_dropout == rules.DROPOUT and reg.embedding_init == "normal"
+    assert reg.ensemble_size == rules.ENSEMBLE_SIZE
+
+
+@pytest.mark.parametrize("kind", ["text", "tokens"])
+def test_text_from_scratch_gets_its_own_rules(kind):
+    plan = _plan(kind=kind, n=rules.MIN_COOCCURRENCE_TEXTS)
+    reg = plan.regularisation
+    assert (reg.dropout, reg.pooling, reg.label_smoothing, reg.ema_decay) == (
+        rules.TEXT_DROPOUT,
+        rules.TEXT_POOLING,
+        rules.TEXT_LABEL_SMOOTHING,
+        rules.TEXT_EMA_DECAY,
+    )
+    assert reg.attention_dropout == rules.TEXT_ATTENTION_DROPOUT
+    assert reg.embedding_init == "cooccurrence" and reg.ensemble_size == rules.TEXT_ENSEMBLE_SIZE
+    # The net is built with what the plan resolved.
+    assert plan.net.label_smoothing == rules.TEXT_LABEL_SMOOTHING
+    assert plan.net.ema_decay == rules.TEXT_EMA_DECAY
+
+
+def test_few_texts_start_from_random_embeddings():
+    reg = _plan(kind="text", n=rules.MIN_COOCCURRENCE_TEXTS - 1).regularisation
+    assert reg.embedding_init == "normal"
+
+
+def test_a_pretrained_checkpoint_keeps_its_dropout_and_fine_tunes():
+    plan = _plan(kind="text", pretrained=True)
+    assert plan.regularisation.dropout == 0.05 and plan.regularisation.ensemble_size == 1
+    assert plan.budget.lr == rules.LR_PRETRAINED and plan.budget.decay
+    assert plan.budget.warmup_steps > 0
+
+
+def test_the_budget_counts_steps_not_epochs():
+    small, large = _plan(n=50), _plan(n=100_000)
+    assert small.budget.max_epochs * small.budget.steps_per_epoch >= rules.MIN_STEPS
+    assert large.budget.max_epochs == rules.MIN_EPOCHS
+    assert small.net.max_epochs == small.budget.max_epochs == small.epochs
+    assert small.budget.lr == small.net.lr == rules.LR_FROM_SCRATCH
+
+
+def test_explicit_values_pass_through():
+    plan = _plan(
+        kind="text", max_epochs=7, lr=0.01, patience=3, dropout=0.2, pooling="cls", ensemble_size=3
+    )
+    assert (plan.budget.max_epochs, plan.net.lr, plan.net.patience) == (7, 0.01, 3)
+    assert (plan.regularisation.dropout, plan.regularisation.pooling) == (0.2, "cls")
+    assert plan.regularisation.ensemble_size == 3
+
+
+def test_the_encoder_and_translator_have_no_ensemble_size():
+    assert _plan(TransformerEncoder).regularisation.ensemble_size is None
+    params = _params(Seq2SeqTranslator)
+    plan = plan_fit(params, n_train=500, device="cpu", decay=True)
+    assert plan.regularisation is None and plan.budget.decay
+    assert plan.net.label_smoothing == params["label_smoothing"]
+    assert set(plan.fitted_attributes()) == {"max_epochs_", "lr_", "patience_", "warmup_steps_"}
+
+
+def test_a_partial_fit_plans_one_epoch_without_decay():
+    params = _params(TransformerRegressor)
+    plan = plan_fit(params, n_train=500, device="cpu", pretrained=True, epochs=1)
+    assert plan.epochs == 1 and not plan.budget.decay
+
+
+def test_max_time_sets_a_deadline_from_the_start():
+    assert _plan(max_time=30).deadline == 130.0
+    assert _plan().deadline is None
+
+
+def test_the_plan_is_frozen_and_its_fitted_attributes_name_every_resolved_value():
+    plan = _plan(kind="text", n=3000)
+    assert isinstance(plan, FitPlan)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        plan.epochs = 3
+    attributes = plan.fitted_attributes()
+    assert attributes["dropout_"] == rules.TEXT_DROPOUT
+    assert attributes["max_epochs_"] == plan.budget.max_epochs
+    assert attributes["ensemble_size_"] == rules.TEXT_ENSEMBLE_SIZE
+
+
+def test_planning_mutates_nothing():
+    estimator = TransformerClassifier()
+    before = dict(vars(estimator))
+    params = estimator.get_params(deep=False)
+    _ = plan_fit(params, n_train=10, device="cpu")
+    assert vars(estimator) == before and params == estimator.get_params(deep=False)
+
+
+def test_net_settings_take_the_auto_values_off_unless_resolved():
+    settings = NetSettings.from_params(_params())
+    assert settings.label_smoothing == 0.0 and settings.ema_decay is None
