@@ -8,6 +8,7 @@ names; ``from pkg import name`` imports the submodule ``pkg.name`` when
 """
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -326,3 +327,52 @@ def test_no_file_is_longer_than_the_limit():
     assert not long, f"files over {MAX_LINES} lines: " + ", ".join(
         f"{path} ({n} lines)" for path, n in long.items()
     )
+
+
+# ------------------------------------------------------------------- one fit plan
+def _calls_and_names(package):
+    """Per file under ``sktfm/<package>``: the attribute names read, the getattr calls."""
+    found = {}
+    for module, path in module_files(ROOT / package).items():
+        tree = ast.parse(path.read_text())
+        attributes = {node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)}
+        getattrs = [
+            node
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "getattr"
+        ]
+        found[module] = (attributes, getattrs, path.read_text())
+    return found
+
+
+def test_the_training_package_reads_no_estimator_parameters():
+    # A fit's plan (sktfm.training.plan) carries what training needs: no
+    # get_params() dict is passed down, and no hidden deadline is kept.
+    for module, (attributes, _, _) in _calls_and_names("training").items():
+        assert "get_params" not in attributes, f"{module} reads get_params()"
+    for module, (attributes, _, text) in {
+        **_calls_and_names("training"),
+        **_calls_and_names("estimators"),
+    }.items():
+        hidden = re.search(r"(?<![A-Za-z0-9])_deadline", text)
+        assert "_deadline" not in attributes and not hidden, module
+
+
+def test_estimators_do_not_guard_fitted_attributes_with_getattr_fallbacks():
+    # Attributes that older folders lack are filled in at load
+    # (_fill_older_format), where the format version answers the question.
+    for module, (_, getattrs, _) in _calls_and_names("estimators").items():
+        for call in getattrs:
+            target, name = call.args[0], call.args[1] if len(call.args) > 1 else None
+            fitted_name = (
+                isinstance(name, ast.Constant)
+                and isinstance(name.value, str)
+                and name.value.endswith("_")
+                and not name.value.startswith("__")
+            )
+            on_self = isinstance(target, ast.Name) and target.id == "self"
+            assert not (on_self and fitted_name and len(call.args) == 3), (
+                f"{module} line {call.lineno}: getattr(self, {name.value!r}, default)"
+            )

@@ -77,6 +77,11 @@ class BaseEncoderEstimator(BaseTrainedEstimator, register=False):
             for name in ("_feature_mean", "_feature_scale"):
                 require(name, np.ndarray)
 
+    def _fill_older_format(self, version):
+        super()._fill_older_format(version)
+        if version < 2 and self.input_type_ == "sequence" and not hasattr(self, "patch_size_"):
+            self.patch_size_ = 1  # fitted before patch tokens: one step per token
+
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         if cls.__doc__ and "{attributes}" in cls.__doc__:
@@ -220,9 +225,7 @@ class BaseEncoderEstimator(BaseTrainedEstimator, register=False):
                 f"X has {X.shape[2]} features, but {type(self).__name__} is "
                 f"expecting {self.n_features_in_} features as input."
             )
-        # A model fitted before patch tokens existed has no patch_size_: it read
-        # one step per token.
-        patch = getattr(self, "patch_size_", 1)
+        patch = self.patch_size_
         limit = max_steps(patch, self.patch_stride or patch, self.max_len)
         if X.shape[1] > limit:
             if not self.truncation:
@@ -242,12 +245,6 @@ class BaseEncoderEstimator(BaseTrainedEstimator, register=False):
         if (np.isnan(X).any(axis=2) != padding).any():  # an overflow, not padding
             raise ValueError("X has values too large to scale in float64 or float32; rescale X.")
         return X
-
-    def _require_y(self, y):
-        if y is None:
-            raise ValueError(
-                f"{type(self).__name__} requires y to be passed, but the target y is None."
-            )
 
     # --------------------------------------------------------------- training
     def _pretrained_config(self):

@@ -144,20 +144,16 @@ def _assemble(estimator, members, objective, head_kwargs, plan):
     estimator.early_stopping_ = first.early_stopping_
     module = make_ensemble(objective, [member.module_ for member in members])
     device = first.device_
-    net = estimator._build_net(
-        module.to(device), objective=objective, settings=plan.net, device=device, restored=True
+    net = estimator._restored_net(
+        module.to(device),
+        objective=objective,
+        settings=plan.net,
+        device=device,
+        history=first.history_,
     )
-    net.initialize()
-    net.module_ = module
-    module.eval()
-    net.history_ = first.history_
     net.stop_reason_ = getattr(first.net_, "stop_reason_", "max_epochs")
     estimator._module_spec = {
         **first._module_spec,
         "head_kwargs": {**head_kwargs, "n_members": len(members)},
     }
-    estimator.device_ = device
-    estimator.net_ = net
-    estimator.module_ = module
-    estimator.history_ = net.history_
-    estimator.n_iter_ = max(len(member.history_) for member in members)
+    estimator._adopt_net(net, device=device, n_iter=max(len(member.history_) for member in members))

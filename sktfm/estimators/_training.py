@@ -10,11 +10,9 @@ nets.
 
 import dataclasses
 import time
-import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
@@ -24,13 +22,14 @@ from ..persistence import Persistable, SavedWeights
 from ..text.cooccurrence import cooccurrence_vectors
 from ..text.special_tokens import PAD_ID
 from ..training import TransformerNet, make_module, make_net, resolve_device, seeded
-from ..training.budget import TOLERANCE, steps_per_epoch, use_validation_split
+from ..training.budget import steps_per_epoch, use_validation_split
 from ..training.builder import restore_module
 from ..training.callbacks import resume_callbacks
 from ..training.distributed import DataParallelNet, fit_data_parallel
 from ..training.plan import NetSettings, plan_fit
 from ..training.runtime import available_device
 from ..training.schedules import LinearWarmup
+from ._convergence import report_stop
 from ._signature import constraints, make_init, parameters_doc
 
 _MAX_SEED = np.iinfo(np.int32).max
@@ -107,10 +106,30 @@ class BaseTrainedEstimator(Persistable, BaseEstimator, register=False):
         require("_module_spec", dict)
         require("n_iter_", int)
 
+    #: Fitted attributes that format 1 folders may lack, and what they meant then.
+    _older_defaults = {}
+
+    def _fill_older_format(self, version):
+        """Format 1 folders may predate the resolved training attributes: the
+        parameters stand in for them, their ``"auto"`` meaning off."""
+        if version >= 2:
+            return
+        for name, value in self._older_defaults.items():
+            vars(self).setdefault(name, value)
+        off = {"label_smoothing": 0.0, "ema_decay": None}
+        for name in ("max_epochs", "lr", "patience", "label_smoothing", "ema_decay"):
+            value = getattr(self, name)
+            if not hasattr(self, f"{name}_"):
+                setattr(self, f"{name}_", off.get(name) if value == "auto" else value)
+        if not hasattr(self, "early_stopping_"):
+            self.early_stopping_ = None
+        if vars(self).get("history_") is None:
+            from skorch.history import History
+
+            self.history_ = History()
+
     def _restore(self, folder, *, device):
         """Rebuild module and net as ``fit`` builds them, around the saved weights."""
-        from skorch.history import History
-
         device = available_device(device)
         if not hasattr(self, "_module_spec"):
             raise ValueError(f"{folder.path} holds no module spec for its weights.")
@@ -118,22 +137,33 @@ class BaseTrainedEstimator(Persistable, BaseEstimator, register=False):
         # A TransformerEncoder keeps its backbone only; its net trains (and so
         # computes losses) for the objective recorded at fit.
         objective = getattr(self, "_training_spec", self._module_spec)["objective"]
-        net = self._build_net(
+        net = self._restored_net(
             module,
             objective=objective,
             settings=self._fitted_settings(),
             device=device,
-            restored=True,
+            history=self.history_,
+        )
+        self._adopt_net(net, device=device, n_iter=self.n_iter_)
+
+    def _restored_net(self, module, *, objective, settings, device, history):
+        """A net around the trained ``module`` (a loaded model, an ensemble), ready to predict."""
+        net = self._build_net(
+            module, objective=objective, settings=settings, device=device, restored=True
         )
         net.initialize()
         net.module_ = module
         module.eval()
-        history = getattr(self, "history_", None)
-        net.history_ = history if history is not None else History()
-        self.history_ = net.history_
-        self.net_ = net
-        self.module_ = module
+        net.history_ = history
+        return net
+
+    def _adopt_net(self, net, *, device, n_iter=None):
+        """Set the fitted state from a trained ``net``: the one place it is assembled."""
         self.device_ = device
+        self.net_ = net
+        self.module_ = net.module_
+        self.history_ = net.history_
+        self.n_iter_ = len(net.history_) if n_iter is None else n_iter
 
     # Module arguments that every module takes under the estimator's own name.
     _SHARED_MODULE_ARGUMENTS = (
@@ -162,16 +192,16 @@ class BaseTrainedEstimator(Persistable, BaseEstimator, register=False):
     def _fitted_settings(self):
         """The net settings of the fit that made this model, from its fitted attributes.
 
-        A model loaded from a folder written before an attribute existed
-        (persistence format 1) falls back on its parameter.
+        The resolved values are those its plan recorded (the translator's
+        ``label_smoothing`` and ``ema_decay`` have no ``"auto"``, so no ``_``).
         """
-        params = self.get_params(deep=False)
+        fitted = vars(self)
         resolved = {
-            name: getattr(self, f"{name}_")
+            name: fitted[f"{name}_"]
             for name in ("max_epochs", "lr", "patience", "label_smoothing", "ema_decay")
-            if hasattr(self, f"{name}_")
+            if f"{name}_" in fitted
         }
-        return NetSettings.from_params(params, **resolved)
+        return NetSettings.from_params(self.get_params(deep=False), **resolved)
 
     def _record_plan(self, plan):
         """Write the fitted attributes that ``plan`` resolved: the one place they are set."""
@@ -286,18 +316,14 @@ class BaseTrainedEstimator(Persistable, BaseEstimator, register=False):
             )
             self._run_fit(net, *train, seed=seed)
         self.early_stopping_ = monitor
-        self._report_stop(net)
+        report_stop(self, net)
         # Everything needed to rebuild the module without pickle (sktfm.load).
         self._module_spec = {
             "objective": objective,
             "module_kwargs": module_kwargs,
             "head_kwargs": dict(head_kwargs or {}),
         }
-        self.device_ = plan.device
-        self.net_ = net
-        self.module_ = net.module_
-        self.history_ = net.history
-        self.n_iter_ = len(net.history)
+        self._adopt_net(net, device=plan.device)
         return self
 
     def _run_fit(self, net, X, y=None, *, seed, epochs=None, resume=False):
@@ -314,8 +340,7 @@ class BaseTrainedEstimator(Persistable, BaseEstimator, register=False):
     def _continue_training(self, X_model, y=None, *, epochs, deadline=None):
         """Train the fitted net for ``epochs`` more epochs on model-ready data."""
         if epochs == "auto":
-            # A model loaded from a format 1 folder has no max_epochs_.
-            epochs = getattr(self, "max_epochs_", self.net_.max_epochs)
+            epochs = self.max_epochs_
         seed = int(check_random_state(self.random_state).randint(_MAX_SEED))
         seed += len(self.net_.history)  # new shuffles each call
         resume_callbacks(
@@ -326,7 +351,7 @@ class BaseTrainedEstimator(Persistable, BaseEstimator, register=False):
         )
         with seeded(seed):
             self._run_fit(self.net_, X_model, y, seed=seed, epochs=epochs, resume=True)
-        self._report_stop(self.net_)
+        report_stop(self, self.net_)
         self.history_ = self.net_.history
         self.n_iter_ = len(self.net_.history)
         return self
@@ -360,43 +385,6 @@ class BaseTrainedEstimator(Persistable, BaseEstimator, register=False):
             return [data[i] for i in idx] if isinstance(data, list) else data[idx]
 
         return (take(X_model, train), take(y, train)), (take(X_model, valid), take(y, valid))
-
-    def _report_stop(self, net):
-        """Warn when training ended on the user's Ctrl-C, or on a budget while
-        improving or (``max_time``) too soon to tell."""
-        reason = getattr(net, "stop_reason_", "max_epochs")
-        name, epochs = type(self).__name__, len(net.history)
-        if reason == "interrupted":
-            kept = "best" if getattr(self, "early_stopping_", None) else "latest"
-            warnings.warn(
-                f"{name}: training was interrupted after {epochs} epoch(s); the "
-                f"estimator is fitted with the {kept} weights so far.",
-                stacklevel=4,
-            )
-            return
-        monitor = getattr(self, "early_stopping_", None) or "train_loss"
-        patience = getattr(self, "patience_", self.patience)
-        if reason == "early_stopping":
-            return
-        budget = f"max_time={self.max_time} s" if reason == "max_time" else f"{epochs} epochs"
-        if reason == "max_time" and sum(monitor in row for row in net.history) < 2:
-            # One measurement (or none) cannot show that training had converged
-            # (partial_fit's single epochs are the user's plan, not a budget cut).
-            warnings.warn(
-                f"{name}: training stopped after {budget}, too soon to tell whether "
-                f"{monitor} had stopped improving. Raise max_epochs or max_time, or "
-                "continue with warm_start=True or partial_fit.",
-                ConvergenceWarning,
-                stacklevel=4,
-            )
-        elif _still_improving(net.history, monitor, patience):
-            warnings.warn(
-                f"{name}: training stopped after {budget} while {monitor} was still "
-                f"improving (within the last {patience} epochs). Raise max_epochs or "
-                "max_time, or continue with warm_start=True or partial_fit.",
-                ConvergenceWarning,
-                stacklevel=4,
-            )
 
     def _resuming(self, partial):
         """Whether this fit continues the fitted model rather than starting afresh."""
@@ -437,17 +425,3 @@ class BaseTrainedEstimator(Persistable, BaseEstimator, register=False):
     def _seed(rng):
         """A torch seed drawn from ``rng``."""
         return int(rng.randint(_MAX_SEED))
-
-
-def _still_improving(history, key, patience):
-    """Whether ``key`` improved by more than the tolerance in the last ``patience`` epochs.
-
-    With fewer epochs than ``patience``, the last ones are compared with the first.
-    """
-    values = [row[key] for row in history if key in row]
-    if len(values) < 2:
-        return False
-    if not key.endswith("loss"):  # a score such as valid_bleu: higher is better
-        values = [-value for value in values]
-    recent, before = values[-patience:], values[:-patience] or values[:1]
-    return min(recent) < min(before) - TOLERANCE

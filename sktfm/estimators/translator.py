@@ -89,6 +89,8 @@ class Seq2SeqTranslator(BaseTrainedEstimator):
         **TRANSLATION_TRAINING,
     }
 
+    _older_defaults = {"protected_tokens_": None}  # saved before protection existed
+
     def _check_fitted(self, require):
         super()._check_fitted(require)
         require("input_type_", str, values=("text", "tokens"))
@@ -241,8 +243,7 @@ class Seq2SeqTranslator(BaseTrainedEstimator):
 
     def _protector(self):
         """The :class:`SpanProtector` of the fitted ``protected_tokens_``, or None."""
-        # Models saved before protected_tokens existed protect nothing.
-        spec = getattr(self, "protected_tokens_", None)
+        spec = self.protected_tokens_
         return None if spec is None else SpanProtector(spec)
 
     @staticmethod

@@ -91,6 +91,14 @@ class Persistable:
     def _restore(self, folder, *, device):
         """Rebuild what was not saved, once parameters and attributes are set."""
 
+    def _fill_older_format(self, version):
+        """Give a model loaded from an older folder format the attributes it lacks.
+
+        Called by :func:`load` with the folder's format version, before
+        ``_restore``: the rest of the code can then rely on every fitted
+        attribute of the current version.
+        """
+
     def _check_fitted(self, require):
         """Declare the fitted attributes a loaded object must hold.
 
@@ -257,6 +265,7 @@ def load_folder(folder, *, device="cpu"):
         fitted = folder.read_json(FITTED_FILE)
         with _naming(folder.path / FITTED_FILE):
             decode.set_fitted(obj, fitted)
+        obj._fill_older_format(config["format"])
         if hasattr(obj, "_validate_params"):  # the same rules as fit
             obj._validate_params()
         obj._restore(folder, device=device)
