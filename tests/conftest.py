@@ -20,7 +20,9 @@ def _seed_everything():
 
 
 # Tiny models keep the suite fast on 2 CPU cores; real sizes live in
-# examples/ and benchmarks/.
+# examples/ and benchmarks/. The "auto" extras of text learned from scratch
+# are pinned off (tests about them set them, or leave them "auto"): no
+# moving average of the weights ...
 TINY = dict(
     d_model=16,
     n_heads=2,
@@ -32,15 +34,25 @@ TINY = dict(
     lr=3e-3,
     vocab_size=200,
     max_len=64,
+    ema_decay=None,
     device="cpu",
     random_state=0,
 )
+#: ... and, for the supervised heads (classifier, regressor: the only
+#: estimators with ``ensemble_size``), one model instead of a pair.
+TINY_HEAD = dict(TINY, ensemble_size=1)
 
 
 @pytest.fixture
 def tiny():
-    """Constructor arguments for a tiny, fast, seeded model."""
+    """Constructor arguments for a tiny, fast, seeded model (any estimator)."""
     return dict(TINY)
+
+
+@pytest.fixture
+def tiny_head():
+    """:data:`TINY_HEAD`: ``tiny`` for a classifier or regressor (one model)."""
+    return dict(TINY_HEAD)
 
 
 @pytest.fixture(scope="session")

@@ -29,9 +29,12 @@ TINY = dict(
     lr=1e-2,
     batch_size=32,
     vocab_size=300,
+    ema_decay=None,
     device="cpu",
     random_state=0,
 )
+#: TINY for a classifier or regressor: one model, not "auto"'s pair for text.
+TINY_HEAD = dict(TINY, ensemble_size=1)
 
 
 def _with_batch_size(model, batch_size):
@@ -100,7 +103,7 @@ def test_encoder_pooling_ignores_padding(texts, pooling):
 
 def test_classifier_labels_are_batch_size_invariant(texts):
     X, y = texts
-    model = TransformerClassifier(**{**TINY, "max_epochs": 5}).fit(X, y)
+    model = TransformerClassifier(**{**TINY_HEAD, "max_epochs": 5}).fit(X, y)
     labels, proba = {}, {}
     for b in BATCH_SIZES:
         _with_batch_size(model, b)
@@ -161,7 +164,7 @@ def test_estimator_batch_size_alone_sets_inference_batches(texts):
 def test_outputs_follow_input_order_across_chunks(texts):
     """Inference sorts by length and works chunk by chunk; rows stay in input order."""
     X, y = texts
-    classifier = _with_batch_size(TransformerClassifier(**TINY).fit(X, y), 1)  # 64-row chunks
+    classifier = _with_batch_size(TransformerClassifier(**TINY_HEAD).fit(X, y), 1)  # 64-row chunks
     encoder = _with_batch_size(TransformerEncoder(**TINY).fit(X), 1)
     permutation = np.random.RandomState(0).permutation(len(X))
     shuffled = [X[i] for i in permutation]
@@ -184,10 +187,11 @@ def test_bf16_precision_stays_within_bf16_tolerance_of_float32(texts):
     a, b = plain.transform(X), bf16.transform(X)
     assert b.dtype == np.float32
     assert np.abs(a - b).max() <= 0.05 * np.abs(a).max()  # bf16 keeps ~3 significant digits
-    classifier = TransformerClassifier(**TINY, precision="bf16").fit(X, y)
+    classifier = TransformerClassifier(**TINY_HEAD, precision="bf16").fit(X, y)
     assert classifier.net_.precision == "bfloat16"
     assert (
-        np.mean(classifier.predict(X) == TransformerClassifier(**TINY).fit(X, y).predict(X)) > 0.9
+        np.mean(classifier.predict(X) == TransformerClassifier(**TINY_HEAD).fit(X, y).predict(X))
+        > 0.9
     )
 
 
@@ -195,7 +199,7 @@ def test_compiled_model_gives_the_plain_results(texts):
     """``compile=True`` runs the same model through torch.compile: same fit, same outputs."""
     X, y = texts
     X, y = X[:64], y[:64]
-    options = dict(TINY, max_epochs=1)
+    options = dict(TINY_HEAD, max_epochs=1)
     plain = TransformerClassifier(**options).fit(X, y)
     from torch._dynamo.utils import counters
 

@@ -128,10 +128,10 @@ def test_plugin_rejects_bad_thread_counts(n_threads):
         TorchWorker(n_threads)
 
 
-def test_grid_search_on_dask_equals_single_process(client, one_torch_thread, digits, tiny):
+def test_grid_search_on_dask_equals_single_process(client, one_torch_thread, digits, tiny_head):
     X, y = digits
     search = GridSearchCV(
-        TransformerClassifier(**tiny),
+        TransformerClassifier(**tiny_head),
         {"lr": [1e-3, 3e-3], "d_model": [8, 16]},
         cv=2,
         n_jobs=-1,
@@ -204,19 +204,19 @@ def test_predict_partitions_equals_in_memory(client, fitted_text_models, topic_t
     np.testing.assert_allclose(embeddings.to_numpy(), encoder.transform(texts), atol=1e-5)
 
 
-def test_predict_partitions_on_a_dataframe(client, digits, tiny):
+def test_predict_partitions_on_a_dataframe(client, digits, tiny_head):
     X, y = digits
     frame = pd.DataFrame(X, columns=[f"pixel{i}" for i in range(X.shape[1])])
-    model = TransformerClassifier(**tiny).fit(frame, y)
+    model = TransformerClassifier(**tiny_head).fit(frame, y)
     lazy = dd.from_pandas(frame, npartitions=3)
     np.testing.assert_array_equal(
         predict_partitions(model, lazy).compute().to_numpy(), model.predict(frame)
     )
 
 
-def test_parallel_post_fit_on_a_dask_array(client, digits, tiny):
+def test_parallel_post_fit_on_a_dask_array(client, digits, tiny_head):
     X, y = digits
-    model = TransformerClassifier(**tiny).fit(X, y)
+    model = TransformerClassifier(**tiny_head).fit(X, y)
     wrapped = ParallelPostFit(model, predict_meta=np.array([], dtype=model.classes_.dtype))
     lazy = wrapped.predict(da.from_array(X, chunks=(60, X.shape[1])))
     assert isinstance(lazy, da.Array)

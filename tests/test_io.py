@@ -31,9 +31,12 @@ TINY = dict(
     n_layers=1,
     dim_feedforward=32,
     max_epochs=2,
+    ema_decay=None,
     device="cpu",
     random_state=0,
 )
+#: TINY for a classifier or regressor: one model, not "auto"'s pair for text.
+TINY_HEAD = dict(TINY, ensemble_size=1)
 TINY_TRANSLATOR = dict(
     d_model=16,
     n_heads=2,
@@ -147,7 +150,7 @@ def test_encoder_tabular_dataframe_round_trip(tmp_path, no_pickle):
     ],
 )
 def test_classifier_round_trip_keeps_classes(tmp_path, no_pickle, labels):
-    clf = TransformerClassifier(**TINY).fit(TEXTS, labels)
+    clf = TransformerClassifier(**TINY_HEAD).fit(TEXTS, labels)
     loaded = _round_trip(clf, tmp_path)
     _check_common(clf, loaded)
     assert_array_equal(loaded.classes_, clf.classes_)
@@ -159,7 +162,7 @@ def test_classifier_round_trip_keeps_classes(tmp_path, no_pickle, labels):
 def test_regressor_multi_output_round_trip(tmp_path, no_pickle):
     X = _tabular()
     y = np.c_[X["a"] - X["b"], X["c"] * 2.0]
-    reg = TransformerRegressor(**TINY).fit(X, y)
+    reg = TransformerRegressor(**TINY_HEAD).fit(X, y)
     loaded = _round_trip(reg, tmp_path)
     _check_common(reg, loaded)
     assert_array_equal(loaded.predict(X), reg.predict(X))
@@ -168,7 +171,7 @@ def test_regressor_multi_output_round_trip(tmp_path, no_pickle):
 
 def test_regressor_sequence_round_trip(tmp_path, no_pickle):
     X = np.random.RandomState(0).normal(size=(12, 5, 2))
-    reg = TransformerRegressor(**TINY).fit(X, X.sum(axis=(1, 2)))
+    reg = TransformerRegressor(**TINY_HEAD).fit(X, X.sum(axis=(1, 2)))
     loaded = _round_trip(reg, tmp_path)
     assert_array_equal(loaded.predict(X), reg.predict(X))
 
@@ -222,7 +225,7 @@ def test_tokenizer_columns_round_trip(tmp_path, no_pickle):
 
 
 def test_tokenizer_instance_param_round_trip(tmp_path, no_pickle):
-    clf = TransformerClassifier(**TINY, tokenizer=Tokenizer("char", vocab_size=40))
+    clf = TransformerClassifier(**TINY_HEAD, tokenizer=Tokenizer("char", vocab_size=40))
     clf.fit(TEXTS, LABELS)
     loaded = _round_trip(clf, tmp_path)
     assert isinstance(loaded.tokenizer, Tokenizer)
@@ -263,7 +266,7 @@ def test_folder_holds_only_json_and_safetensors(tmp_path):
 def test_callbacks_are_dropped_with_a_warning(tmp_path):
     from skorch.callbacks import EpochTimer
 
-    clf = TransformerClassifier(**TINY, callbacks=[("timer2", EpochTimer())])
+    clf = TransformerClassifier(**TINY_HEAD, callbacks=[("timer2", EpochTimer())])
     clf.fit(TEXTS, LABELS)
     with pytest.warns(UserWarning, match="callbacks are not saved"):
         clf.save(tmp_path / "model")
@@ -274,7 +277,7 @@ def test_callbacks_are_dropped_with_a_warning(tmp_path):
 
 # -------------------------------------------------------------------- devices
 def test_trained_on_cuda_loads_on_cpu(tmp_path, monkeypatch):
-    clf = TransformerClassifier(**TINY).fit(TEXTS, LABELS)
+    clf = TransformerClassifier(**TINY_HEAD).fit(TEXTS, LABELS)
     clf.device_ = "cuda"  # as if trained on a GPU: the config records it
     clf.save(tmp_path / "model")
     fitted = json.loads((tmp_path / "model" / "fitted.json").read_text())
@@ -288,7 +291,7 @@ def test_trained_on_cuda_loads_on_cpu(tmp_path, monkeypatch):
 
 
 def test_cuda_requested_without_cuda_raises(tmp_path, monkeypatch):
-    clf = TransformerClassifier(**TINY).fit(TEXTS, LABELS)
+    clf = TransformerClassifier(**TINY_HEAD).fit(TEXTS, LABELS)
     clf.save(tmp_path / "model")
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     with pytest.raises(ValueError, match="CUDA is not available"):
@@ -297,7 +300,7 @@ def test_cuda_requested_without_cuda_raises(tmp_path, monkeypatch):
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
 def test_load_on_cuda(tmp_path):
-    clf = TransformerClassifier(**TINY).fit(TEXTS, LABELS)
+    clf = TransformerClassifier(**TINY_HEAD).fit(TEXTS, LABELS)
     loaded = _round_trip(clf, tmp_path, device="cuda")
     assert loaded.device_.startswith("cuda")
     assert next(loaded.module_.parameters()).is_cuda
@@ -384,7 +387,7 @@ def test_save_rejects_foreign_estimators(tmp_path):
 
 # ------------------------------------------------------------------- pipelines
 def test_sktfm_pipeline_round_trip_without_pickle(tmp_path, no_pickle):
-    pipe = make_pipeline(TextCleaner(lowercase=True), TransformerClassifier(**TINY))
+    pipe = make_pipeline(TextCleaner(lowercase=True), TransformerClassifier(**TINY_HEAD))
     pipe.fit(TEXTS, LABELS)
     sktfm.save_pipeline(pipe, tmp_path / "pipe")
     files = [p for p in (tmp_path / "pipe").rglob("*") if p.is_file()]
@@ -410,7 +413,7 @@ def test_mixed_pipeline_needs_allow_pickle(tmp_path):
 
 # ----------------------------------------------------------- after loading
 def test_loaded_classifier_continues_training(tmp_path):
-    clf = TransformerClassifier(**TINY).fit(TEXTS, LABELS)
+    clf = TransformerClassifier(**TINY_HEAD).fit(TEXTS, LABELS)
     loaded = _round_trip(clf, tmp_path)
     loaded.partial_fit(TEXTS, LABELS)
     assert len(loaded.history_) == len(clf.history_) + 1 == loaded.n_iter_
@@ -428,7 +431,7 @@ def test_loaded_encoder_continues_with_a_new_head(tmp_path):
 
 
 def test_history_drops_values_json_cannot_hold(tmp_path):
-    clf = TransformerClassifier(**TINY).fit(TEXTS, LABELS)
+    clf = TransformerClassifier(**TINY_HEAD).fit(TEXTS, LABELS)
     clf.history_.record("not_json", object())
     clf.history_.record("score", np.float32(0.5))
     loaded = _round_trip(clf, tmp_path)

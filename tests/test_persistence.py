@@ -50,9 +50,9 @@ class ShortlistClassifier(TransformerClassifier):
         return self.classes_[np.argsort(-self.predict_proba(X), axis=1)[:, :2]]
 
 
-def test_a_new_estimator_saves_and_loads_with_no_edit_elsewhere(tmp_path, tiny, topic_texts):
+def test_a_new_estimator_saves_and_loads_with_no_edit_elsewhere(tmp_path, tiny_head, topic_texts):
     X, y = topic_texts
-    model = ShortlistClassifier(**tiny).fit(X, y)
+    model = ShortlistClassifier(**tiny_head).fit(X, y)
     model.save(tmp_path / "model")
     loaded = sktfm.load(tmp_path / "model")
     assert type(loaded) is ShortlistClassifier
@@ -83,9 +83,9 @@ def test_registration_happens_at_class_definition():
         registered_class("Draft")
 
 
-def test_pickles_round_trip(tiny, topic_texts):
+def test_pickles_round_trip(tiny_head, topic_texts):
     X, y = topic_texts
-    model = TransformerClassifier(**tiny).fit(X, y)
+    model = TransformerClassifier(**tiny_head).fit(X, y)
     restored = pickle.loads(pickle.dumps(model))
     assert_allclose(restored.predict_proba(X), model.predict_proba(X), rtol=0, atol=0)
     assert restored.module_ is restored.net_.module_

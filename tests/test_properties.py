@@ -91,9 +91,12 @@ TINY = dict(
     n_layers=1,
     dim_feedforward=32,
     max_epochs=1,
+    ema_decay=None,
     device="cpu",
     random_state=0,
 )
+#: TINY for a classifier or regressor: one model, not "auto"'s pair for text.
+TINY_HEAD = dict(TINY, ensemble_size=1)
 TINY_SEQ2SEQ = dict(
     d_model=16,
     n_heads=2,
@@ -374,8 +377,8 @@ def fitted():
         "encoder_tokens": TransformerEncoder(**TINY).fit(X_tokens),
         "encoder_text": TransformerEncoder(**TINY).fit(X),
         "encoder_tabular": TransformerEncoder(**TINY).fit(X_tab),
-        "classifier_text": TransformerClassifier(**TINY).fit(X, y),
-        "regressor_tabular": TransformerRegressor(**TINY).fit(X_tab, X_tab[:, 0]),
+        "classifier_text": TransformerClassifier(**TINY_HEAD).fit(X, y),
+        "regressor_tabular": TransformerRegressor(**TINY_HEAD).fit(X_tab, X_tab[:, 0]),
         "translator_text": Seq2SeqTranslator(**TINY_SEQ2SEQ).fit(list(X_src), list(y_tgt)),
     }
 

@@ -27,9 +27,9 @@ def _finite_weights(model):
 
 
 # ------------------------------------------------------------ empty texts
-def test_classifier_trains_and_predicts_on_a_batch_of_only_empty_texts(topic_texts, tiny):
+def test_classifier_trains_and_predicts_on_a_batch_of_only_empty_texts(topic_texts, tiny_head):
     X, y = _with_empty_texts(topic_texts)
-    model = TransformerClassifier(**{**tiny, **FAST}).fit(X, y)
+    model = TransformerClassifier(**{**tiny_head, **FAST}).fit(X, y)
     assert np.isfinite(model.history_[:, "train_loss"]).all()
     assert _finite_weights(model)
     proba = model.predict_proba([""] * 5)
@@ -39,10 +39,10 @@ def test_classifier_trains_and_predicts_on_a_batch_of_only_empty_texts(topic_tex
     assert set(model.predict([""] * 5)) <= set(model.classes_)
 
 
-def test_regressor_trains_and_predicts_on_a_batch_of_only_empty_texts(topic_texts, tiny):
+def test_regressor_trains_and_predicts_on_a_batch_of_only_empty_texts(topic_texts, tiny_head):
     X, _ = _with_empty_texts(topic_texts)
     y = np.linspace(0.0, 1.0, len(X))
-    model = TransformerRegressor(**{**tiny, **FAST}).fit(X, y)
+    model = TransformerRegressor(**{**tiny_head, **FAST}).fit(X, y)
     assert np.isfinite(model.history_[:, "train_loss"]).all()
     assert _finite_weights(model)
     prediction = model.predict([""] * 5)
@@ -86,7 +86,7 @@ def _word_pairs(n=24):
     return X, [" ".join(WORDS[word] for word in sentence.split()) for sentence in X]
 
 
-def _fitted(kind, topic_texts, tiny):
+def _fitted(kind, topic_texts, tiny, tiny_head):
     """A fitted tiny model of ``kind``, its training data and its inference method."""
     if kind == "translator":
         from sktfm import Seq2SeqTranslator
@@ -96,10 +96,10 @@ def _fitted(kind, topic_texts, tiny):
     X, labels = topic_texts
     X, labels = list(X[:64]), np.asarray(labels[:64])
     if kind == "classifier":
-        model, y, method = TransformerClassifier(**{**tiny, **FAST}), labels, "predict_proba"
+        model, y, method = TransformerClassifier(**{**tiny_head, **FAST}), labels, "predict_proba"
     elif kind == "regressor":
         y = np.linspace(0.0, 1.0, len(X))
-        model, method = TransformerRegressor(**{**tiny, **FAST}), "predict"
+        model, method = TransformerRegressor(**{**tiny_head, **FAST}), "predict"
     else:
         model, y, method = TransformerEncoder(**{**tiny, "max_epochs": 1}), None, "transform"
     return model.fit(X, y), X, y, method
@@ -114,11 +114,11 @@ KINDS = ["classifier", "regressor", "encoder", "translator"]
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_partial_fit_refuses_invalid_parameters_and_leaves_the_model_untouched(
-    kind, topic_texts, tiny
+    kind, topic_texts, tiny, tiny_head
 ):
     from sklearn.utils._param_validation import InvalidParameterError
 
-    model, X, y, method = _fitted(kind, topic_texts, tiny)
+    model, X, y, method = _fitted(kind, topic_texts, tiny, tiny_head)
     weights, before = _weights(model), getattr(model, method)(X[:8])
     n_iter = model.n_iter_
     model.set_params(lr=-1.0)
@@ -162,8 +162,10 @@ INFERENCE = {
 @pytest.mark.parametrize(
     "kind, method", [(kind, method) for kind, methods in INFERENCE.items() for method in methods]
 )
-def test_inference_leaves_every_global_generator_untouched(kind, method, topic_texts, tiny):
-    model, X, y, _ = _fitted(kind, topic_texts, tiny)
+def test_inference_leaves_every_global_generator_untouched(
+    kind, method, topic_texts, tiny, tiny_head
+):
+    model, X, y, _ = _fitted(kind, topic_texts, tiny, tiny_head)
     args = (X[:16], y[:16]) if method == "score" else (X[:16],)
     random.seed(1)
     before = _global_rng_states()

@@ -39,18 +39,19 @@ def _target(Estimator, n):
 
 @pytest.mark.parametrize("input_type", ["text", "tokens", "tabular", "sequence"])
 @pytest.mark.parametrize("Estimator", ESTIMATORS)
-def test_every_input_type_fits_and_predicts(tiny, Estimator, input_type):
+def test_every_input_type_fits_and_predicts(tiny, tiny_head, Estimator, input_type):
     X = _inputs()[input_type]
     assert infer_input_type(X) == input_type
     y = None if Estimator is TransformerEncoder else _target(Estimator, len(X))
-    model = Estimator(**tiny).fit(X, y)
+    params = tiny if Estimator is TransformerEncoder else tiny_head
+    model = Estimator(**params).fit(X, y)
     assert model.input_type_ == input_type
     if Estimator is TransformerEncoder:
         out = model.transform(X)
         assert out.shape == (len(X), tiny["d_model"]) and out.dtype == np.float32
     else:
         assert model.predict(X).shape == (len(X),)
-    explicit = Estimator(**tiny, input_type=input_type).fit(X, y)
+    explicit = Estimator(**params, input_type=input_type).fit(X, y)
     assert explicit.input_type_ == input_type
 
 
@@ -62,7 +63,7 @@ def test_text_containers(tiny, container):
     np.testing.assert_allclose(model.transform(container(X)), model.transform(X))
 
 
-def test_multi_output_regression(tiny):
+def test_multi_output_regression(tiny_head):
     # Two different linear functions of the features (nearly uncorrelated:
     # their weight vectors are almost orthogonal), on scales 100x apart.
     rng = np.random.RandomState(1)
@@ -70,7 +71,7 @@ def test_multi_output_regression(tiny):
     X, X_test = rng.normal(size=(256, 3)), rng.normal(size=(200, 3))
     scale, offset = np.array([1.0, 100.0]), np.array([0.0, 10.0])
     y, y_test = X @ weights * scale + offset, X_test @ weights * scale + offset
-    model = TransformerRegressor(**{**tiny, "max_epochs": 10, "lr": 1e-2}).fit(X, y)
+    model = TransformerRegressor(**{**tiny_head, "max_epochs": 10, "lr": 1e-2}).fit(X, y)
     pred = model.predict(X_test)
     assert pred.shape == (200, 2)
     r2 = 1 - ((pred - y_test) ** 2).sum(axis=0) / ((y_test - y_test.mean(axis=0)) ** 2).sum(axis=0)
@@ -80,9 +81,9 @@ def test_multi_output_regression(tiny):
     assert corr[0, 0] > abs(corr[0, 1]) + 0.5 and corr[1, 1] > abs(corr[1, 0]) + 0.5, corr
 
 
-def test_odd_but_valid_text_works(tiny):
+def test_odd_but_valid_text_works(tiny_head):
     train = ["the cat sat", "a dog ran", "", "emoji 🙂 fun", "中文 文本 测试"] * 4
-    model = TransformerClassifier(**tiny).fit(train, [0, 1, 0, 1, 0] * 4)
+    model = TransformerClassifier(**tiny_head).fit(train, [0, 1, 0, 1, 0] * 4)
     odd = [
         "",
         "completely unseen vocabulary here",
@@ -117,9 +118,9 @@ def test_empty_input_raises(tiny, empty):
         TransformerEncoder(**tiny).fit(empty)
 
 
-def test_feature_count_mismatch_raises(tiny):
+def test_feature_count_mismatch_raises(tiny, tiny_head):
     X = _inputs()["tabular"]
-    model = TransformerClassifier(**tiny).fit(X, np.arange(24) % 2)
+    model = TransformerClassifier(**tiny_head).fit(X, np.arange(24) % 2)
     with pytest.raises(
         ValueError, match="X has 4 features, but TransformerClassifier is expecting 5"
     ):
@@ -159,10 +160,10 @@ def test_one_d_numeric_and_scalars_raise(tiny):
         TransformerEncoder(**tiny).fit("just one string")
 
 
-def test_failed_refit_keeps_the_fitted_model(tiny):
+def test_failed_refit_keeps_the_fitted_model(tiny_head):
     X = _inputs()["tabular"]
     y = np.arange(24) % 2
-    model = TransformerClassifier(**tiny).fit(X, y)
+    model = TransformerClassifier(**tiny_head).fit(X, y)
     before = pickle.dumps(model)
     expected = model.predict_proba(X)
     with pytest.raises(ValueError, match="at least 2 classes"):
@@ -174,14 +175,14 @@ def test_failed_refit_keeps_the_fitted_model(tiny):
     assert pickle.loads(before).predict(X).tolist() == model.predict(X).tolist()
 
 
-def test_classifier_any_label_type(tiny):
+def test_classifier_any_label_type(tiny_head):
     X = _inputs()["tabular"]
     for labels in (
         np.array(["cat", "dog", "eel"] * 8),
         np.array([10, 20, 30] * 8),
         np.array([True, False] * 12),
     ):
-        model = TransformerClassifier(**tiny).fit(X, labels)
+        model = TransformerClassifier(**tiny_head).fit(X, labels)
         assert set(model.predict(X)) <= set(labels)
         assert list(model.classes_) == sorted(set(labels))
         assert model.predict_proba(X).shape == (24, len(set(labels)))
@@ -211,8 +212,8 @@ def test_tokenizer_kinds_and_instances(tiny, tokenizer):
         (np.array(["a", None, b"c"], dtype=object)[[0, 2, 0]], "X[1] is bytes"),
     ],
 )
-def test_text_mixed_with_other_values_is_a_type_error(tiny, X, position):
-    for model in (TransformerClassifier(**tiny), Seq2SeqTranslator(**{**tiny, "n_layers": 1})):
+def test_text_mixed_with_other_values_is_a_type_error(tiny, tiny_head, X, position):
+    for model in (TransformerClassifier(**tiny_head), Seq2SeqTranslator(**{**tiny, "n_layers": 1})):
         with pytest.raises(TypeError, match=re.escape(position)):
             model.fit(X, ["x", "y", "z"])
         assert not hasattr(model, "net_")

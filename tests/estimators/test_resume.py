@@ -11,10 +11,10 @@ from sktfm import (
 )
 
 
-def test_warm_start_continues_history_and_keeps_state(tiny, tabular_xy):
+def test_warm_start_continues_history_and_keeps_state(tiny_head, tabular_xy):
     X, y = tabular_xy
     labels = np.where(y > 0, "up", "down")
-    model = TransformerClassifier(**{**tiny, "max_epochs": 2}, warm_start=True)
+    model = TransformerClassifier(**{**tiny_head, "max_epochs": 2}, warm_start=True)
     model.fit(X, labels)
     first_net, first_losses = model.net_, list(model.history_[:, "train_loss"])
     model.fit(X, labels)
@@ -23,14 +23,14 @@ def test_warm_start_continues_history_and_keeps_state(tiny, tabular_xy):
     assert model.n_iter_ == 4
     with pytest.raises(ValueError, match="labels not in classes_"):
         model.fit(X, np.where(y > 0, "up", "sideways"))
-    cold = TransformerClassifier(**{**tiny, "max_epochs": 2}).fit(X, labels)
+    cold = TransformerClassifier(**{**tiny_head, "max_epochs": 2}).fit(X, labels)
     assert cold.fit(X, labels).n_iter_ == 2  # without warm_start, fit starts afresh
 
 
-def test_partial_fit_adds_one_epoch_and_takes_classes(tiny, tabular_xy):
+def test_partial_fit_adds_one_epoch_and_takes_classes(tiny_head, tabular_xy):
     X, y = tabular_xy
     labels = (y > 0).astype(int) + (y > 1)
-    model = TransformerClassifier(**tiny)
+    model = TransformerClassifier(**tiny_head)
     model.partial_fit(X[:32], labels[:32] % 2, classes=[0, 1, 2])
     assert list(model.classes_) == [0, 1, 2] and model.n_iter_ == 1
     model.partial_fit(X[32:], labels[32:])
@@ -40,10 +40,10 @@ def test_partial_fit_adds_one_epoch_and_takes_classes(tiny, tabular_xy):
         model.partial_fit(X[:, :3], labels)
 
 
-def test_resume_after_interrupt_continues_the_history(tiny, tabular_xy, interrupt_after):
+def test_resume_after_interrupt_continues_the_history(tiny_head, tabular_xy, interrupt_after):
     X, y = tabular_xy
     model = TransformerRegressor(
-        **{**tiny, "max_epochs": 6}, warm_start=True, callbacks=[interrupt_after(epoch=2)]
+        **{**tiny_head, "max_epochs": 6}, warm_start=True, callbacks=[interrupt_after(epoch=2)]
     )
     with pytest.warns(UserWarning, match="interrupted after 2 epoch"):
         model.fit(X, y)
@@ -89,12 +89,12 @@ def test_translator_partial_fit_keeps_vocabularies():
     assert model.target_tokenizer_.vocabulary_ == vocabulary  # unseen words -> [UNK]
 
 
-def test_pickles_leave_out_optimizer_state_and_still_resume(tiny, tabular_xy):
+def test_pickles_leave_out_optimizer_state_and_still_resume(tiny, tiny_head, tabular_xy):
     import pickle
 
     X, y = tabular_xy
     # Wide enough that weights, not bookkeeping, dominate the pickle.
-    model = TransformerRegressor(**{**tiny, "d_model": 64, "dim_feedforward": 256}).fit(X, y)
+    model = TransformerRegressor(**{**tiny_head, "d_model": 64, "dim_feedforward": 256}).fit(X, y)
     restored = pickle.loads(pickle.dumps(model))
     assert restored.net_.optimizer_ is None
     assert model.net_.optimizer_ is not None  # pickling did not change the model

@@ -27,9 +27,9 @@ class _PoisonWeights(Callback):
                 next(net.module_.parameters()).fill_(float("nan"))
 
 
-def test_non_finite_loss_stops_with_epoch_and_batch(tiny, tabular_xy):
+def test_non_finite_loss_stops_with_epoch_and_batch(tiny_head, tabular_xy):
     X, y = tabular_xy
-    model = TransformerRegressor(**{**tiny, "max_epochs": 4}).fit(X, y)
+    model = TransformerRegressor(**{**tiny_head, "max_epochs": 4}).fit(X, y)
     expected = model.predict(X)
     model.set_params(callbacks=[_PoisonWeights(epoch=2)])
     with pytest.raises(NonFiniteLoss, match=r"epoch 2, batch 1.*restored.*lr"):
@@ -39,10 +39,10 @@ def test_non_finite_loss_stops_with_epoch_and_batch(tiny, tabular_xy):
     assert all(torch.isfinite(p).all() for p in model.module_.parameters())
 
 
-def test_non_finite_loss_restores_last_good_weights_in_the_net(tiny, tabular_xy):
+def test_non_finite_loss_restores_last_good_weights_in_the_net(tiny_head, tabular_xy):
     X, y = tabular_xy
     poison = _PoisonWeights(epoch=3)
-    model = TransformerRegressor(**{**tiny, "max_epochs": 5}, callbacks=[poison])
+    model = TransformerRegressor(**{**tiny_head, "max_epochs": 5}, callbacks=[poison])
     with pytest.raises(NonFiniteLoss, match="epoch 3"):
         model.fit(X, y)
     assert not hasattr(model, "net_")  # a fresh fit that failed leaves no model
@@ -51,11 +51,11 @@ def test_non_finite_loss_restores_last_good_weights_in_the_net(tiny, tabular_xy)
         torch.testing.assert_close(restored[name], tensor)
 
 
-def test_keyboard_interrupt_keeps_a_usable_estimator(tiny, tabular_xy, interrupt_after):
+def test_keyboard_interrupt_keeps_a_usable_estimator(tiny_head, tabular_xy, interrupt_after):
     X, y = tabular_xy
     labels = (y > 0).astype(int)
     model = TransformerClassifier(
-        **{**tiny, "max_epochs": 10}, callbacks=[interrupt_after(epoch=2)]
+        **{**tiny_head, "max_epochs": 10}, callbacks=[interrupt_after(epoch=2)]
     )
     with pytest.warns(UserWarning, match="interrupted after 2 epoch"):
         model.fit(X, labels)
@@ -63,11 +63,11 @@ def test_keyboard_interrupt_keeps_a_usable_estimator(tiny, tabular_xy, interrupt
     assert model.predict(X).shape == (64,)
 
 
-def test_checkpoints_hold_best_and_last_weights(tiny, tmp_path, tabular_xy):
+def test_checkpoints_hold_best_and_last_weights(tiny_head, tmp_path, tabular_xy):
     X, y = tabular_xy
-    model = TransformerRegressor(**{**tiny, "max_epochs": 3}, checkpoint_dir=tmp_path / "ckpt").fit(
-        X, y
-    )
+    model = TransformerRegressor(
+        **{**tiny_head, "max_epochs": 3}, checkpoint_dir=tmp_path / "ckpt"
+    ).fit(X, y)
     files = {path.name for path in (tmp_path / "ckpt").iterdir()}
     assert {
         "best.safetensors",
@@ -81,11 +81,11 @@ def test_checkpoints_hold_best_and_last_weights(tiny, tmp_path, tabular_xy):
     assert not any(name.endswith((".pt", ".pkl")) for name in files)  # no pickle
 
 
-def test_model_fitted_on_cuda_unpickles_on_cpu(tiny, monkeypatch, tabular_xy):
+def test_model_fitted_on_cuda_unpickles_on_cpu(tiny_head, monkeypatch, tabular_xy):
     import pickle
 
     X, y = tabular_xy
-    model = TransformerRegressor(**tiny).fit(X, y)
+    model = TransformerRegressor(**tiny_head).fit(X, y)
     expected = model.predict(X)
     # Pretend the fit ran on a GPU: the pickle then asks for CUDA tensors.
     model.net_.device = "cuda"

@@ -48,21 +48,21 @@ def test_supervised_encoder_drops_its_head(tiny, topic_texts):
 
 
 @pytest.mark.parametrize("Estimator", [TransformerClassifier, TransformerRegressor])
-def test_supervised_losses_fall(tiny, Estimator):
+def test_supervised_losses_fall(tiny_head, Estimator):
     rng = np.random.RandomState(0)
     X = rng.normal(size=(200, 5))
     y = X[:, 0] - 2 * X[:, 1]
     if Estimator is TransformerClassifier:
         y = (y > 0).astype(int)
-    model = Estimator(**{**tiny, "max_epochs": 10}).fit(X, y)
+    model = Estimator(**{**tiny_head, "max_epochs": 10}).fit(X, y)
     losses = _losses(model)
     assert losses[0] > 1.3 * losses[-1]
     assert model.score(X, y) > 0.8
 
 
-def test_random_state_gives_bit_identical_fits(tiny, topic_texts):
+def test_random_state_gives_bit_identical_fits(tiny_head, topic_texts):
     X, y = topic_texts
-    params = {**tiny, "dropout": 0.1}
+    params = {**tiny_head, "dropout": 0.1}
     first = TransformerClassifier(**params).fit(X[:80], y[:80]).predict_proba(X[:80])
     torch.manual_seed(123)  # the user's global RNG state must not matter
     second = TransformerClassifier(**params).fit(X[:80], y[:80]).predict_proba(X[:80])
@@ -95,23 +95,23 @@ class _RecordInputs(Callback):
         net.module_.register_forward_pre_hook(hook, with_kwargs=True)
 
 
-def test_batches_are_padded_to_their_longest_sequence(tiny):
+def test_batches_are_padded_to_their_longest_sequence(tiny, tiny_head):
     X = ["a b", "a b c d e f g h", "c d", "e"] * 4
     recorder = _RecordInputs()
-    TransformerClassifier(**{**tiny, "batch_size": 4, "max_epochs": 1}, callbacks=[recorder]).fit(
-        X, [0, 1, 0, 1] * 4
-    )
+    TransformerClassifier(
+        **{**tiny_head, "batch_size": 4, "max_epochs": 1}, callbacks=[recorder]
+    ).fit(X, [0, 1, 0, 1] * 4)
     widths = {shape[1] for shape in recorder.shapes}
     assert max(widths) <= 8 < tiny["max_len"]
     batch = collate([(np.array([5, 6]), None), (np.array([7, 8, 9, 10]), None)])
     assert batch[0]["x"].tolist() == [[5, 6, 0, 0], [7, 8, 9, 10]]
 
 
-def test_inference_runs_batched_in_inference_mode(tiny):
+def test_inference_runs_batched_in_inference_mode(tiny_head):
     X = np.random.RandomState(0).normal(size=(50, 3))
     recorder = _RecordInputs()
     model = TransformerClassifier(
-        **{**tiny, "batch_size": 8, "max_epochs": 1}, callbacks=[recorder]
+        **{**tiny_head, "batch_size": 8, "max_epochs": 1}, callbacks=[recorder]
     ).fit(X, np.arange(50) % 2)
     recorder.shapes.clear()
     recorder.inference.clear()
@@ -121,21 +121,21 @@ def test_inference_runs_batched_in_inference_mode(tiny):
     assert all(recorder.inference)
 
 
-def test_verbose_prints_progress_and_epoch_table(tiny, capsys):
+def test_verbose_prints_progress_and_epoch_table(tiny_head, capsys):
     X = np.random.RandomState(0).normal(size=(40, 3))
-    TransformerRegressor(**{**tiny, "max_epochs": 2}, verbose=1).fit(X, X[:, 0])
+    TransformerRegressor(**{**tiny_head, "max_epochs": 2}, verbose=1).fit(X, X[:, 0])
     out = capsys.readouterr()
     assert "train_loss" in out.out and "epoch" in out.out
-    TransformerRegressor(**{**tiny, "max_epochs": 2}, verbose=0).fit(X, X[:, 0])
+    TransformerRegressor(**{**tiny_head, "max_epochs": 2}, verbose=0).fit(X, X[:, 0])
     assert "train_loss" not in capsys.readouterr().out
 
 
-def test_early_stopping_holds_out_validation_and_stops(tiny):
+def test_early_stopping_holds_out_validation_and_stops(tiny_head):
     rng = np.random.RandomState(0)
     X = rng.normal(size=(120, 4))
     y = rng.normal(size=120)  # noise: validation loss cannot keep improving
     model = TransformerRegressor(
-        **{**tiny, "max_epochs": 60, "lr": 1e-2},
+        **{**tiny_head, "max_epochs": 60, "lr": 1e-2},
         early_stopping=True,
         validation_fraction=0.25,
         patience=2,
@@ -230,9 +230,9 @@ def test_architecture_options(tiny, pooling, positional, norm_first):
 
 
 @pytest.mark.filterwarnings("ignore:precision='bfloat16' on a CPU without native")
-def test_bfloat16_precision_runs_and_returns_float32(tiny):
+def test_bfloat16_precision_runs_and_returns_float32(tiny, tiny_head):
     X = np.random.RandomState(0).normal(size=(30, 3))
-    model = TransformerClassifier(**tiny, precision="bfloat16").fit(X, np.arange(30) % 2)
+    model = TransformerClassifier(**tiny_head, precision="bfloat16").fit(X, np.arange(30) % 2)
     assert model.predict_proba(X).dtype == np.float64
     assert np.isfinite(model.predict_proba(X)).all()
     assert TransformerEncoder(**tiny, precision="bfloat16").fit(X).transform(X).dtype == np.float32
@@ -263,7 +263,9 @@ def test_dataframe_feature_names_are_kept(tiny):
 
 
 @pytest.mark.parametrize("Estimator", [TransformerClassifier, TransformerRegressor])
-def test_micro_batches_give_the_whole_batch_gradient(tiny, topic_texts, monkeypatch, Estimator):
+def test_micro_batches_give_the_whole_batch_gradient(
+    tiny_head, topic_texts, monkeypatch, Estimator
+):
     # On the CPU a batch of long sequences is trained as micro-batches whose
     # losses are weighted by their share of the samples: the same loss and
     # gradient as the whole batch at once (dropout off: it draws its masks per
@@ -272,7 +274,7 @@ def test_micro_batches_give_the_whole_batch_gradient(tiny, topic_texts, monkeypa
 
     X, y = topic_texts
     y = y if Estimator is TransformerClassifier else np.arange(len(y), dtype=float) % 7
-    model = Estimator(**{**tiny, "max_epochs": 1}).fit(X, y)  # tiny: dropout=0
+    model = Estimator(**{**tiny_head, "max_epochs": 1}).fit(X, y)  # tiny: dropout=0
     net = model.net_
     # A batch of 32 samples as training collates it: token ids and targets
     # of the dtype and shape the loss takes (class indices, (n, 1) floats).

@@ -81,25 +81,29 @@ def test_grid_search_over_encoder_hyperparameters_in_parallel(tiny, topic_texts)
     assert best.transform(X[:3]).shape == (3, best.d_model)
 
 
-def test_cross_val_score_and_feature_union(tiny):
+def test_cross_val_score_and_feature_union(tiny, tiny_head):
     rng = np.random.RandomState(0)
     X = rng.normal(size=(90, 5))
     y = (X[:, 0] + X[:, 1] > 0).astype(int)
-    scores = cross_val_score(TransformerClassifier(**tiny), X, y, cv=3)
+    scores = cross_val_score(TransformerClassifier(**tiny_head), X, y, cv=3)
     assert scores.shape == (3,)
     union = FeatureUnion([("tfm", TransformerEncoder(**tiny)), ("pca", PCA(2))])
     assert union.fit_transform(X).shape == (90, tiny["d_model"] + 2)
 
 
-def _fitted_models(tiny, topic_texts):
+def _fitted_models(tiny, tiny_head, topic_texts):
     X_text, y_text = topic_texts
     rng = np.random.RandomState(1)
     X_tab = rng.normal(size=(60, 4))
     y_reg = X_tab @ [1.0, -1.0, 0.5, 0.0]
     return [
         (TransformerEncoder(**tiny).fit(X_text[:60]), X_text[:60], "transform"),
-        (TransformerClassifier(**tiny).fit(X_text[:60], y_text[:60]), X_text[:60], "predict_proba"),
-        (TransformerRegressor(**tiny).fit(X_tab, y_reg), X_tab, "predict"),
+        (
+            TransformerClassifier(**tiny_head).fit(X_text[:60], y_text[:60]),
+            X_text[:60],
+            "predict_proba",
+        ),
+        (TransformerRegressor(**tiny_head).fit(X_tab, y_reg), X_tab, "predict"),
         (
             make_pipeline(
                 TextCleaner(), TransformerEncoder(**tiny), PCA(3), LogisticRegression()
@@ -111,8 +115,10 @@ def _fitted_models(tiny, topic_texts):
 
 
 @pytest.mark.parametrize("dump", ["pickle", "joblib"])
-def test_fitted_models_round_trip_and_predict_identically(tiny, topic_texts, tmp_path, dump):
-    for model, X, method in _fitted_models(tiny, topic_texts):
+def test_fitted_models_round_trip_and_predict_identically(
+    tiny, tiny_head, topic_texts, tmp_path, dump
+):
+    for model, X, method in _fitted_models(tiny, tiny_head, topic_texts):
         before = getattr(model, method)(X)
         if dump == "pickle":
             restored = pickle.loads(pickle.dumps(model))
