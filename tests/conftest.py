@@ -1,6 +1,8 @@
 """Shared fixtures: every test starts from the same random state."""
 
 import os
+import sys
+import time
 
 import numpy as np
 import pytest
@@ -53,6 +55,43 @@ def tiny():
 def tiny_head():
     """:data:`TINY_HEAD`: ``tiny`` for a classifier or regressor (one model)."""
     return dict(TINY_HEAD)
+
+
+class FakeClock:
+    """``time.monotonic`` that moves ``tick`` seconds at every reading.
+
+    ``max_time`` reads the clock once when ``fit`` starts and once after every
+    training batch, so a fit on this clock stops after a known number of
+    batches, whatever the machine's speed. ``readings`` lists what was read.
+    """
+
+    def __init__(self, tick):
+        self.tick = tick
+        self.readings = []
+
+    def monotonic(self):
+        now = len(self.readings) * self.tick
+        self.readings.append(now)
+        return now
+
+    def __getattr__(self, name):  # everything else is the real time module
+        return getattr(time, name)
+
+
+@pytest.fixture
+def fake_clock(monkeypatch):
+    """``fake_clock(tick)``: put a :class:`FakeClock` behind sktfm's ``max_time``."""
+
+    def install(tick):
+        import sktfm  # noqa: F401  (every module that reads the clock imported)
+
+        clock = FakeClock(tick)
+        for name, module in list(sys.modules.items()):
+            if name.startswith("sktfm.") and getattr(module, "time", None) is time:
+                monkeypatch.setattr(module, "time", clock)
+        return clock
+
+    return install
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,6 @@
 """ensemble_size and attention_dropout: what "auto" means, and what an ensemble predicts."""
 
 import pickle
-import time
 
 import numpy as np
 import pytest
@@ -152,11 +151,22 @@ def test_members_train_side_by_side_only_on_the_cpu(monkeypatch):
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-def test_max_time_is_shared_by_members_trained_one_after_the_other():
-    X, y = _texts(200)
-    start = time.perf_counter()
+def test_max_time_is_shared_by_members_trained_one_after_the_other(fake_clock):
+    X, y = _texts(200)  # 4 batches per epoch, no validation split
+    clock = fake_clock(1 / 16)  # each reading (a batch) moves the clock 1/16 s
     model = TransformerClassifier(**{**SMALL, "max_epochs": 10_000}, max_time=2, n_processes=1).fit(
         X, y
     )
-    assert time.perf_counter() - start < 2 + 3  # one validation pass and a batch per member
-    assert len(model.module_) == 2 and model.n_iter_ > 0
+    assert len(model.module_) == 2 and model.net_.stop_reason_ == "max_time"
+    # Readings: the start of fit (deadline 2 s), one as each member starts (its
+    # share of the time left), then one after every batch of each member.
+    start, first_starts, second_starts, *batch_ends = clock.readings
+    first_deadline = first_starts + (2 - first_starts) / 2  # half of what was left
+    first_batches = sum(len(row["batches"]) for row in model.history_)  # the first member's
+    assert first_batches == 15 and len(batch_ends) == 15 + 16
+    # The first member stopped after the first batch past its half, the second
+    # after the first batch past the whole budget: 2 s and a batch per member.
+    first, second = batch_ends[:first_batches], batch_ends[first_batches:]
+    assert first[-2] <= first_deadline < first[-1] < second[0]
+    assert second[-2] <= 2 < second[-1] == clock.readings[-1]
+    assert model.n_iter_ == 4  # the second member's 16 batches: 4 epochs

@@ -1,6 +1,5 @@
 """How long estimators train: "auto" budgets, early stopping, max_time, ConvergenceWarning."""
 
-import time
 import warnings
 
 import numpy as np
@@ -41,12 +40,14 @@ def test_budget_ending_while_improving_warns():
     assert model.n_iter_ == 3 and model.early_stopping_ is None
 
 
-def test_max_time_too_short_to_judge_warns():
-    X, y = _learnable(n=5000)  # an epoch of 5,000 one-sample steps: seconds
+def test_max_time_too_short_to_judge_warns(fake_clock):
+    X, y = _learnable(n=40)  # an epoch of 40 one-sample steps ...
+    clock = fake_clock(1 / 64)  # ... of which the 33rd ends past 0.5 s
     model = TransformerRegressor(**SMALL, max_epochs=100_000, max_time=0.5, batch_size=1)
     with pytest.warns(ConvergenceWarning, match="max_time=0.5 s, too soon to tell whether"):
         model.fit(X, y)
-    assert model.n_iter_ == 1
+    assert model.n_iter_ == 1 and model.net_.stop_reason_ == "max_time"
+    assert len(clock.readings) == 1 + 33  # the start, then one reading per batch
 
 
 def test_a_plateau_ends_training_early_without_a_warning():
@@ -70,18 +71,24 @@ def test_enough_data_holds_out_a_validation_split():
     assert "valid_loss" in model.history_[-1]
 
 
-def test_max_time_ends_fit_within_the_limit_plus_a_batch():
-    X, y = _learnable(n=200)
+def test_max_time_ends_fit_within_the_limit_plus_a_batch(fake_clock):
+    X, y = _learnable(n=40)  # 5 batches of 8 per epoch
+    clock = fake_clock(1 / 32)  # every batch takes 1/32 s: the 33rd ends past 1 s
     model = TransformerRegressor(**SMALL, max_epochs=100_000, max_time=1.0, batch_size=8)
-    start = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         model.fit(X, y)
-    elapsed = time.perf_counter() - start
-    assert 1.0 <= elapsed < 1.0 + 1.0  # one tiny batch and the bookkeeping after it
-    assert model.net_.stop_reason_ == "max_time" and model.n_iter_ < 100_000
+    start, *batch_ends = clock.readings  # fit reads the clock once, then after every batch
+    assert start == 0.0 and len(batch_ends) == 33
+    # Training stopped after the first batch that ended past the limit, not later.
+    assert all(end <= 1.0 for end in batch_ends[:-1]) and batch_ends[-1] > 1.0
+    assert model.net_.stop_reason_ == "max_time" and model.n_iter_ == 7  # 6 epochs and 3 batches
+    # The budget, not convergence, ended training: the warning names max_time.
     still_improving = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
-    assert all("max_time=1.0 s" in str(w.message) for w in still_improving)
+    assert len(still_improving) == 1, [str(w.message) for w in caught]
+    assert "stopped after max_time=1.0 s while train_loss was still improving" in str(
+        still_improving[0].message
+    )
 
 
 def test_max_time_is_validated():
@@ -130,8 +137,14 @@ def test_numeric_input_keeps_the_generic_regularisation_and_explicit_values_win(
     assert (model.dropout_, model.pooling_, model.ema_decay_) == (0.1, "mean", None)
     assert "weight_average" not in dict(model.net_.callbacks_)
     X, y = _texts()
-    model = TransformerClassifier(
-        **SMALL, max_epochs=1, dropout=0.0, pooling="mean", label_smoothing=0.0, ema_decay=None
+    model = TransformerClassifier(  # one model: an ensemble's net_ has no training callbacks
+        **SMALL,
+        max_epochs=1,
+        dropout=0.0,
+        pooling="mean",
+        label_smoothing=0.0,
+        ema_decay=None,
+        ensemble_size=1,
     ).fit(X, y)
     assert (model.dropout_, model.pooling_, model.label_smoothing_) == (0.0, "mean", 0.0)
     assert model.ema_decay_ is None and "weight_average" not in dict(model.net_.callbacks_)
