@@ -1,5 +1,6 @@
 """ensemble_size and attention_dropout: what "auto" means, and what an ensemble predicts."""
 
+import os
 import pickle
 
 import numpy as np
@@ -10,6 +11,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 
 import sktfm
 from sktfm import TransformerClassifier, TransformerEncoder, TransformerRegressor
+from sktfm.estimators import _members
 from sktfm.estimators._members import _usable_cores, n_parallel_members
 from sktfm.nn import DeepEnsemble, TaskModel
 from sktfm.training import budget
@@ -107,20 +109,36 @@ def _texts(n=40):
     return [words[i % 4] for i in range(n)], [i % 4 // 2 for i in range(n)]
 
 
+def _record_member_processes(monkeypatch, folder):
+    """Make every member's fit leave a file named after the process it ran in."""
+    fit_member = _members._fit_member
+
+    def recording(*args, **kwargs):  # pickled by value into the worker
+        (folder / str(os.getpid())).mkdir(parents=True, exist_ok=True)
+        return fit_member(*args, **kwargs)
+
+    monkeypatch.setattr(_members, "_fit_member", recording)
+    return lambda: sorted(int(path.name) for path in folder.iterdir()) if folder.exists() else []
+
+
 @pytest.mark.skipif(_usable_cores() < 2, reason="needs two cores to train side by side")
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-def test_members_trained_in_two_processes_equal_members_trained_here(monkeypatch):
+def test_members_trained_in_two_processes_equal_members_trained_here(monkeypatch, tmp_path):
     X, y = _texts()
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
+    pids_here = _record_member_processes(monkeypatch, tmp_path / "here")
     try:
         here = TransformerClassifier(**SMALL, n_processes=1).fit(X, y)
     finally:
         torch.set_num_threads(threads)
+    assert pids_here() == [os.getpid()]  # both members, one after the other, here
     # Two threads to share: two worker processes of one thread each.
     monkeypatch.setattr("sktfm.estimators._members.get_threads", lambda: 2)
     assert n_parallel_members(2, device="cpu", strategy=None, n_processes=None, threads=2) == 2
+    pids_apart = _record_member_processes(monkeypatch, tmp_path / "apart")
     apart = TransformerClassifier(**SMALL).fit(X, y)
+    assert len(pids_apart()) == 2 and os.getpid() not in pids_apart()  # two other processes
     np.testing.assert_array_equal(apart.predict_proba(X), here.predict_proba(X))
     assert [len(h) for h in (apart.history_, here.history_)] == [SMALL["max_epochs"]] * 2
 
