@@ -14,6 +14,15 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     torch.set_num_threads(1)
 
 
+def pytest_collection_modifyitems(items):
+    """Run the ``slow`` tests (whole example scripts, minutes each) first.
+
+    Under ``pytest -n 2`` a worker then starts on one while the other works
+    through the short tests, instead of one of them running alone at the end.
+    """
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # stable
+
+
 @pytest.fixture(autouse=True)
 def _seed_everything():
     torch.manual_seed(0)

@@ -114,6 +114,7 @@ def test_classifier_labels_are_batch_size_invariant(texts):
     assert len(set(labels[1])) > 1, "a trained model predicts several classes"
 
 
+# Its tests share an xdist_group: one worker fits it, once.
 @pytest.fixture(scope="module")
 def translator(translation):
     X, y = translation
@@ -133,6 +134,7 @@ def translator(translation):
     return Seq2SeqTranslator(**params).fit(X, y)
 
 
+@pytest.mark.xdist_group("batch-invariance-translator")
 @pytest.mark.parametrize("beam_size", [1, 3])
 def test_translator_is_batch_size_invariant(translator, translation, beam_size):
     X, _ = translation

@@ -46,12 +46,14 @@ def _word_pairs(n, seed=0):
     return X, y
 
 
+# Its tests share an xdist_group: one worker fits it, once.
 @pytest.fixture(scope="module")
 def fitted():
     X, y = _word_pairs(300)
     return Seq2SeqTranslator(**TINY_TRANSLATOR).fit(X, y), X, y
 
 
+@pytest.mark.xdist_group("translator-fitted")
 def test_learns_to_translate(fitted):
     model, X, y = fitted
     losses = model.history_[:, "train_loss"]
@@ -64,6 +66,7 @@ def test_learns_to_translate(fitted):
     assert model.score(X_test, y_test) > 80
 
 
+@pytest.mark.xdist_group("translator-fitted")
 def test_score_is_sacrebleu_corpus_bleu(fitted):
     model, X, y = fitted
     X_test, y_test = _word_pairs(40, seed=2)
@@ -72,6 +75,7 @@ def test_score_is_sacrebleu_corpus_bleu(fitted):
     assert model.score(X_test, y_test) == pytest.approx(expected)
 
 
+@pytest.mark.xdist_group("translator-fitted")
 def test_beam_size_is_a_predict_time_setting(fitted):
     model, X, y = fitted
     greedy = pickle.loads(pickle.dumps(model)).set_params(beam_size=1)
@@ -80,12 +84,14 @@ def test_beam_size_is_a_predict_time_setting(fitted):
         assert np.mean(variant.predict(X[:40]) == np.array(y[:40], dtype=object)) > 0.9
 
 
+@pytest.mark.xdist_group("translator-fitted")
 def test_empty_and_unseen_sources_translate(fitted):
     model, _, _ = fitted
     out = model.predict(["", "six seven", "one " * 40])
     assert out.shape == (3,) and all(isinstance(text, str) for text in out)
 
 
+@pytest.mark.xdist_group("translator-fitted")
 def test_transform_and_attention_weights(fitted):
     model, X, y = fitted
     states = model.transform(X[:5])
@@ -98,6 +104,7 @@ def test_transform_and_attention_weights(fitted):
     assert len(model.attention_weights(X[:2])) == 2  # on its own translations
 
 
+@pytest.mark.xdist_group("translator-fitted")
 @pytest.mark.parametrize("dump", ["pickle", "joblib"])
 def test_round_trips_translate_identically(fitted, tmp_path, dump):
     model, X, _ = fitted
