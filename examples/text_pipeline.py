@@ -4,20 +4,25 @@
 A raw, noisy text column (HTML, shouting, stray spaces) goes in; TextCleaner
 tidies it, TransformerClassifier learns a word vocabulary and a small
 Transformer, and the result is scored beside a TF-IDF + logistic-regression
-baseline on the same split. The data are generated in code: nothing is
-downloaded. Runs in well under a minute on a laptop CPU.
+baseline on the same split. The figures show the learning curve, the two
+models' confusion matrices and the attention of one test text. The data are
+generated in code: nothing is downloaded. Runs in well under a minute on a
+laptop CPU.
 """
 
 # %%
 import time
 
+import matplotlib.pyplot as plt
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import ConfusionMatrixDisplay
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 
 from sktfm import TextCleaner, TransformerClassifier
 from sktfm.datasets import make_topic_texts
+from sktfm.plotting import plot_attention, plot_learning_curve
 
 # %%
 # Data: four topics, 15% of content words borrowed from another topic.
@@ -64,3 +69,37 @@ print(
         ["The striker scored a late goal", "<b>NEW LAPTOP CHIP</b> and a faster browser"]
     ),
 )
+
+# %%
+# The classifier's learning curve (the last step of the pipeline holds the
+# fitted ``TransformerClassifier`` and its ``history_``), and where each
+# model goes wrong on the test split.
+fig, axes = plt.subplots(1, 3, figsize=(15, 4.3), gridspec_kw={"width_ratios": [1.3, 1, 1]})
+plot_learning_curve(model[-1], ax=axes[0])
+axes[0].set_title("TransformerClassifier: learning curve")
+for ax, name, fitted, accuracy in [
+    (axes[1], "TransformerClassifier", model, transformer_accuracy),
+    (axes[2], "TF-IDF + LogisticRegression", baseline, baseline_accuracy),
+]:
+    ConfusionMatrixDisplay.from_predictions(
+        y_test, fitted.predict(X_test), ax=ax, colorbar=False, cmap="Blues"
+    )
+    ax.set_title(f"{name}\ntest accuracy {accuracy:.3f}")
+    ax.tick_params(axis="x", labelrotation=30)
+fig.tight_layout()
+
+# %%
+# Self-attention of one test text in the last layer, averaged over the
+# heads: position 0 is the [CLS] token the classification head reads (its
+# row shows which words it gathers), then the text's own tokens. The
+# attention is read from the classifier, on the text as TextCleaner left it.
+classifier = model[-1]
+cleaned = model[:-1].transform(X_test[:1])
+weights = classifier.attention_weights(cleaned)[0]
+ids = classifier.tokenizer_.transform(cleaned)[0]
+words = [classifier.tokenizer_.tokenizer_.id_to_token(int(i)).lstrip("\u2581") for i in ids]
+tokens = (["[CLS]"] + words)[: weights.shape[-1]]  # "\u2581" marks a word start
+ax = plot_attention(weights, x_labels=tokens, y_labels=tokens)
+ax.set_title(f"{ax.get_title()}: a {y_test[0]!r} text, predicted {model.predict(X_test[:1])[0]!r}")
+ax.figure.tight_layout()
+plt.show()
