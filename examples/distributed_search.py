@@ -88,6 +88,7 @@ def plot_search(search):
         ax.set_xticks(range(len(lrs)), [f"lr={lr:g}" for lr in lrs])
         ax.legend()
     ax_score.set(ylabel="mean CV accuracy (3 folds)", title="Grid search on Dask: CV accuracy")
+    ax_score.margins(x=0.2)
     ax_time.set(ylabel="seconds per fit, on a worker", title="Mean fit time per candidate")
     fig.tight_layout()
     return fig
