@@ -71,17 +71,23 @@ class FakeClock:
 
     ``max_time`` reads the clock once when ``fit`` starts and once after every
     training batch, so a fit on this clock stops after a known number of
-    batches, whatever the machine's speed. ``readings`` lists what was read.
+    batches, whatever the machine's speed. ``readings`` lists what was read;
+    :meth:`sleep` moves the clock without a reading.
     """
 
     def __init__(self, tick):
         self.tick = tick
+        self.now = 0.0
         self.readings = []
 
     def monotonic(self):
-        now = len(self.readings) * self.tick
+        now = self.now
         self.readings.append(now)
+        self.now += self.tick
         return now
+
+    def sleep(self, seconds):
+        self.now += seconds
 
     def __getattr__(self, name):  # everything else is the real time module
         return getattr(time, name)

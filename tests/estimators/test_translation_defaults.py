@@ -1,7 +1,5 @@
 """Seq2SeqTranslator's defaults for open-vocabulary text: shared vocabulary and schedule."""
 
-import time
-
 import numpy as np
 import pytest
 
@@ -71,11 +69,13 @@ def test_inverse_sqrt_schedule_keeps_the_papers_decay():
     assert lrs[-1] == pytest.approx(1e-2 * (2 / 9) ** 0.5, rel=0.2)
 
 
-def test_a_warm_started_fit_gets_its_own_decay_and_time_budget():
+def test_a_warm_started_fit_gets_its_own_decay_and_time_budget(fake_clock):
+    clock = fake_clock(1 / 1024)  # the fits themselves take almost none of max_time
     model = Seq2SeqTranslator(**TINY, lr=1e-2, warm_start=True, max_time=3.0)
     model.fit(ENGLISH, GERMAN * 6)
     first = len(_batch_lrs(model))
-    time.sleep(3.1)  # the first fit's deadline has passed
+    assert len(model.history_) == 3 and clock.now < 3.0  # the whole first fit, in time
+    clock.sleep(3.1)  # the first fit's deadline has passed
     model.fit(ENGLISH, GERMAN * 6)
     assert len(model.history_) == 6  # three more epochs, not one batch
     resumed = _batch_lrs(model)[first:]
