@@ -90,10 +90,24 @@ def _write_result_charts(app):
     charts.write_charts(DOCS / "_build" / "results_charts")
 
 
+def _copy_result_history(app):
+    """benchmarks/history/*.md as pages of the site, so that RESULTS.md's links to them resolve.
+
+    Copied into docs/history/ (git-ignored) at each build, as orphan pages
+    whose link back to RESULTS.md points to the results page.
+    """
+    target = DOCS / "history"
+    target.mkdir(exist_ok=True)
+    for source in sorted((DOCS.parent / "benchmarks" / "history").glob("*.md")):
+        text = source.read_text(encoding="utf-8").replace("](../RESULTS.md", "](../results.md")
+        (target / source.name).write_text("---\norphan: true\n---\n\n" + text, encoding="utf-8")
+
+
 def setup(app):
     app.connect("autodoc-skip-member", _skip_member)
     app.connect("missing-reference", _plain_text_for_foreign_references)
     app.connect("builder-inited", _write_result_charts)
+    app.connect("builder-inited", _copy_result_history)
 
 
 # ------------------------------------------------------------ numpydoc
