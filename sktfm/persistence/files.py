@@ -180,17 +180,21 @@ class SavedFolder:
     path : str or path-like
         The folder. It may itself be reached through a symlink; nothing
         inside it may be one.
-    require_manifest : bool, default=True
-        Whether a folder without ``manifest.json`` is refused (folders of
-        sktfm versions that wrote none pass False and are read unverified).
+
+    Attributes
+    ----------
+    manifest : dict or None
+        The manifest's entries, or None for a folder without one (whether
+        that is allowed is the caller's to decide: see
+        :func:`~sktfm.persistence.open_folder`).
     """
 
-    def __init__(self, path, *, require_manifest=True):
+    def __init__(self, path):
         self.root = pathlib.Path(path)
         self._prefix = ()
         if not self.root.is_dir():
             raise ValueError(_missing_folder_message(self.root))
-        self.manifest = self._read_manifest(require_manifest)
+        self.manifest = self._read_manifest()
 
     def subfolder(self, relative):
         """The folder ``relative`` inside this one, read under the same manifest."""
@@ -283,14 +287,9 @@ class SavedFolder:
             if not wanted_dir and not stat.S_ISREG(mode):
                 raise ValueError(f"{current} is not a regular file.")
 
-    def _read_manifest(self, required):
+    def _read_manifest(self):
         file = self.root / MANIFEST_FILE
         if not os.path.lexists(file):
-            if required:
-                raise ValueError(
-                    f"{self.root} has no {MANIFEST_FILE}: it was left half-written (an "
-                    "interrupted save) or altered; sktfm writes the manifest last."
-                )
             return None
         self._walk((MANIFEST_FILE,), final_is_dir=False)
         manifest = _parse_json(_read_regular(file, limit=_MAX_MANIFEST_BYTES), file)

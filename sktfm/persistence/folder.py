@@ -226,7 +226,7 @@ def open_folder(path, config_file):
     Folders of format 1 (written before manifests existed) are read
     unverified, with a warning.
     """
-    folder = SavedFolder(path, require_manifest=False)
+    folder = SavedFolder(path)
     if folder.manifest is None:
         if not folder.has(config_file):
             raise ValueError(
