@@ -8,7 +8,6 @@ pickling. It holds no tensor code: :mod:`sktfm.training` builds and runs the
 nets.
 """
 
-import dataclasses
 import time
 
 import numpy as np
@@ -256,8 +255,8 @@ class BaseTrainedEstimator(Persistable, BaseEstimator, register=False):
             regularisation=regularisation,
             epochs=epochs,
             decay=decay,
+            deadline=deadline,
         )
-        plan = dataclasses.replace(plan, deadline=deadline)
         self._record_plan(plan)
         return plan
 

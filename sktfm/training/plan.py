@@ -191,7 +191,7 @@ def plan_fit(
     regularisation=None,
     epochs=None,
     decay=None,
-    start=None,
+    deadline=None,
 ):
     """The :class:`FitPlan` of one fit: parameters and a data summary in, nothing mutated.
 
@@ -214,9 +214,9 @@ def plan_fit(
     decay : bool or None
         Force the linear decay of the learning rate on or off (None: the
         budget's own rule).
-    start : float or None
-        ``time.monotonic()`` at the start of ``fit``: with ``max_time``, the
-        plan's deadline.
+    deadline : float or None
+        ``time.monotonic()`` time at which ``max_time`` ends this fit (None:
+        no time limit); ``fit`` counts it from its start.
     """
     budget = resolve_budget(
         max_epochs=params["max_epochs"],
@@ -238,12 +238,11 @@ def plan_fit(
         resolved.update(
             label_smoothing=regularisation.label_smoothing, ema_decay=regularisation.ema_decay
         )
-    max_time = params.get("max_time")
     return FitPlan(
         budget=budget,
         net=NetSettings.from_params(params, **resolved),
         epochs=epochs,
         regularisation=regularisation,
         device=device,
-        deadline=None if max_time is None or start is None else start + max_time,
+        deadline=deadline,
     )

@@ -13,7 +13,15 @@ def _params(estimator=TransformerClassifier, **overrides):
     return estimator(**overrides).get_params(deep=False)
 
 
-def _plan(estimator=TransformerClassifier, *, kind="tabular", n=1000, pretrained=False, **kw):
+def _plan(
+    estimator=TransformerClassifier,
+    *,
+    kind="tabular",
+    n=1000,
+    pretrained=False,
+    deadline=None,
+    **kw,
+):
     params = _params(estimator, **kw)
     regularisation = plan_regularisation(
         params,
@@ -28,7 +36,7 @@ def _plan(estimator=TransformerClassifier, *, kind="tabular", n=1000, pretrained
         device="cpu",
         pretrained=pretrained,
         regularisation=regularisation,
-        start=100.0,
+        deadline=deadline,
     )
 
 
@@ -106,8 +114,11 @@ def test_a_partial_fit_plans_one_epoch_without_decay():
     assert plan.epochs == 1 and not plan.budget.decay
 
 
-def test_max_time_sets_a_deadline_from_the_start():
-    assert _plan(max_time=30).deadline == 130.0
+def test_the_plan_carries_the_deadline_fit_counted_from_its_start():
+    # fit (_fit_guarded) counts max_time from its start; every part of the
+    # fit (net, schedule, ensemble members) then reads it from the plan.
+    plan = _plan(max_time=30, deadline=130.0)
+    assert plan.deadline == 130.0 and plan.for_member(120.0).deadline == 120.0
     assert _plan().deadline is None
 
 
