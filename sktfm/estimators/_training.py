@@ -244,7 +244,15 @@ class BaseTrainedEstimator(Persistable, BaseEstimator, register=False):
         )
 
     def _plan(
-        self, *, n_train, epochs, deadline, pretrained=False, regularisation=None, decay=None
+        self,
+        *,
+        n_train,
+        epochs,
+        deadline,
+        pretrained=False,
+        regularisation=None,
+        translation=None,
+        decay=None,
     ):
         """This fit's :class:`~sktfm.training.plan.FitPlan`, recorded as fitted attributes."""
         plan = plan_fit(
@@ -253,6 +261,7 @@ class BaseTrainedEstimator(Persistable, BaseEstimator, register=False):
             device=resolve_device(self.device),
             pretrained=pretrained,
             regularisation=regularisation,
+            translation=translation,
             epochs=epochs,
             decay=decay,
             deadline=deadline,

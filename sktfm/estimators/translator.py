@@ -10,10 +10,10 @@ from sklearn.utils.validation import check_is_fitted
 from ..data import infer_input_type, resolve_input_type, text_column
 from ..text import BOS_ID, EOS_ID, TOKENIZER_KINDS, Tokenizer
 from ..text.protection import MAX_SPANS, SENTINELS, SpanProtector, sentinel_counts
-from ..text.scripts import same_script
 from ..text.validation import as_text_array, is_token_lists
 from ..training import inference
 from ..training.callbacks import ValidationBLEU
+from ..training.plan import TranslationChoices, plan_translation
 from ..training.schedules import InverseSqrtWarmup
 from ._parameters import ARCHITECTURE, TEXT, TRAINING
 from ._training import BaseTrainedEstimator
@@ -23,9 +23,6 @@ from ._translation_parameters import (
     TRANSLATION_TEXT,
     TRANSLATION_TRAINING,
 )
-
-#: What ``protected_tokens="auto"`` protects when the training sources have it.
-AUTO_PROTECTED = ("printf", "brace")
 
 
 class Seq2SeqTranslator(BaseTrainedEstimator):
@@ -198,53 +195,30 @@ class Seq2SeqTranslator(BaseTrainedEstimator):
         if len(X) != len(y):
             raise ValueError(f"X has {len(X)} samples but y has {len(y)}; they must match.")
         epochs = 1 if partial else self.max_epochs
-        if not resuming:
-            self.protected_tokens_ = self._resolve_protection(input_type, X)
-        protector = self._protector()
+        if resuming:
+            choices = TranslationChoices(self.protected_tokens_, self.share_vocab_)
+        else:
+            choices = plan_translation(
+                self.get_params(deep=False), input_type=input_type, sources=X, targets=y
+            )
+        protector = _protector(choices.protected_tokens)
         if protector is not None:
             X, spans = self._protect(X, protector)
             y = [protector.protect_target(target, s) for target, s in zip(y, spans)]
         if not resuming:
             self.input_type_ = input_type
-            self.share_vocab_ = self._resolve_share_vocab(X, y)
-            self._fit_tokenizers(X, y, protected=protector is not None)
+            self._fit_tokenizers(
+                X, y, share_vocab=choices.share_vocab, protected=protector is not None
+            )
         sources = list(self.source_tokenizer_.transform(X))
         targets = [self._wrap_target(ids) for ids in self.target_tokenizer_.transform(y)]
         if resuming:
             return self._continue_training(sources, targets, epochs=epochs, deadline=deadline)
-        return self._train(sources, targets, epochs=epochs, deadline=deadline)
-
-    def _resolve_protection(self, input_type, X):
-        """``protected_tokens_``: what this fit protects ("auto" resolved), or None."""
-        spec = self.protected_tokens
-        if spec is None or (spec == "auto" and input_type != "text"):
-            return None
-        if input_type != "text":
-            raise ValueError(
-                f"protected_tokens works on text; X and y are {input_type} input. "
-                "Set protected_tokens=None or pass strings."
-            )
-        if spec != "auto":
-            SpanProtector(spec)  # a bad pattern fails here, before any training
-            return spec
-        protector = SpanProtector(AUTO_PROTECTED)
-        return AUTO_PROTECTED if any(protector.protect(text)[1] for text in X) else None
-
-    def _resolve_share_vocab(self, X, y):
-        """``share_vocab_``: True when asked, or for "auto" when one tokenizer
-        kind serves both sides and they are written in the same script."""
-        if self.share_vocab != "auto":
-            return self.share_vocab
-        if isinstance(self.tokenizer, tuple):
-            return False
-        if self.input_type_ == "tokens":
-            X, y = (" ".join(tokens) for tokens in X), (" ".join(tokens) for tokens in y)
-        return same_script(X, y)
+        return self._train(sources, targets, choices, epochs=epochs, deadline=deadline)
 
     def _protector(self):
         """The :class:`SpanProtector` of the fitted ``protected_tokens_``, or None."""
-        spec = self.protected_tokens_
-        return None if spec is None else SpanProtector(spec)
+        return _protector(self.protected_tokens_)
 
     @staticmethod
     def _protect(X, protector):
@@ -252,14 +226,14 @@ class Seq2SeqTranslator(BaseTrainedEstimator):
         protected = [protector.protect(text) for text in X]
         return [text for text, _ in protected], [spans for _, spans in protected]
 
-    def _fit_tokenizers(self, X, y, *, protected=False):
+    def _fit_tokenizers(self, X, y, *, share_vocab, protected=False):
         if protected:
             # Every sentinel gets into each vocabulary, even those no training
             # message needs (a test message may have more spans).
             sentinels = [" ".join(SENTINELS)]
             X, y = list(X) + sentinels, list(y) + sentinels
         source_tokenizer, target_tokenizer = self._tokenizer_pair()
-        if self.share_vocab_:
+        if share_vocab:
             both = list(X) + list(y)
             self.source_tokenizer_ = self.target_tokenizer_ = source_tokenizer.fit(both)
         else:
@@ -285,7 +259,7 @@ class Seq2SeqTranslator(BaseTrainedEstimator):
     def _layers(self, n_stack_layers):
         return self.n_layers if n_stack_layers is None else n_stack_layers
 
-    def _train(self, sources, targets, *, epochs, deadline=None):
+    def _train(self, sources, targets, choices, *, epochs, deadline=None):
         rng = check_random_state(self.random_state)
         seed = self._seed(rng)
         train, valid = self._split(sources, targets, rng, None)
@@ -294,6 +268,7 @@ class Seq2SeqTranslator(BaseTrainedEstimator):
             epochs=epochs,
             deadline=deadline,
             decay=self.lr_schedule == "linear",
+            translation=choices,
         )
         extra, monitor = (), "valid_loss"
         if self.early_stopping == "bleu":
@@ -448,3 +423,8 @@ class Seq2SeqTranslator(BaseTrainedEstimator):
             y = [protector.protect_target(target, s) for target, s in zip(y, spans)]
         targets = [self._wrap_target(ids) for ids in self.target_tokenizer_.transform(y)]
         return inference.cross_attention(self.net_, sources, targets, batch_size=self.batch_size)
+
+
+def _protector(protected_tokens):
+    """The :class:`SpanProtector` of resolved ``protected_tokens``, or None."""
+    return None if protected_tokens is None else SpanProtector(protected_tokens)

@@ -11,17 +11,17 @@ pieces one side never uses.
 from collections import Counter
 from itertools import islice
 
-__all__ = ["SAME_SCRIPT_SHARE", "letter_overlap", "same_script"]
+__all__ = ["MAX_TEXTS_READ", "SAME_SCRIPT_SHARE", "letter_overlap", "same_script"]
 
 #: ``same_script`` holds when at least this share of the target's letters are
 #: letters the sources also use.
 SAME_SCRIPT_SHARE = 0.5
 #: Texts read from each side: enough for the letter counts to settle.
-_MAX_TEXTS = 10_000
+MAX_TEXTS_READ = 10_000
 
 
 def _letters(texts):
-    return Counter(c for text in islice(texts, _MAX_TEXTS) for c in text if c.isalpha())
+    return Counter(c for text in islice(texts, MAX_TEXTS_READ) for c in text if c.isalpha())
 
 
 def letter_overlap(sources, targets):

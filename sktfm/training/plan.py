@@ -23,7 +23,10 @@ resolved fitted attributes (``max_epochs_``, ``lr_``, ``dropout_`` ...) from
 
 import dataclasses
 from dataclasses import dataclass
+from itertools import islice
 
+from ..text.protection import SpanProtector
+from ..text.scripts import MAX_TEXTS_READ, same_script
 from .budget import (
     Budget,
     resolve_budget,
@@ -32,7 +35,19 @@ from .budget import (
     resolve_regularisation,
 )
 
-__all__ = ["FitPlan", "NetSettings", "Regularisation", "plan_fit", "plan_regularisation"]
+__all__ = [
+    "FitPlan",
+    "NetSettings",
+    "Regularisation",
+    "TranslationChoices",
+    "plan_fit",
+    "plan_regularisation",
+    "plan_translation",
+]
+
+#: What the translator's ``protected_tokens="auto"`` protects when the
+#: training sources have it.
+AUTO_PROTECTED = ("printf", "brace")
 
 
 @dataclass(frozen=True)
@@ -84,6 +99,14 @@ class Regularisation:
 
 
 @dataclass(frozen=True)
+class TranslationChoices:
+    """The translator's choices that depend on its training pairs."""
+
+    protected_tokens: object  # a str, tuple or list of patterns, or None
+    share_vocab: bool
+
+
+@dataclass(frozen=True)
 class FitPlan:
     """Everything one fit does that the parameters left to the data.
 
@@ -98,6 +121,8 @@ class FitPlan:
     regularisation : Regularisation or None
         The encoder estimators' resolved regularisation (None: the
         translator, whose parameters have no ``"auto"`` of that kind).
+    translation : TranslationChoices or None
+        The translator's resolved choices (None: the encoder estimators).
     device : str
         The resolved torch device.
     deadline : float or None
@@ -108,6 +133,7 @@ class FitPlan:
     net: NetSettings
     epochs: int
     regularisation: Regularisation = None
+    translation: TranslationChoices = None
     device: str = "cpu"
     deadline: float = None
 
@@ -123,6 +149,9 @@ class FitPlan:
             for name, value in dataclasses.asdict(self.regularisation).items():
                 if value is not None or name != "ensemble_size":
                     attributes[f"{name}_"] = value
+        if self.translation is not None:
+            for name, value in dataclasses.asdict(self.translation).items():
+                attributes[f"{name}_"] = value
         return attributes
 
     def for_member(self, deadline):
@@ -189,6 +218,7 @@ def plan_fit(
     device,
     pretrained=False,
     regularisation=None,
+    translation=None,
     epochs=None,
     decay=None,
     deadline=None,
@@ -207,6 +237,8 @@ def plan_fit(
         Whether the model starts from pretrained weights (fine-tuning).
     regularisation : Regularisation or None
         From :func:`plan_regularisation` (encoder estimators).
+    translation : TranslationChoices or None
+        From :func:`plan_translation` (the translator).
     epochs : int, "auto" or None
         Epochs this call trains; None or "auto": the budget's ``max_epochs``.
         Fewer (``partial_fit``'s 1) turn the decay off: a rate decayed to 0
@@ -243,6 +275,89 @@ def plan_fit(
         net=NetSettings.from_params(params, **resolved),
         epochs=epochs,
         regularisation=regularisation,
+        translation=translation,
         device=device,
         deadline=deadline,
     )
+
+
+def plan_translation(params, *, input_type, sources, targets):
+    """Resolve the translator's ``protected_tokens`` and ``share_vocab`` for its pairs.
+
+    Parameters
+    ----------
+    params : dict
+        The translator's parameters.
+    input_type : {"text", "tokens"}
+        What ``sources`` and ``targets`` hold.
+    sources, targets : sequence
+        The training pairs.
+
+    Returns
+    -------
+    TranslationChoices
+        ``protected_tokens``: ``"auto"`` protects printf and brace
+        placeholders when a source has one, nothing otherwise (and nothing
+        for tokens); ``share_vocab``: ``"auto"`` shares when one tokenizer
+        kind serves both sides and the targets are mostly written with the
+        sources' letters (:func:`sktfm.text.scripts.same_script`, read on the
+        protected text).
+
+    Raises
+    ------
+    ValueError
+        If ``protected_tokens`` is set for tokens input, or is a bad pattern.
+
+    Examples
+    --------
+    >>> params = dict(protected_tokens="auto", share_vocab="auto", tokenizer="bpe")
+    >>> plan_translation(params, input_type="text", sources=["Open %s"],
+    ...                  targets=["%s öffnen"])
+    TranslationChoices(protected_tokens=('printf', 'brace'), share_vocab=True)
+    >>> plan_translation(params, input_type="text", sources=["Open file"],
+    ...                  targets=["Открыть файл"])
+    TranslationChoices(protected_tokens=None, share_vocab=False)
+    """
+    protected = _protection(params["protected_tokens"], input_type, sources)
+    share_vocab = params["share_vocab"]
+    if share_vocab == "auto":
+        share_vocab = _same_script_pairs(
+            params["tokenizer"], input_type, protected, sources, targets
+        )
+    return TranslationChoices(protected_tokens=protected, share_vocab=share_vocab)
+
+
+def _protection(spec, input_type, sources):
+    """What a translator with ``protected_tokens=spec`` protects in ``sources``, or None."""
+    if spec is None or (spec == "auto" and input_type != "text"):
+        return None
+    if input_type != "text":
+        raise ValueError(
+            f"protected_tokens works on text; X and y are {input_type} input. "
+            "Set protected_tokens=None or pass strings."
+        )
+    if spec != "auto":
+        SpanProtector(spec)  # a bad pattern fails here, before any training
+        return spec
+    protector = SpanProtector(AUTO_PROTECTED)
+    return AUTO_PROTECTED if any(protector.protect(text)[1] for text in sources) else None
+
+
+def _same_script_pairs(tokenizer, input_type, protected, sources, targets):
+    """``share_vocab="auto"``: one tokenizer kind for both sides, and the same script."""
+    if isinstance(tokenizer, tuple):
+        return False
+    # same_script reads the first MAX_TEXTS_READ texts: only those are protected.
+    sources = list(islice(sources, MAX_TEXTS_READ))
+    targets = list(islice(targets, MAX_TEXTS_READ))
+    if protected is not None:
+        protector = SpanProtector(protected)
+        protected_pairs = []
+        for source, target in zip(sources, targets):
+            text, spans = protector.protect(source)
+            protected_pairs.append((text, protector.protect_target(target, spans)))
+        sources, targets = [s for s, _ in protected_pairs], [t for _, t in protected_pairs]
+    if input_type == "tokens":
+        sources = [" ".join(tokens) for tokens in sources]
+        targets = [" ".join(tokens) for tokens in targets]
+    return same_script(sources, targets)

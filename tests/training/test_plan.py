@@ -6,7 +6,14 @@ import pytest
 
 from sktfm import Seq2SeqTranslator, TransformerClassifier, TransformerEncoder, TransformerRegressor
 from sktfm.training import budget as rules
-from sktfm.training.plan import FitPlan, NetSettings, plan_fit, plan_regularisation
+from sktfm.training.plan import (
+    FitPlan,
+    NetSettings,
+    TranslationChoices,
+    plan_fit,
+    plan_regularisation,
+    plan_translation,
+)
 
 
 def _params(estimator=TransformerClassifier, **overrides):
@@ -144,3 +151,61 @@ def test_planning_mutates_nothing():
 def test_net_settings_take_the_auto_values_off_unless_resolved():
     settings = NetSettings.from_params(_params())
     assert settings.label_smoothing == 0.0 and settings.ema_decay is None
+
+
+# ------------------------------------------------------------------ translator
+_PLACEHOLDERS = (
+    ["Open the file %s", "Save {name} in the file"],
+    ["Die Datei %s öffnen", "{name} in der Datei speichern"],
+)
+
+
+@pytest.mark.parametrize(
+    "overrides, pairs, expected",
+    [
+        ({}, _PLACEHOLDERS, (("printf", "brace"), True)),  # placeholders: protected
+        ({}, (["Open file"], ["Datei öffnen"]), (None, True)),  # nothing to protect
+        ({}, (["Open file"], ["Открыть файл"]), (None, False)),  # another script
+        ({"tokenizer": ("char", "word")}, _PLACEHOLDERS, (("printf", "brace"), False)),
+        ({"protected_tokens": None}, _PLACEHOLDERS, (None, True)),
+        ({"protected_tokens": "printf"}, (["Open file"], ["Datei öffnen"]), ("printf", True)),
+        ({"share_vocab": False}, (["Open file"], ["Datei öffnen"]), (None, False)),
+        ({"share_vocab": True}, (["Open file"], ["Открыть файл"]), (None, True)),
+    ],
+)
+def test_the_translators_choices_follow_its_auto_rules(overrides, pairs, expected):
+    params = _params(Seq2SeqTranslator, **overrides)
+    sources, targets = pairs
+    choices = plan_translation(params, input_type="text", sources=sources, targets=targets)
+    assert choices == TranslationChoices(*expected)
+
+
+def test_share_vocab_is_judged_on_the_protected_text():
+    # The letters of the placeholders are not text: with them the targets
+    # would share the sources' script, without them they do not.
+    sources, targets = ["{abcdefghij} x"], ["{abcdefghij} файл"]
+    params = _params(Seq2SeqTranslator, protected_tokens="brace")
+    choices = plan_translation(params, input_type="text", sources=sources, targets=targets)
+    assert not choices.share_vocab
+    params = _params(Seq2SeqTranslator, protected_tokens=None)
+    choices = plan_translation(params, input_type="text", sources=sources, targets=targets)
+    assert choices.share_vocab
+
+
+def test_tokens_are_never_protected_unless_asked_and_then_refused():
+    tokens = ([["Open", "%s"]], [["%s", "öffnen"]])
+    params = _params(Seq2SeqTranslator)
+    choices = plan_translation(params, input_type="tokens", sources=tokens[0], targets=tokens[1])
+    assert choices == TranslationChoices(None, True)
+    params = _params(Seq2SeqTranslator, protected_tokens="printf")
+    with pytest.raises(ValueError, match="protected_tokens works on text"):
+        plan_translation(params, input_type="tokens", sources=tokens[0], targets=tokens[1])
+
+
+def test_the_translators_plan_records_its_choices():
+    params = _params(Seq2SeqTranslator)
+    choices = TranslationChoices(("printf", "brace"), False)
+    plan = plan_fit(params, n_train=100, device="cpu", translation=choices)
+    attributes = plan.fitted_attributes()
+    assert attributes["protected_tokens_"] == ("printf", "brace")
+    assert attributes["share_vocab_"] is False
