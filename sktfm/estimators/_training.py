@@ -8,6 +8,7 @@ pickling. It holds no tensor code: :mod:`sktfm.training` builds and runs the
 nets.
 """
 
+import dataclasses
 import time
 
 import numpy as np
@@ -25,10 +26,11 @@ from ..training.budget import steps_per_epoch, use_validation_split
 from ..training.builder import restore_module
 from ..training.callbacks import resume_callbacks
 from ..training.distributed import DataParallelNet, fit_data_parallel
-from ..training.plan import NetSettings, plan_fit
+from ..training.plan import FitPlan, plan_fit
 from ..training.runtime import available_device
 from ..training.schedules import LinearWarmup
 from ._convergence import report_stop
+from ._older_formats import fill_format_1, older_plan
 from ._signature import constraints, make_init, parameters_doc
 
 _MAX_SEED = np.iinfo(np.int32).max
@@ -104,28 +106,17 @@ class BaseTrainedEstimator(Persistable, BaseEstimator, register=False):
     def _check_fitted(self, require):
         require("_module_spec", dict)
         require("n_iter_", int)
+        require("_fit_plan", FitPlan)
 
     #: Fitted attributes that format 1 folders may lack, and what they meant then.
     _older_defaults = {}
 
     def _fill_older_format(self, version):
-        """Format 1 folders may predate the resolved training attributes: the
-        parameters stand in for them, their ``"auto"`` meaning off."""
-        if version >= 2:
-            return
-        for name, value in self._older_defaults.items():
-            vars(self).setdefault(name, value)
-        off = {"label_smoothing": 0.0, "ema_decay": None}
-        for name in ("max_epochs", "lr", "patience", "label_smoothing", "ema_decay"):
-            value = getattr(self, name)
-            if not hasattr(self, f"{name}_"):
-                setattr(self, f"{name}_", off.get(name) if value == "auto" else value)
-        if not hasattr(self, "early_stopping_"):
-            self.early_stopping_ = None
-        if vars(self).get("history_") is None:
-            from skorch.history import History
-
-            self.history_ = History()
+        """Fill in what folders of before format 3 lack (see :mod:`._older_formats`)."""
+        if version == 1:
+            fill_format_1(self, self._older_defaults)
+        if version < 3:
+            self._fit_plan = older_plan(self.get_params(deep=False), vars(self))
 
     def _restore(self, folder, *, device):
         """Rebuild module and net as ``fit`` builds them, around the saved weights."""
@@ -136,12 +127,10 @@ class BaseTrainedEstimator(Persistable, BaseEstimator, register=False):
         # A TransformerEncoder keeps its backbone only; its net trains (and so
         # computes losses) for the objective recorded at fit.
         objective = getattr(self, "_training_spec", self._module_spec)["objective"]
+        self._record_plan(self._fit_plan)  # the saved plan is what the fit resolved
+        settings = dataclasses.replace(self._fit_plan.net, callbacks=self.callbacks)
         net = self._restored_net(
-            module,
-            objective=objective,
-            settings=self._fitted_settings(),
-            device=device,
-            history=self.history_,
+            module, objective=objective, settings=settings, device=device, history=self.history_
         )
         self._adopt_net(net, device=device, n_iter=self.n_iter_)
 
@@ -188,24 +177,12 @@ class BaseTrainedEstimator(Persistable, BaseEstimator, register=False):
             kwargs.update(dropout=regularisation.dropout, pooling=regularisation.pooling)
         return {**kwargs, "padding_idx": PAD_ID}
 
-    def _fitted_settings(self):
-        """The net settings of the fit that made this model, from its fitted attributes.
-
-        The resolved values are those its plan recorded (the translator's
-        ``label_smoothing`` and ``ema_decay`` have no ``"auto"``, so no ``_``).
-        """
-        fitted = vars(self)
-        resolved = {
-            name: fitted[f"{name}_"]
-            for name in ("max_epochs", "lr", "patience", "label_smoothing", "ema_decay")
-            if f"{name}_" in fitted
-        }
-        return NetSettings.from_params(self.get_params(deep=False), **resolved)
-
     def _record_plan(self, plan):
-        """Write the fitted attributes that ``plan`` resolved: the one place they are set."""
+        """Keep ``plan`` and write the fitted attributes it resolved: the one place
+        they are set (by ``fit``, and by ``sktfm.load`` from the saved plan)."""
         for name, value in plan.fitted_attributes().items():
             setattr(self, name, value)
+        self._fit_plan = plan.recorded()
 
     # --------------------------------------------------------------- training
     def _build_net(
@@ -226,7 +203,7 @@ class BaseTrainedEstimator(Persistable, BaseEstimator, register=False):
         """The skorch net for ``module``: the one builder, for fit and for load.
 
         ``settings`` are a fit plan's (see :mod:`sktfm.training.plan`), or
-        those a restored model was fitted with (:meth:`_fitted_settings`).
+        those a restored model was fitted with (its saved plan's).
         """
         return make_net(
             module,

@@ -88,6 +88,11 @@ class Seq2SeqTranslator(BaseTrainedEstimator):
 
     _older_defaults = {"protected_tokens_": None}  # saved before protection existed
 
+    def _fill_older_format(self, version):
+        if version == 1:  # saved before share_vocab_: one tokenizer object was a shared one
+            vars(self).setdefault("share_vocab_", self.source_tokenizer_ is self.target_tokenizer_)
+        super()._fill_older_format(version)
+
     def _check_fitted(self, require):
         super()._check_fitted(require)
         require("input_type_", str, values=("text", "tokens"))

@@ -2,18 +2,20 @@
 
 :class:`Encoder` turns values into JSON, :class:`Decoder` builds back only the
 types it knows (numpy arrays and scalars, tuples, dicts, paths, random
-states, skorch histories, Hugging Face tokenizers, registered sktfm objects).
+states, skorch histories, Hugging Face tokenizers, registered sktfm objects
+and records).
 """
 
+import dataclasses
 import functools
 import pathlib
 import warnings
 
 import numpy as np
 
-from .registry import is_persistable, registered_class
+from .registry import is_persistable, is_record, registered_class, registered_record
 
-__all__ = ["Decoder", "Encoder"]
+__all__ = ["Decoder", "Encoder", "check_fitted"]
 
 _TAG = "__sktfm__"
 # Never saved: scikit-learn's metadata-routing requests.
@@ -67,6 +69,8 @@ class Encoder:
             }
         if is_persistable(value):
             return self._estimator(value, name)
+        if is_record(value):
+            return self._record(value, name)
         raise TypeError(
             f"Cannot save {name}: a {type(value).__module__}.{type(value).__name__} "
             "has no safe (pickle-free) format in sktfm.io."
@@ -97,6 +101,13 @@ class Encoder:
             _TAG: "dict",
             "items": {key: self(item, f"{name}[{key!r}]") for key, item in value.items()},
         }
+
+    def _record(self, value, name):
+        fields = {
+            field.name: self(getattr(value, field.name), f"{name}.{field.name}")
+            for field in dataclasses.fields(value)
+        }
+        return {_TAG: "record", "class": type(value).__name__, "fields": fields}
 
     def _estimator(self, value, name):
         if id(value) in self._ids:
@@ -202,6 +213,7 @@ class Decoder:
             "hf_tokenizer",
             "ref",
             "estimator",
+            "record",
         }
     )
 
@@ -295,6 +307,15 @@ class Decoder:
     def _ref(self, value):
         return self._refs[value["id"]]
 
+    def _record(self, value):
+        cls = registered_record(value["class"])
+        fields = value["fields"]
+        if not isinstance(fields, dict):
+            raise ValueError(f"Malformed {cls.__name__} record in an sktfm folder.")
+        # A missing, unknown or mistyped field is a TypeError of the record's
+        # __init__ or __post_init__: a ValueError of __call__.
+        return cls(**{key: self(item) for key, item in fields.items()})
+
     def _estimator(self, value):
         estimator = self.params(value["class"], value["params"])
         self._refs[value["id"]] = estimator
@@ -325,5 +346,11 @@ class Decoder:
                     f"{type(estimator).__name__}."
                 )
             setattr(estimator, key, self(item))
-        if check and hasattr(estimator, "_check_fitted"):
-            estimator._check_fitted(functools.partial(_require, estimator))
+        if check:
+            check_fitted(estimator)
+
+
+def check_fitted(estimator):
+    """Check a loaded ``estimator``'s fitted attributes with its ``_check_fitted`` hook."""
+    if hasattr(estimator, "_check_fitted"):
+        estimator._check_fitted(functools.partial(_require, estimator))

@@ -7,7 +7,7 @@ import warnings
 from importlib import metadata
 
 from . import registry
-from .codec import Decoder, Encoder
+from .codec import Decoder, Encoder, check_fitted
 from .files import MANIFEST_FILE, SavedFolder, replacing_folder
 from .weights import WEIGHTS_FILE, SavedWeights, save_weights
 
@@ -30,8 +30,9 @@ __all__ = [
 #: Version of the folder format written by :func:`save`. Bump it when a change
 #: makes older sktfm versions unable to read new folders. Format 2 folders
 #: carry a manifest (written last) that every load checks; format 1 folders,
-#: written before manifests existed, load unverified with a warning.
-SKTFM_FORMAT = 2
+#: written before manifests existed, load unverified with a warning. Format 3
+#: folders hold the fit's plan (a record), from which the net is rebuilt.
+SKTFM_FORMAT = 3
 
 CONFIG_FILE = "config.json"
 FITTED_FILE = "fitted.json"
@@ -102,7 +103,8 @@ class Persistable:
     def _check_fitted(self, require):
         """Declare the fitted attributes a loaded object must hold.
 
-        Called by :func:`load` once the attributes are set, so that a folder
+        Called by :func:`load` once the attributes are set (and an older
+        format filled in by :meth:`_fill_older_format`), so that a folder
         that lacks one, or holds one of the wrong type, is refused at load
         rather than failing at the first ``predict``. ``require(name, types,
         values=None)`` raises a ValueError unless the attribute ``name`` is
@@ -264,8 +266,9 @@ def load_folder(folder, *, device="cpu"):
         decode._refs[-1] = obj
         fitted = folder.read_json(FITTED_FILE)
         with _naming(folder.path / FITTED_FILE):
-            decode.set_fitted(obj, fitted)
-        obj._fill_older_format(config["format"])
+            decode.set_fitted(obj, fitted, check=False)
+            obj._fill_older_format(config["format"])
+            check_fitted(obj)
         if hasattr(obj, "_validate_params"):  # the same rules as fit
             obj._validate_params()
         obj._restore(folder, device=device)

@@ -1,8 +1,23 @@
-"""The registry of loadable classes, filled as classes are defined."""
+"""The registries of loadable classes, filled as classes are defined.
 
-__all__ = ["is_persistable", "register", "registered_class"]
+Two kinds: estimators (and tokenizers, cleaners), saved with their parameters
+and fitted attributes, and records, frozen dataclasses of plain values (a
+fit's plan) saved field by field.
+"""
+
+import dataclasses
+
+__all__ = [
+    "is_persistable",
+    "is_record",
+    "register",
+    "register_record",
+    "registered_class",
+    "registered_record",
+]
 
 _REGISTRY = {}
+_RECORDS = {}
 
 
 def register(cls):
@@ -24,3 +39,30 @@ def registered_class(name):
 def is_persistable(obj):
     """Whether ``obj`` is an instance of a registered class."""
     return _REGISTRY.get(type(obj).__name__) is type(obj)
+
+
+def register_record(cls):
+    """Make the frozen dataclass ``cls`` savable and loadable, field by field.
+
+    Its ``__init__`` (with any ``__post_init__`` checks) rebuilds it at load,
+    from fields decoded as any other saved value.
+    """
+    if not (dataclasses.is_dataclass(cls) and cls.__dataclass_params__.frozen):
+        raise TypeError(f"{cls.__name__} is not a frozen dataclass.")
+    _RECORDS[cls.__name__] = cls
+    return cls
+
+
+def registered_record(name):
+    """The record class registered under ``name``."""
+    if not isinstance(name, str) or name not in _RECORDS:
+        raise ValueError(
+            f"Unknown record {name!r} in an sktfm folder; sktfm.load rebuilds only "
+            f"{sorted(_RECORDS)}."
+        )
+    return _RECORDS[name]
+
+
+def is_record(obj):
+    """Whether ``obj`` is an instance of a registered record class."""
+    return _RECORDS.get(type(obj).__name__) is type(obj)

@@ -9,8 +9,8 @@ measurement on the real-data benchmark (``benchmarks/real_data.py``).
 """
 
 import math
-from dataclasses import dataclass
 
+from ._records import record
 from .schedules import LinearWarmup, LinearWarmupDecay
 
 __all__ = [
@@ -72,7 +72,7 @@ EMBEDDING_INITS = ("normal", "cooccurrence")
 MIN_COOCCURRENCE_TEXTS = 2000
 
 
-@dataclass(frozen=True)
+@record
 class Budget:
     """The resolved training parameters of one fit."""
 

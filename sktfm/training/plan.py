@@ -22,11 +22,11 @@ resolved fitted attributes (``max_epochs_``, ``lr_``, ``dropout_`` ...) from
 """
 
 import dataclasses
-from dataclasses import dataclass
 from itertools import islice
 
 from ..text.protection import SpanProtector
 from ..text.scripts import MAX_TEXTS_READ, same_script
+from ._records import record
 from .budget import (
     Budget,
     resolve_budget,
@@ -50,7 +50,7 @@ __all__ = [
 AUTO_PROTECTED = ("printf", "brace")
 
 
-@dataclass(frozen=True)
+@record
 class NetSettings:
     """What a skorch net is built from: the training parameters, every ``"auto"`` resolved."""
 
@@ -59,14 +59,14 @@ class NetSettings:
     patience: int
     batch_size: int
     weight_decay: float
-    grad_clip: float
+    grad_clip: float | None
     label_smoothing: float = 0.0
-    ema_decay: float = None
+    ema_decay: float | None = None
     precision: str = "auto"
     compile: bool = False
-    verbose: int = 0
-    callbacks: list = None
-    checkpoint_dir: str = None
+    verbose: int | bool = 0
+    callbacks: list | None = None
+    checkpoint_dir: object = None
 
     @classmethod
     def from_params(cls, params, **resolved):
@@ -85,28 +85,28 @@ class NetSettings:
         return cls(**values)
 
 
-@dataclass(frozen=True)
+@record
 class Regularisation:
     """The resolved regularisation and initialisation of an encoder estimator's fit."""
 
     dropout: float
     pooling: str
     label_smoothing: float
-    ema_decay: float
+    ema_decay: float | None
     attention_dropout: float
     embedding_init: str
-    ensemble_size: int = None  # the supervised heads only
+    ensemble_size: int | None = None  # the supervised heads only
 
 
-@dataclass(frozen=True)
+@record
 class TranslationChoices:
     """The translator's choices that depend on its training pairs."""
 
-    protected_tokens: object  # a str, tuple or list of patterns, or None
+    protected_tokens: str | tuple | list | None  # patterns (see sktfm.text.protection)
     share_vocab: bool
 
 
-@dataclass(frozen=True)
+@record
 class FitPlan:
     """Everything one fit does that the parameters left to the data.
 
@@ -132,10 +132,10 @@ class FitPlan:
     budget: Budget
     net: NetSettings
     epochs: int
-    regularisation: Regularisation = None
-    translation: TranslationChoices = None
+    regularisation: Regularisation | None = None
+    translation: TranslationChoices | None = None
     device: str = "cpu"
-    deadline: float = None
+    deadline: float | None = None
 
     def fitted_attributes(self):
         """The resolved fitted attributes this plan sets, name (with ``_``) to value."""
@@ -157,6 +157,16 @@ class FitPlan:
     def for_member(self, deadline):
         """The plan of one member of an ensemble, which may have its own share of time."""
         return dataclasses.replace(self, deadline=deadline)
+
+    def recorded(self):
+        """The plan as a fitted model keeps (and saves) it.
+
+        Without the deadline (a clock reading of the process that fitted)
+        and the callbacks (the user's objects, which have no safe format:
+        the model's ``callbacks`` parameter holds them).
+        """
+        net = dataclasses.replace(self.net, callbacks=None)
+        return dataclasses.replace(self, net=net, deadline=None)
 
 
 def plan_regularisation(

@@ -149,8 +149,20 @@ def test_planning_mutates_nothing():
 
 
 def test_net_settings_take_the_auto_values_off_unless_resolved():
-    settings = NetSettings.from_params(_params())
+    settings = NetSettings.from_params(_params(), lr=1e-3, max_epochs=5, patience=2)
     assert settings.label_smoothing == 0.0 and settings.ema_decay is None
+
+
+def test_a_plan_holds_resolved_values_only():
+    # Every field is checked against its type: an "auto" left unresolved, or a
+    # saved plan altered to hold a string, is refused when the plan is built.
+    with pytest.raises(TypeError, match="NetSettings.lr must be"):
+        NetSettings.from_params(_params())
+    plan = _plan()
+    with pytest.raises(TypeError, match="Budget.max_epochs must be"):
+        dataclasses.replace(plan.budget, max_epochs="24")
+    with pytest.raises(TypeError, match="FitPlan.net must be"):
+        dataclasses.replace(plan, net=None)
 
 
 # ------------------------------------------------------------------ translator
