@@ -80,6 +80,33 @@ def _plain_text_for_foreign_references(app, env, node, contnode):
     return None
 
 
+# numpydoc writes each parameter as ``    **name** : type`` (a trailing
+# underscore escaped); the estimators' parameters come grouped by section.
+_PARAMETER_LINE = re.compile(r"^    \*\*(\w+?)(\\_)?\*\* :")
+
+
+def _parameter_sections(app, what, name, obj, options, lines):
+    """A heading over each section of an estimator's parameters (``_sections.SECTIONS``).
+
+    Runs after numpydoc has turned the docstring into reST: a rubric before
+    the first parameter of each section, inside the Parameters field.
+    """
+    if what != "class" or not isinstance(getattr(obj, "_parameters", None), dict):
+        return
+    from sktfm.estimators._sections import section_of
+
+    current, out = None, []
+    for line in lines:
+        match = _PARAMETER_LINE.match(line)
+        if match and match.group(1) in obj._parameters:
+            section = section_of(match.group(1))
+            if section != current:
+                out += [f"    .. rubric:: {section}", ""]
+                current = section
+        out.append(line)
+    lines[:] = out
+
+
 def _write_result_charts(app):
     """The bar charts of results.md, drawn from benchmarks/RESULTS.md (docs/_charts.py)."""
     import importlib.util
@@ -105,6 +132,8 @@ def _copy_result_history(app):
 
 def setup(app):
     app.connect("autodoc-skip-member", _skip_member)
+    # After numpydoc's own handler (priority 500), on the reST it writes.
+    app.connect("autodoc-process-docstring", _parameter_sections, priority=600)
     app.connect("missing-reference", _plain_text_for_foreign_references)
     app.connect("builder-inited", _write_result_charts)
     app.connect("builder-inited", _copy_result_history)

@@ -1,10 +1,11 @@
 """Every estimator parameter, defined once: its constraint and its documentation.
 
-Parameters come in groups (architecture, text, training, encoder input).
-An estimator lists the parameters it takes in ``_parameters`` (groups merged
-in signature order); its ``__init__``, its ``_parameter_constraints`` and its
-docstring's ``{parameters}`` block are all made from these entries, so none
-of them can drift from the others (see :mod:`._signature`).
+Parameters are defined in groups (architecture, text, training, encoder
+input). An estimator lists the parameters it takes in ``_parameters``; its
+``__init__``, its ``_parameter_constraints`` and its docstring's
+``{parameters}`` block are all made from these entries, so none of them can
+drift from the others (see :mod:`._signature`). Signature and docstring list
+them by section (see :mod:`._sections`).
 """
 
 import os

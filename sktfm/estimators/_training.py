@@ -31,6 +31,7 @@ from ..training.runtime import available_device
 from ..training.schedules import LinearWarmup
 from ._convergence import report_stop
 from ._older_formats import fill_format_1, older_plan
+from ._sections import in_sections
 from ._signature import constraints, make_init, parameters_doc
 
 _MAX_SEED = np.iinfo(np.int32).max
@@ -52,6 +53,7 @@ class BaseTrainedEstimator(Persistable, BaseEstimator, register=False):
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         if "_parameters" in vars(cls):  # a new parameter list: a new signature
+            cls._parameters = in_sections(cls._parameters)
             cls.__init__ = make_init(cls._parameters)
             cls.__init__.__qualname__ = f"{cls.__qualname__}.__init__"
             cls.__init__.__module__ = cls.__module__

@@ -6,6 +6,8 @@ import re
 import pytest
 
 from sktfm import Seq2SeqTranslator, TransformerClassifier, TransformerEncoder, TransformerRegressor
+from sktfm.estimators._sections import SECTIONS, section_of
+from sktfm.estimators._signature import Parameter
 
 ESTIMATORS = [TransformerEncoder, TransformerClassifier, TransformerRegressor, Seq2SeqTranslator]
 
@@ -82,3 +84,25 @@ def test_shared_parameters_are_shared():
     assert shared <= set(translator) & set(classifier)
     assert "pretrained" not in translator  # what does not apply is not taken
     assert {"n_encoder_layers", "n_decoder_layers"} <= set(translator)
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda cls: cls.__name__)
+def test_parameters_come_section_by_section(cls):
+    # The signature (and so the docstring) lists the parameters section by
+    # section, which the documentation site shows as headings.
+    sections = [section_of(name) for name in _signature(cls)]
+    assert "Other" not in sections  # every parameter of sktfm's own has a section
+    assert sections == sorted(sections, key=list(SECTIONS).index)
+    assert {"Architecture", "Training", "Scale-out"} <= set(sections)
+
+
+def test_a_subclass_parameter_without_a_section_comes_last():
+    class Shortlist(TransformerClassifier, register=False):
+        _parameters = {
+            "top_k": Parameter(2, [int], "int", "Labels kept."),
+            **TransformerClassifier._parameters,
+        }
+
+    names = list(_signature(Shortlist))
+    assert names[-1] == "top_k" and section_of("top_k") == "Other"
+    assert names[:-1] == list(_signature(TransformerClassifier))
