@@ -12,7 +12,7 @@ __all__ = ["report_stop"]
 def report_stop(estimator, net):
     """Warn when training ended on the user's Ctrl-C, or on a budget while
     improving or (``max_time``) too soon to tell."""
-    reason = getattr(net, "stop_reason_", "max_epochs")
+    reason = net.stop_reason_
     name, epochs = type(estimator).__name__, len(net.history)
     if reason == "interrupted":
         kept = "best" if estimator.early_stopping_ else "latest"

@@ -105,15 +105,15 @@ def fit_members(
     head_kwargs = dict(train_kwargs.pop("head_kwargs", None) or {})
     calls = []
     for k, (seed, train, valid) in enumerate(jobs):
-        member_deadline = deadline
+        member_end = deadline
         if deadline is not None and n_jobs == 1:
             # One after the other: each member gets its share of the time left.
             now = time.monotonic()
-            member_deadline = now + (deadline - now) * (k + 1) / n_members
+            member_end = now + (deadline - now) * (k + 1) / n_members
         kwargs = dict(
             objective=objective,
             seed=seed,
-            plan=plan.for_member(member_deadline),
+            plan=plan.for_member(member_end),
             head_kwargs=head_kwargs,
             **train_kwargs,
         )
@@ -151,7 +151,7 @@ def _assemble(estimator, members, objective, head_kwargs, plan):
         device=device,
         history=first.history_,
     )
-    net.stop_reason_ = getattr(first.net_, "stop_reason_", "max_epochs")
+    net.stop_reason_ = first.net_.stop_reason_
     estimator._module_spec = {
         **first._module_spec,
         "head_kwargs": {**head_kwargs, "n_members": len(members)},

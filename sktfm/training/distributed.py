@@ -173,7 +173,7 @@ def _train_rank(net, dataset, *, rank, world_size, local_rank, seed, epochs, opt
     with seeded(seed + rank):  # dropout and masking differ between ranks
         if not net.initialized_:
             net.initialize()
-        elif getattr(net, "optimizer_", None) is None:
+        elif net.optimizer_ is None:
             net.module_.to(net.device)
             net.initialize_optimizer()  # dropped when the net was pickled
             if optimizer_state is not None:
@@ -378,7 +378,7 @@ def _load_result(net, report):
     """Make the caller's ``net`` the fitted net that rank 0 ended with."""
     if not net.initialized_:
         net.initialize()
-    elif getattr(net, "optimizer_", None) is None:
+    elif net.optimizer_ is None:
         net.initialize_optimizer()
     net.module_.load_state_dict(report["state"])
     net.optimizer_.load_state_dict(report["optimizer"])

@@ -60,6 +60,10 @@ class TransformerNet(NeuralNet):
         Passed to :class:`skorch.NeuralNet`.
     """
 
+    #: Why the last fit ended: "max_epochs", a :class:`StopTraining` reason
+    #: or "interrupted"; None until a fit has ended.
+    stop_reason_ = None
+
     def __init__(self, *args, precision="float32", compiled=False, **kwargs):
         super().__init__(*args, **kwargs)
         self.precision = precision
@@ -105,7 +109,7 @@ class TransformerNet(NeuralNet):
         return state
 
     def partial_fit(self, X, y=None, classes=None, **fit_params):
-        if self.initialized_ and getattr(self, "optimizer_", None) is None:
+        if self.initialized_ and self.optimizer_ is None:
             self.initialize_optimizer()  # dropped when pickled
         return super().partial_fit(X, y, classes=classes, **fit_params)
 
@@ -126,7 +130,7 @@ class TransformerNet(NeuralNet):
     @property
     def interrupted_(self):
         """Whether the last fit was cut short by the user (not by a budget)."""
-        return getattr(self, "stop_reason_", None) == "interrupted"
+        return self.stop_reason_ == "interrupted"
 
     def autocast(self):
         """The autocast context of ``precision`` for this net's device."""

@@ -238,7 +238,7 @@ def plan_fit(
     Parameters
     ----------
     params : dict
-        The estimator's parameters (``get_params(deep=False)``).
+        The estimator's parameters (its ``get_params()``).
     n_train : int
         Training samples (after any validation split).
     device : str
