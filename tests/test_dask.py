@@ -33,14 +33,24 @@ pytestmark = pytest.mark.xdist_group("dask")
 
 @pytest.fixture(scope="module")
 def client():
-    with (
-        LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-        ) as cluster,
-        Client(cluster) as client,
-    ):
-        client.register_plugin(TorchWorker())
-        yield client
+    # Dask's nannies write their workers' settings into this process's
+    # environment and leave them there (MALLOC_TRIM_THRESHOLD_=65536,
+    # OMP_NUM_THREADS=1, ...): every process that this pytest worker starts
+    # later would inherit them, and glibc's trim threshold alone makes torch
+    # train 2x slower there (see sktfm._allocator). Put the environment back.
+    environ = dict(os.environ)
+    try:
+        with (
+            LocalCluster(
+                n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            ) as cluster,
+            Client(cluster) as client,
+        ):
+            client.register_plugin(TorchWorker())
+            yield client
+    finally:
+        os.environ.clear()
+        os.environ.update(environ)
 
 
 @pytest.fixture
