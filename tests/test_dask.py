@@ -4,6 +4,7 @@ A ``LocalCluster`` of two single-threaded worker processes stands in for a
 real cluster: the same code runs against a remote scheduler's ``Client``.
 """
 
+import inspect
 import os
 import subprocess
 import sys
@@ -96,9 +97,15 @@ def test_plugin_tunes_the_allocator_on_every_worker(client):
     assert set(client.run(tune_glibc_allocator).values()) == {True}
 
 
+# The probe loads the module that defines sktfm.dask.tune_glibc_allocator by
+# itself (its path is the argument): it needs glibc, not the seconds that
+# importing torch and the rest of sktfm would take.
 ALLOCATOR_PROBE = """
-import ctypes, os, re, tempfile
-from sktfm.dask import tune_glibc_allocator
+import ctypes, importlib.util, os, re, sys, tempfile
+spec = importlib.util.spec_from_file_location("allocator", sys.argv[1])
+allocator = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(allocator)
+tune_glibc_allocator = getattr(allocator, sys.argv[2])
 libc = ctypes.CDLL("libc.so.6")
 libc.malloc.restype = libc.fopen.restype = ctypes.c_void_p
 
@@ -126,8 +133,13 @@ print(untuned, mapped_blocks() - before)
 def test_tuned_allocator_serves_tensor_sized_blocks_from_the_heap():
     # Under Dask's worker setting, a 1 MiB block is mapped afresh; tuned, it is not.
     env = {**os.environ, "MALLOC_TRIM_THRESHOLD_": "65536"}
+    source = inspect.getsourcefile(tune_glibc_allocator)
     result = subprocess.run(
-        [sys.executable, "-c", ALLOCATOR_PROBE], env=env, check=True, capture_output=True, text=True
+        [sys.executable, "-c", ALLOCATOR_PROBE, source, tune_glibc_allocator.__name__],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     assert result.stdout.split() == ["1", "0"]
 
