@@ -26,14 +26,18 @@ def register(cls):
     return cls
 
 
+def _registered(registry, name, kind):
+    if not isinstance(name, str) or name not in registry:
+        raise ValueError(
+            f"Unknown {kind} {name!r} in an sktfm folder; sktfm.load rebuilds only "
+            f"{sorted(registry)}."
+        )
+    return registry[name]
+
+
 def registered_class(name):
     """The :class:`Persistable` class registered under ``name``."""
-    if name not in _REGISTRY:
-        raise ValueError(
-            f"Unknown class {name!r} in an sktfm folder; sktfm.load rebuilds only "
-            f"{sorted(_REGISTRY)}."
-        )
-    return _REGISTRY[name]
+    return _registered(_REGISTRY, name, "class")
 
 
 def is_persistable(obj):
@@ -55,12 +59,7 @@ def register_record(cls):
 
 def registered_record(name):
     """The record class registered under ``name``."""
-    if not isinstance(name, str) or name not in _RECORDS:
-        raise ValueError(
-            f"Unknown record {name!r} in an sktfm folder; sktfm.load rebuilds only "
-            f"{sorted(_RECORDS)}."
-        )
-    return _RECORDS[name]
+    return _registered(_RECORDS, name, "record")
 
 
 def is_record(obj):
