@@ -292,9 +292,14 @@ class BaseEncoderEstimator(BaseTrainedEstimator, register=False):
         stratify=None,
         epochs=None,
         deadline=None,
+        class_weight=None,
         **head_kwargs,
     ):
-        """Plan this fit, then split, build, seed and train the module for ``objective``."""
+        """Plan this fit, then split, build, seed and train the module for ``objective``.
+
+        ``class_weight``: the classifier's weight of each class (see
+        :func:`~sktfm.training.plan.plan_fit`).
+        """
         rng = check_random_state(self.random_state)
         seed = self._seed(rng)
         train, valid = self._split(X_model, y, rng, stratify)
@@ -313,6 +318,7 @@ class BaseEncoderEstimator(BaseTrainedEstimator, register=False):
             deadline=deadline,
             pretrained=pretrained is not None,
             regularisation=regularisation,
+            class_weight=class_weight,
         )
         if objective == "masked_tokens":
             head_kwargs.update(

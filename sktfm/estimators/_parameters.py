@@ -386,6 +386,25 @@ ENSEMBLE_SIZE = Parameter(
 )
 
 
+#: The classifier's own: how much each class counts in the loss.
+CLASS_WEIGHT = Parameter(
+    None,
+    [StrOptions({"balanced"}), dict, None],
+    'dict, "balanced" or None',
+    "Weights of the classes in the training (and validation) loss, ``{label: weight}``; "
+    'classes not listed weigh 1. ``"balanced"`` weighs each class by ``n_samples / '
+    "(n_classes * np.bincount(y))``, as in :class:`~sklearn.linear_model.LogisticRegression`, "
+    "so that a rare class counts as much as a frequent one. ``partial_fit`` takes a dict "
+    'only: one batch does not tell the class frequencies ("balanced" is refused, as '
+    ":class:`~sklearn.linear_model.SGDClassifier` refuses it).",
+)
+
+
+def with_class_weight(parameters):
+    """``parameters`` with ``class_weight`` after ``label_smoothing`` (the classifier)."""
+    return _inserted(parameters, "class_weight", CLASS_WEIGHT, after="label_smoothing")
+
+
 def with_ensemble_size(parameters):
     """``parameters`` with ``ensemble_size`` after ``ema_decay`` (the supervised heads)."""
     return _inserted(parameters, "ensemble_size", ENSEMBLE_SIZE, after="ema_decay")

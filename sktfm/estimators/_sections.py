@@ -45,6 +45,7 @@ SECTIONS = {
         "weight_decay",
         "warmup_steps",
         "label_smoothing",
+        "class_weight",
         "ema_decay",
         "ensemble_size",
         "grad_clip",

@@ -231,6 +231,7 @@ class BaseTrainedEstimator(Persistable, BaseEstimator, register=False):
         pretrained=False,
         regularisation=None,
         translation=None,
+        class_weight=None,
         decay=None,
     ):
         """This fit's :class:`~sktfm.training.plan.FitPlan`, recorded as fitted attributes."""
@@ -241,6 +242,7 @@ class BaseTrainedEstimator(Persistable, BaseEstimator, register=False):
             pretrained=pretrained,
             regularisation=regularisation,
             translation=translation,
+            class_weight=class_weight,
             epochs=epochs,
             decay=decay,
             deadline=deadline,

@@ -5,11 +5,12 @@ from functools import partial
 import numpy as np
 from scipy.special import softmax
 from sklearn.base import ClassifierMixin, _fit_context
+from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_consistent_length, column_or_1d
 
 from ._encoder_base import BaseEncoderEstimator
-from ._parameters import with_ensemble_size
+from ._parameters import with_class_weight, with_ensemble_size
 from ._targets import label_indices
 
 
@@ -50,7 +51,7 @@ class TransformerClassifier(ClassifierMixin, BaseEncoderEstimator):
     [1, 0]
     """
 
-    _parameters = with_ensemble_size(BaseEncoderEstimator._parameters)
+    _parameters = with_class_weight(with_ensemble_size(BaseEncoderEstimator._parameters))
 
     def _check_fitted(self, require):
         super()._check_fitted(require)
@@ -119,6 +120,11 @@ class TransformerClassifier(ClassifierMixin, BaseEncoderEstimator):
         epochs = 1 if partial else self.max_epochs
         if resuming:
             return self._continue_training(X_model, y_encoded, epochs=epochs, deadline=deadline)
+        if partial and isinstance(self.class_weight, str):
+            raise ValueError(
+                'class_weight="balanced" is not supported by partial_fit: one batch does '
+                "not tell the class frequencies. Pass a dict of weights, or use fit."
+            )
         return self._fit_module(
             X_model,
             y_encoded,
@@ -127,7 +133,15 @@ class TransformerClassifier(ClassifierMixin, BaseEncoderEstimator):
             n_outputs=len(self.classes_),
             epochs=epochs,
             deadline=deadline,
+            class_weight=self._class_weights(y),
         )
+
+    def _class_weights(self, y):
+        """``class_weight`` resolved against the labels: one weight per class, or None."""
+        if self.class_weight is None:
+            return None
+        weights = compute_class_weight(self.class_weight, classes=self.classes_, y=y)
+        return tuple(float(weight) for weight in weights)
 
     def _encode_labels(self, y):
         """Indices of ``y`` in ``classes_``; unseen labels are an error."""

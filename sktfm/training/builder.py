@@ -228,7 +228,9 @@ def make_net(
         :class:`~sktfm.training.nets.TransformerNet` or a subclass (the
         data-parallel net).
     """
-    criterion, criterion_kwargs = criterion_for(objective, label_smoothing=settings.label_smoothing)
+    criterion, criterion_kwargs = criterion_for(
+        objective, label_smoothing=settings.label_smoothing, class_weight=settings.class_weight
+    )
     collate_fn = collate_pairs if objective == "translation" else collate
     callbacks = make_callbacks(
         grad_clip=settings.grad_clip,

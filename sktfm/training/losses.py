@@ -6,6 +6,7 @@ losses, weighted by their share of the samples, add up to the batch's loss
 (see :meth:`~sktfm.training.nets.TransformerNet.train_step_single`).
 """
 
+import torch
 from torch import Tensor, nn
 
 from ..text.special_tokens import PAD_ID
@@ -21,9 +22,16 @@ __all__ = [
 
 
 class ClassificationLoss(nn.CrossEntropyLoss):
-    """Cross-entropy of the class logits (B, K) against labels (B,)."""
+    """Cross-entropy of the class logits (B, K) against labels (B,).
 
-    sample_mean = True
+    With class ``weight``, the loss is the weighted mean (the sum of each
+    sample's weighted loss over the sum of the weights), which is not a mean
+    over the samples: such a batch is never split into micro-batches.
+    """
+
+    def __init__(self, weight=None, label_smoothing=0.0):
+        super().__init__(weight=weight, label_smoothing=label_smoothing)
+        self.sample_mean = weight is None
 
 
 class RegressionLoss(nn.MSELoss):
@@ -77,12 +85,19 @@ class MaskedModelingLoss(nn.Module):
         return self.loss(prediction, target)
 
 
-def criterion_for(objective, *, label_smoothing=0.0):
-    """The criterion class and its keyword arguments for a training objective."""
+def criterion_for(objective, *, label_smoothing=0.0, class_weight=None):
+    """The criterion class and its keyword arguments for a training objective.
+
+    ``class_weight`` (classification only): each class's weight, in the order
+    of the logits.
+    """
     if objective == "translation":
         return TokenCrossEntropy, {"label_smoothing": label_smoothing}
     if objective == "classification":
-        return ClassificationLoss, {"label_smoothing": label_smoothing}
+        kwargs = {"label_smoothing": label_smoothing}
+        if class_weight is not None:
+            kwargs["weight"] = torch.tensor(class_weight, dtype=torch.float32)
+        return ClassificationLoss, kwargs
     if objective == "regression":
         return RegressionLoss, {}
     if objective in ("masked_tokens", "masked_features"):

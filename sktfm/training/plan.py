@@ -61,6 +61,7 @@ class NetSettings:
     weight_decay: float
     grad_clip: float | None
     label_smoothing: float = 0.0
+    class_weight: tuple | None = None  # per class, in the order of the head's outputs
     ema_decay: float | None = None
     precision: str = "auto"
     compile: bool = False
@@ -229,6 +230,7 @@ def plan_fit(
     pretrained=False,
     regularisation=None,
     translation=None,
+    class_weight=None,
     epochs=None,
     decay=None,
     deadline=None,
@@ -249,6 +251,9 @@ def plan_fit(
         From :func:`plan_regularisation` (encoder estimators).
     translation : TranslationChoices or None
         From :func:`plan_translation` (the translator).
+    class_weight : tuple of float or None
+        The classifier's weight of each class, in the order of its outputs
+        (its ``class_weight`` resolved against the labels).
     epochs : int, "auto" or None
         Epochs this call trains; None or "auto": the budget's ``max_epochs``.
         Fewer (``partial_fit``'s 1) turn the decay off: a rate decayed to 0
@@ -276,6 +281,8 @@ def plan_fit(
     elif epochs != budget.max_epochs:
         budget = dataclasses.replace(budget, decay=False)
     resolved = dict(lr=budget.lr, max_epochs=budget.max_epochs, patience=budget.patience)
+    if "class_weight" in params:  # the classifier's: a dict or "balanced", resolved
+        resolved["class_weight"] = class_weight
     if regularisation is not None:
         resolved.update(
             label_smoothing=regularisation.label_smoothing, ema_decay=regularisation.ema_decay

@@ -135,3 +135,16 @@ def test_is_sample_mean_only_for_classification_and_regression():
         assert is_sample_mean(criterion(**kwargs)) is (
             objective in ("classification", "regression")
         )
+
+
+def test_class_weights_make_a_weighted_mean_that_is_never_split():
+    criterion, kwargs = criterion_for("classification", class_weight=(1.0, 3.0))
+    loss = criterion(**kwargs)
+    logits = torch.randn(6, 2, generator=torch.Generator().manual_seed(0))
+    labels = torch.tensor([0, 1, 1, 0, 0, 1])
+    each = nn.functional.cross_entropy(logits, labels, reduction="none")
+    weights = torch.tensor([1.0, 3.0])[labels]
+    torch.testing.assert_close(loss(logits, labels), (weights * each).sum() / weights.sum())
+    # Halves of a batch, averaged by their share of the samples, would not
+    # give this loss: a weighted batch is never cut into micro-batches.
+    assert not is_sample_mean(loss)
