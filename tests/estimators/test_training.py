@@ -262,6 +262,22 @@ def test_dataframe_feature_names_are_kept(tiny):
     assert model.n_features_in_ == 3
 
 
+@pytest.mark.parametrize(
+    "changed, match",
+    [
+        (lambda frame: frame[["b", "a", "c"]], "must be in the same order"),
+        (lambda frame: frame.rename(columns={"a": "z"}), "unseen at fit time"),
+    ],
+    ids=["reordered", "renamed"],
+)
+def test_a_frame_with_other_columns_at_predict_gets_scikit_learns_error(tiny_head, changed, match):
+    frame = pd.DataFrame(np.random.RandomState(0).normal(size=(30, 3)), columns=["a", "b", "c"])
+    y = (frame["a"] > 0).astype(int)
+    model = TransformerClassifier(**tiny_head).fit(frame, y)
+    with pytest.raises(ValueError, match=match):
+        model.predict(changed(frame))
+
+
 @pytest.mark.parametrize("Estimator", [TransformerClassifier, TransformerRegressor])
 def test_micro_batches_give_the_whole_batch_gradient(
     tiny_head, topic_texts, monkeypatch, Estimator
