@@ -741,3 +741,16 @@ def test_the_predictor_reads_each_file_itself_and_nothing_outside_the_folder(
             outside.append(resolved)
     assert outside == []
     assert inside == {"manifest.json", "onnx_config.json", "model.onnx", "tokenizer.json"}
+
+
+def test_a_table_with_missing_cells_exports_its_missing_tokens(tmp_path):
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(120, 4))
+    y = (X[:, 0] > 0).astype(int)
+    X[rng.rand(*X.shape) < 0.25] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = TransformerClassifier(**TINY, ensemble_size=1).fit(X, y)
+    model.export_onnx(tmp_path / "model")
+    served = OnnxPredictor(tmp_path / "model")
+    np.testing.assert_allclose(served.predict_proba(X), model.predict_proba(X), atol=1e-5)

@@ -91,6 +91,7 @@ class BaseEncoderEstimator(BaseTrainedEstimator, register=False):
         tags = super().__sklearn_tags__()
         tags.input_tags.string = True
         tags.input_tags.three_d_array = True
+        tags.input_tags.allow_nan = True  # a table's missing cells (a series' padding)
         return tags
 
     # ------------------------------------------------------------------ input
@@ -177,12 +178,26 @@ class BaseEncoderEstimator(BaseTrainedEstimator, register=False):
         return list(self.tokenizer_.transform(X))
 
     def _prepare_tabular(self, X, *, reset):
-        X = validate_data(self, X, reset=reset, dtype=(np.float64, np.float32))
+        # NaN is a missing cell, read as its column's missing token; inf is
+        # an error, as in any scikit-learn estimator.
+        X = validate_data(
+            self, X, reset=reset, dtype=(np.float64, np.float32), ensure_all_finite="allow-nan"
+        )
+        if not reset and not self._reads_missing_cells() and np.isnan(X).any():
+            raise ValueError(
+                "Input X contains NaN, and this model was fitted by an sktfm whose "
+                "tables had no missing-value tokens; fit it again to read missing cells."
+            )
         if reset:
             # Standardised features train far better than raw scales; the
             # statistics are data-side state, like a StandardScaler's.
             self._feature_mean, self._feature_scale = mean_and_scale(X)
         return self._standardized(X)
+
+    def _reads_missing_cells(self):
+        """Whether the fitted module has a missing token per column (models of
+        tables fitted before there were such tokens have none)."""
+        return bool(self._module_spec["module_kwargs"].get("missing", False))
 
     def _standardized(self, X):
         """``X`` scaled by the training statistics, as float32 the model can bear."""
@@ -275,6 +290,8 @@ class BaseEncoderEstimator(BaseTrainedEstimator, register=False):
         if kind == "sequence":
             sizes["patch_size"] = self.patch_size_
             sizes["patch_stride"] = self.patch_stride
+        if kind == "features":
+            sizes["missing"] = True  # NaN cells: each column's missing token
         return dict(
             input_kind=kind,
             n_layers=self.n_layers,

@@ -1,5 +1,7 @@
 """Target encodings shared by the estimators: label indices and standardisation."""
 
+import warnings
+
 import numpy as np
 
 
@@ -7,10 +9,17 @@ def mean_and_scale(values):
     """Per-column mean and standard deviation of a 2-D array; zero spreads become 1.
 
     Used to standardise features and targets: a constant column is centred,
-    never divided by zero.
+    never divided by zero. Missing cells (NaN) are left out; a column with
+    none observed gets mean 0 and scale 1.
     """
-    scale = values.std(axis=0)
-    return values.mean(axis=0), np.where(scale > 0, scale, 1.0)
+    if np.isnan(values).any():
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
+            mean, scale = np.nanmean(values, axis=0), np.nanstd(values, axis=0)
+        mean = np.where(np.isnan(mean), 0.0, mean)
+    else:
+        mean, scale = values.mean(axis=0), values.std(axis=0)
+    return mean, np.where(scale > 0, scale, 1.0)
 
 
 def label_indices(classes, y, *, hint):

@@ -74,6 +74,9 @@ class TransformerBackbone(nn.Module):
         Steps between patch starts; ``patch_size`` (no overlap) when None.
     attention_dropout : float or None, default=None
         Dropout on the attention weights; None uses ``dropout``.
+    missing : bool, default=False
+        ``"features"`` only: NaN cells are missing values, each column with
+        its own learned token (see :class:`FeatureTokenizer`).
 
     Examples
     --------
@@ -107,6 +110,7 @@ class TransformerBackbone(nn.Module):
         patch_size: int = 1,
         patch_stride: Optional[int] = None,
         attention_dropout: Optional[float] = None,
+        missing: bool = False,
     ):
         super().__init__()
         _validate(
@@ -124,7 +128,7 @@ class TransformerBackbone(nn.Module):
         if input_kind == "tokens":
             self.embedding = TokenEmbedding(vocab_size, d_model, padding_idx=padding_idx)
         elif input_kind == "features":
-            self.embedding = FeatureTokenizer(n_features, d_model)
+            self.embedding = FeatureTokenizer(n_features, d_model, missing=missing)
         else:
             self.embedding = SequenceEmbedding(
                 n_features, d_model, patch_size=patch_size, stride=patch_stride

@@ -21,10 +21,10 @@ __all__ = [
 ]
 
 
-def _init_rsqrt_uniform_(x: Tensor, d: int) -> Tensor:
+def _init_rsqrt_uniform_(x: Tensor, d: int, generator: Optional[torch.Generator] = None) -> Tensor:
     # rtdl's FT-Transformer init: U(-1/sqrt(d), 1/sqrt(d)).
     bound = 1 / math.sqrt(d)
-    return nn.init.uniform_(x, -bound, bound)
+    return nn.init.uniform_(x, -bound, bound, generator=generator)
 
 
 class TokenEmbedding(nn.Module):
@@ -183,7 +183,10 @@ class FeatureTokenizer(nn.Module):
     Tabular Data"). The feature-id embedding plays the role of a positional
     encoding. A hidden feature (``mask``) becomes
     ``mask_embedding + feature_embedding[f]``: the model knows *which* feature
-    it must reconstruct but not its value.
+    it must reconstruct but not its value. With ``missing``, a missing cell
+    (NaN) becomes ``missing_embedding[f] + feature_embedding[f]``: a learned
+    token per column, so that the model reads missingness as information
+    instead of an imputed value.
 
     Parameters
     ----------
@@ -191,6 +194,9 @@ class FeatureTokenizer(nn.Module):
         Number of input columns ``F``.
     d_model : int
         Token width ``C``.
+    missing : bool, default=False
+        Whether NaN cells are missing values with their own tokens (without
+        it, a NaN makes the outputs NaN).
 
     Examples
     --------
@@ -199,16 +205,24 @@ class FeatureTokenizer(nn.Module):
     torch.Size([4, 4, 8])
     """
 
-    def __init__(self, n_features: int, d_model: int):
+    def __init__(self, n_features: int, d_model: int, *, missing: bool = False):
         super().__init__()
         check_positive(n_features=n_features)
         self.n_features = n_features
+        self.missing = missing
         self.value_weight = nn.Parameter(torch.empty(n_features, d_model))
         self.feature_embedding = nn.Embedding(n_features, d_model)
         self.cls = nn.Parameter(torch.empty(d_model))
         self.mask_embedding = nn.Parameter(torch.empty(d_model))
         for p in (self.value_weight, self.feature_embedding.weight, self.cls, self.mask_embedding):
             _init_rsqrt_uniform_(p, d_model)
+        if missing:
+            self.missing_embedding = nn.Parameter(torch.empty(n_features, d_model))
+            # Drawn from a generator of its own (seeded from torch's), so the
+            # draws of every other weight, and so fits of complete tables,
+            # are what they were before missing values had tokens.
+            generator = torch.Generator().manual_seed(torch.initial_seed() % 2**63)
+            _init_rsqrt_uniform_(self.missing_embedding, d_model, generator)
 
     def forward(self, x: Tensor, *, mask: Optional[Tensor] = None) -> Tensor:
         """Tokenize ``x`` (B, F); ``mask`` (B, F) bool, True = hide that feature."""
@@ -217,6 +231,10 @@ class FeatureTokenizer(nn.Module):
                 f"expected x of shape (B, n_features={self.n_features}), got {tuple(x.shape)}."
             )
         x = x.to(self.value_weight.dtype)
+        missing = None
+        if self.missing:
+            missing = torch.isnan(x)  # (B, F)
+            x = x.masked_fill(missing, 0.0)  # no NaN in either branch of `where`
         if mask is not None:
             if mask.shape != x.shape:
                 raise ValueError(
@@ -227,6 +245,9 @@ class FeatureTokenizer(nn.Module):
             x = x.masked_fill(mask, 0.0)
         feature = self.feature_embedding.weight  # (F, C)
         tokens = x[..., None] * self.value_weight + feature  # (B, F, C)
+        if missing is not None:
+            absent = self.missing_embedding + feature  # (F, C)
+            tokens = torch.where(missing[..., None], absent, tokens)  # (B, F, C)
         if mask is not None:
             hidden = self.mask_embedding + feature  # (F, C)
             tokens = torch.where(mask[..., None], hidden, tokens)  # (B, F, C)

@@ -222,7 +222,9 @@ class MaskedFeatureModel(nn.Module):
                 f"got {tuple(x.shape)}."
             )
         if self.backbone.input_kind == "features":
-            hide = _hide_mask(tuple(x.shape), self.mask_prob, x.device)  # (B, F)
+            # Only observed cells are hidden and reconstructed: a missing one
+            # (NaN) has no value to learn from.
+            hide = _hide_mask(tuple(x.shape), self.mask_prob, x.device) & ~torch.isnan(x)
             states, _ = self.backbone.encode(x, mask=hide)  # (B, F + 1, C)
             pred = self.head(states[:, 1:][hide]).squeeze(-1)  # skip [CLS]: (N,)
             return pred, x[hide].to(pred.dtype)
