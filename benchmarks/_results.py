@@ -79,23 +79,17 @@ def contents(text):
     return "\n".join(["<!-- contents -->", *entries, "<!-- end: contents -->", ""])
 
 
+def _git(*args):
+    """What ``git *args`` prints in this checkout, stripped."""
+    done = subprocess.run(["git", *args], cwd=HERE, capture_output=True, text=True, check=True)
+    return done.stdout.strip()
+
+
 def _commit():
     """The checkout's short commit, noting uncommitted changes; None outside git."""
     try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=HERE,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        changed = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=HERE,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
+        commit = _git("rev-parse", "--short", "HEAD")
+        changed = _git("status", "--porcelain", "--untracked-files=no")
     except (OSError, subprocess.CalledProcessError):
         return None
     return f"{commit} (with uncommitted changes)" if changed else commit

@@ -11,12 +11,12 @@ import dataclasses
 from skorch.history import History
 
 from ..training.budget import Budget
-from ..training.plan import FitPlan, NetSettings, Regularisation, TranslationChoices
+from ..training.plan import AUTO_OFF, FitPlan, NetSettings, Regularisation, TranslationChoices
 
 __all__ = ["fill_format_1", "older_plan"]
 
-# The "auto" values that meant "off" before they were resolved from the data.
-_OFF = {"label_smoothing": 0.0, "ema_decay": None}
+# The training parameters whose resolved values (``name_``) a net is built from.
+_RESOLVED = ("max_epochs", "lr", "patience", "label_smoothing", "ema_decay")
 
 
 def fill_format_1(estimator, defaults):
@@ -29,9 +29,9 @@ def fill_format_1(estimator, defaults):
     fitted = vars(estimator)
     for name, value in defaults.items():
         fitted.setdefault(name, value)
-    for name in ("max_epochs", "lr", "patience", "label_smoothing", "ema_decay"):
+    for name in _RESOLVED:
         value = getattr(estimator, name)
-        fitted.setdefault(f"{name}_", _OFF.get(name) if value == "auto" else value)
+        fitted.setdefault(f"{name}_", AUTO_OFF.get(name) if value == "auto" else value)
     fitted.setdefault("early_stopping_", None)
     if fitted.get("history_") is None:
         fitted["history_"] = History()
@@ -54,11 +54,7 @@ def older_plan(params, fitted):
         decay=False,
         steps_per_epoch=0,
     )
-    resolved = {
-        name: fitted[f"{name}_"]
-        for name in ("max_epochs", "lr", "patience", "label_smoothing", "ema_decay")
-        if f"{name}_" in fitted
-    }
+    resolved = {name: fitted[f"{name}_"] for name in _RESOLVED if f"{name}_" in fitted}
     names = [field.name for field in dataclasses.fields(Regularisation)]
     regularisation = None
     if all(f"{name}_" in fitted for name in names if name != "ensemble_size"):

@@ -208,8 +208,7 @@ class Seq2SeqTranslator(BaseTrainedEstimator):
             )
         protector = _protector(choices.protected_tokens)
         if protector is not None:
-            X, spans = self._protect(X, protector)
-            y = [protector.protect_target(target, s) for target, s in zip(y, spans)]
+            X, y = protector.protect_pairs(X, y)
         if not resuming:
             self.input_type_ = input_type
             self._fit_tokenizers(

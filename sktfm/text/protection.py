@@ -94,6 +94,19 @@ class SpanProtector:
                 sentinels.append(k)
         return _replace(target, chosen, sentinels)
 
+    def protect_pairs(self, sources, targets):
+        """Training pairs with their spans replaced: ``(sources, targets)``, as lists.
+
+        Each target takes the sentinels of its own source's spans
+        (:meth:`protect_target`).
+        """
+        protected_sources, protected_targets = [], []
+        for source, target in zip(sources, targets):
+            text, spans = self.protect(source)
+            protected_sources.append(text)
+            protected_targets.append(self.protect_target(target, spans))
+        return protected_sources, protected_targets
+
     @staticmethod
     def restore(text, spans):
         """Put each span back in place of its sentinel; unknown sentinels are dropped."""

@@ -45,6 +45,10 @@ __all__ = [
     "plan_translation",
 ]
 
+#: What ``label_smoothing`` and ``ema_decay`` left at ``"auto"`` mean where
+#: nothing resolved them (the translator's, models of before they were): off.
+AUTO_OFF = {"label_smoothing": 0.0, "ema_decay": None}
+
 #: What the translator's ``protected_tokens="auto"`` protects when the
 #: training sources have it.
 AUTO_PROTECTED = ("printf", "brace")
@@ -80,7 +84,7 @@ class NetSettings:
         names = [field.name for field in dataclasses.fields(cls)]
         values = {name: params[name] for name in names if name in params}
         values.update(resolved)
-        for name, off in (("label_smoothing", 0.0), ("ema_decay", None)):
+        for name, off in AUTO_OFF.items():
             if isinstance(values.get(name), str):  # "auto" where nothing resolved it
                 values[name] = off
         return cls(**values)
@@ -368,12 +372,7 @@ def _same_script_pairs(tokenizer, input_type, protected, sources, targets):
     sources = list(islice(sources, MAX_TEXTS_READ))
     targets = list(islice(targets, MAX_TEXTS_READ))
     if protected is not None:
-        protector = SpanProtector(protected)
-        protected_pairs = []
-        for source, target in zip(sources, targets):
-            text, spans = protector.protect(source)
-            protected_pairs.append((text, protector.protect_target(target, spans)))
-        sources, targets = [s for s, _ in protected_pairs], [t for _, t in protected_pairs]
+        sources, targets = SpanProtector(protected).protect_pairs(sources, targets)
     if input_type == "tokens":
         sources = [" ".join(tokens) for tokens in sources]
         targets = [" ".join(tokens) for tokens in targets]
