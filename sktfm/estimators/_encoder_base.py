@@ -14,7 +14,7 @@ from sklearn.base import clone
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .. import _pretrained
+from .. import _pretrained, tables
 from ..data import INPUT_TYPES, infer_input_type, resolve_input_type, text_column
 from ..series import as_padded_series, auto_patch_size, instance_normalize, max_steps
 from ..text import MASK_ID, N_SPECIAL, PretrainedTokenizer, Tokenizer
@@ -34,6 +34,11 @@ SHARED_ATTRIBUTES_DOC = """\
         Number of features seen at fit (tabular and sequence input, and
         one-column DataFrames of text).
 
+    feature_types_ : tuple of str
+        Tabular input only: each column's type, ``"numeric"``,
+        ``"categorical"`` or ``"text"`` (see ``categorical_features`` and
+        ``text_features``).
+
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Column names, when ``X`` was a DataFrame with string column names.
 
@@ -42,7 +47,8 @@ SHARED_ATTRIBUTES_DOC = """\
         ``"auto"`` resolved to.
 
     tokenizer_ : Tokenizer
-        The tokenizer fitted on the text (text and tokens input only).
+        The tokenizer fitted on the text (text and tokens input, and tables
+        with text columns).
 
     net_ : skorch.NeuralNet
         The skorch net that trained the module.
@@ -62,6 +68,14 @@ SHARED_ATTRIBUTES_DOC = """\
 _INPUT_KIND = {"text": "tokens", "tokens": "tokens", "tabular": "features", "sequence": "sequence"}
 
 
+def _numbers(X):
+    """Whether array-like ``X`` holds numbers only (as a numeric table does)."""
+    try:
+        return np.asarray(X).dtype.kind in "biuf"
+    except (TypeError, ValueError):  # ragged
+        return False
+
+
 class BaseEncoderEstimator(BaseTrainedEstimator, register=False):
     """Shared hyperparameters, input handling and inference of the encoder estimators."""
 
@@ -76,11 +90,20 @@ class BaseEncoderEstimator(BaseTrainedEstimator, register=False):
             require("n_features_in_", int)
             for name in ("_feature_mean", "_feature_scale"):
                 require(name, np.ndarray)
+        if input_type == "tabular":
+            require("feature_types_", tuple)
+            # How a mixed table's columns become model input (None: a numeric table).
+            layout = require("_table_layout", (tables.TableLayout, type(None)))
+            if layout is not None and "text" in layout.kinds:
+                require("tokenizer_", Tokenizer)
 
     def _fill_older_format(self, version):
         super()._fill_older_format(version)
         if version < 2 and self.input_type_ == "sequence" and not hasattr(self, "patch_size_"):
             self.patch_size_ = 1  # fitted before patch tokens: one step per token
+        if version < 4 and self.input_type_ == "tabular":
+            self.feature_types_ = ("numeric",) * self.n_features_in_  # before mixed tables
+            self._table_layout = None
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -178,6 +201,13 @@ class BaseEncoderEstimator(BaseTrainedEstimator, register=False):
         return list(self.tokenizer_.transform(X))
 
     def _prepare_tabular(self, X, *, reset):
+        if reset:
+            self._table_layout = None
+            mixed = self._mixed_table(X)
+        else:
+            mixed = self._table_layout is not None
+        if mixed:
+            return self._prepare_mixed_table(X, reset=reset)
         # NaN is a missing cell, read as its column's missing token; inf is
         # an error, as in any scikit-learn estimator.
         X = validate_data(
@@ -189,10 +219,86 @@ class BaseEncoderEstimator(BaseTrainedEstimator, register=False):
                 "tables had no missing-value tokens; fit it again to read missing cells."
             )
         if reset:
+            self.feature_types_ = ("numeric",) * X.shape[1]
             # Standardised features train far better than raw scales; the
             # statistics are data-side state, like a StandardScaler's.
             self._feature_mean, self._feature_scale = mean_and_scale(X)
         return self._standardized(X)
+
+    def _mixed_table(self, X):
+        """Whether ``X`` has (or is told to have) categorical or text columns."""
+        named = any(
+            not isinstance(spec, str) and spec is not None
+            for spec in (self.categorical_features, self.text_features)
+        )
+        if not named:
+            if hasattr(X, "dtypes"):
+                if all(tables.is_numeric_dtype(d) for d in X.dtypes):
+                    return False  # a numeric DataFrame: read as a numeric array
+            elif not hasattr(X, "__array__") and not isinstance(X, (list, tuple)):
+                return False  # let validation name what X is
+            elif _numbers(X):
+                return False
+        columns, declared = tables.table_columns(X)
+        return set(self._resolve_feature_types(X, columns, declared)) != {"numeric"}
+
+    def _resolve_feature_types(self, X, columns, declared):
+        names = getattr(X, "columns", None)
+        return tables.feature_types(
+            columns,
+            declared,
+            categorical_features=self.categorical_features,
+            text_features=self.text_features,
+            names=None if names is None else [str(name) for name in names],
+        )
+
+    def _prepare_mixed_table(self, X, *, reset):
+        """A table with categorical or text columns as model input (see :mod:`sktfm.tables`)."""
+        validate_data(self, X, skip_check_array=True, reset=reset)
+        columns, declared = tables.table_columns(X)
+        if reset:
+            kinds = self._resolve_feature_types(X, columns, declared)
+            text_columns = [j for j, kind in enumerate(kinds) if kind == "text"]
+            lengths = {}
+            if text_columns:
+                texts = [t for j in text_columns for t in tables.text_values(columns[j])]
+                self.tokenizer_ = self._make_tokenizer().fit(texts)
+                ids = self._text_ids(columns, text_columns)
+                lengths = {j: np.fromiter(map(len, ids[j]), np.int64) for j in text_columns}
+            self._table_layout = tables.fit_layout(
+                columns, kinds, min_frequency=self.min_frequency, text_lengths=lengths
+            )
+            self.feature_types_ = kinds
+            numeric = tables.numeric_block(columns, kinds)
+            mean, scale = mean_and_scale(numeric)
+            categorical = np.asarray([kind != "numeric" for kind in kinds])
+            self._feature_mean = np.where(categorical, 0.0, mean)
+            self._feature_scale = np.where(categorical, 1.0, scale)
+        layout = self._table_layout
+        text_columns = [j for j, kind in enumerate(layout.kinds) if kind == "text"]
+        Z = tables.encode_table(
+            columns,
+            layout,
+            mean=self._feature_mean,
+            scale=self._feature_scale,
+            text_ids=self._text_ids(columns, text_columns),
+        )
+        numeric = np.asarray(
+            [kind == "numeric" for kind in layout.kinds]
+            + [False] * (Z.shape[1] - len(layout.kinds))
+        )
+        if np.isinf(Z[:, numeric]).any() or not np.nanmax(np.abs(Z[:, numeric]), initial=0) <= 1e17:
+            raise ValueError(
+                "X has infinite numeric cells, or values too far from the training mean "
+                "for the float32 model; rescale X."
+            )
+        return Z
+
+    def _text_ids(self, columns, text_columns):
+        """Per text column, each row's token ids (missing cells: none)."""
+        return {
+            j: list(self.tokenizer_.transform(tables.text_values(columns[j]))) for j in text_columns
+        }
 
     def _reads_missing_cells(self):
         """Whether the fitted module has a missing token per column (models of
@@ -292,6 +398,13 @@ class BaseEncoderEstimator(BaseTrainedEstimator, register=False):
             sizes["patch_stride"] = self.patch_stride
         if kind == "features":
             sizes["missing"] = True  # NaN cells: each column's missing token
+            layout = self._table_layout
+            if layout is not None:
+                sizes["n_features"] = len(layout.kinds)
+                sizes["cardinalities"] = layout.cardinalities
+                if any(layout.text_widths):
+                    sizes["text_widths"] = layout.text_widths
+                    sizes["vocab_size"] = self.tokenizer_.vocab_size_
         return dict(
             input_kind=kind,
             n_layers=self.n_layers,

@@ -77,6 +77,10 @@ class TransformerBackbone(nn.Module):
     missing : bool, default=False
         ``"features"`` only: NaN cells are missing values, each column with
         its own learned token (see :class:`FeatureTokenizer`).
+    cardinalities, text_widths : tuple of int, optional
+        ``"features"`` only: the categorical and the text columns of a mixed
+        table (see :class:`FeatureTokenizer`; ``vocab_size`` is then the text
+        columns' vocabulary).
 
     Examples
     --------
@@ -111,6 +115,8 @@ class TransformerBackbone(nn.Module):
         patch_stride: Optional[int] = None,
         attention_dropout: Optional[float] = None,
         missing: bool = False,
+        cardinalities: Optional[tuple] = None,
+        text_widths: Optional[tuple] = None,
     ):
         super().__init__()
         _validate(
@@ -128,7 +134,15 @@ class TransformerBackbone(nn.Module):
         if input_kind == "tokens":
             self.embedding = TokenEmbedding(vocab_size, d_model, padding_idx=padding_idx)
         elif input_kind == "features":
-            self.embedding = FeatureTokenizer(n_features, d_model, missing=missing)
+            self.embedding = FeatureTokenizer(
+                n_features,
+                d_model,
+                missing=missing,
+                cardinalities=cardinalities,
+                text_widths=text_widths,
+                vocab_size=vocab_size,
+                padding_idx=padding_idx,
+            )
         else:
             self.embedding = SequenceEmbedding(
                 n_features, d_model, patch_size=patch_size, stride=patch_stride
@@ -170,7 +184,8 @@ class TransformerBackbone(nn.Module):
     def _embed(self, x: Tensor, mask: Optional[Tensor]) -> tuple[Tensor, Optional[Tensor]]:
         """Embed ``x``; return tokens (B, T', C) and the key padding mask (B, T') or None."""
         if self.input_kind == "features":
-            return self.embedding(x, mask=mask), None  # (B, F + 1, C)
+            # (B, F + 1 [+ W], C); padding only where text columns pad their words
+            return self.embedding(x, mask=mask), self.embedding.padding(x)
         self._check_sequence(x, mask)
         B = x.shape[0]
         padding = None

@@ -212,9 +212,43 @@ class MaskedFeatureModel(nn.Module):
         else:
             n_out = backbone.embedding.patch_size * backbone.n_features
         self.head = nn.Linear(backbone.d_model, n_out)
+        self.mixed = backbone.input_kind == "features" and any(
+            backbone.embedding.cardinalities + backbone.embedding.text_widths
+        )
+        if self.mixed:
+            embedding = backbone.embedding
+            sizes = torch.tensor(embedding.cardinalities)
+            # Column f's categories are logits offset[f] .. offset[f] + sizes[f] - 1
+            # of one shared output layer; the others are ruled out per cell.
+            columns = [f for f, size in enumerate(embedding.cardinalities) for _ in range(size)]
+            self.register_buffer("category_column", torch.tensor(columns), persistent=False)
+            self.register_buffer("category_offset", torch.cumsum(sizes, 0) - sizes, False)
+            self.register_buffer("categorical", sizes > 0, persistent=False)
+            self.register_buffer(
+                "maskable", torch.tensor(embedding.text_widths) == 0, persistent=False
+            )
+            self.category_head = nn.Linear(backbone.d_model, max(sum(embedding.cardinalities), 1))
 
-    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        """Hide part of ``x``; return ``(pred, target)``: (N,) rows, (N, P * F) sequences."""
+    def _hide_cells(self, x: Tensor) -> Tensor:
+        """Bool (B, F): observed numeric and categorical cells to hide (never text columns)."""
+        cells = x[:, : self.backbone.n_features]
+        hide = _hide_mask(tuple(cells.shape), self.mask_prob, x.device) & ~torch.isnan(cells)
+        return hide & self.maskable if self.mixed else hide
+
+    def _category_logits(self, states: Tensor, columns: Tensor) -> Tensor:
+        """Logits (N, K) of the states of cells of ``columns`` (N,), other columns' at -inf."""
+        logits = self.category_head(states)
+        allowed = self.category_column == columns[:, None]  # (N, K)
+        return logits.masked_fill(~allowed, float("-inf"))
+
+    def forward(self, x: Tensor) -> tuple[Tensor, ...]:
+        """Hide part of ``x``; return ``(pred, target)``: (N,) rows, (N, P * F) sequences.
+
+        A table with categorical or text columns returns ``(pred, target,
+        category_logits, category_target)``: the hidden numeric cells' values
+        and the hidden categorical cells' logits (N_c, K) and codes (N_c,),
+        codes counted over all columns' categories.
+        """
         ndim = 2 if self.backbone.input_kind == "features" else 3
         if x.ndim != ndim:
             raise ValueError(
@@ -224,10 +258,20 @@ class MaskedFeatureModel(nn.Module):
         if self.backbone.input_kind == "features":
             # Only observed cells are hidden and reconstructed: a missing one
             # (NaN) has no value to learn from.
-            hide = _hide_mask(tuple(x.shape), self.mask_prob, x.device) & ~torch.isnan(x)
-            states, _ = self.backbone.encode(x, mask=hide)  # (B, F + 1, C)
-            pred = self.head(states[:, 1:][hide]).squeeze(-1)  # skip [CLS]: (N,)
-            return pred, x[hide].to(pred.dtype)
+            hide = self._hide_cells(x)
+            states, _ = self.backbone.encode(x, mask=hide)  # (B, F + 1 [+ W], C)
+            cell_states = states[:, 1 : self.backbone.n_features + 1]  # skip [CLS]: (B, F, C)
+            cells = x[:, : self.backbone.n_features]
+            if not self.mixed:
+                pred = self.head(cell_states[hide]).squeeze(-1)  # (N,)
+                return pred, cells[hide].to(pred.dtype)
+            numeric = hide & ~self.categorical
+            pred = self.head(cell_states[numeric]).squeeze(-1)  # (N,)
+            categorical = hide & self.categorical
+            columns = categorical.nonzero()[:, 1]  # (N_c,)
+            logits = self._category_logits(cell_states[categorical], columns)
+            codes = cells[categorical].long() + self.category_offset[columns]
+            return pred, cells[numeric].to(pred.dtype), logits, codes
         patches, padding = self.backbone.embedding.patchify(x)  # (B, P, L), (B, P)
         hide = _hide_mask(tuple(padding.shape), self.mask_prob, x.device) & ~padding
         # A short series may lose all its hidden patches to padding: hide its
@@ -236,6 +280,35 @@ class MaskedFeatureModel(nn.Module):
         states, _ = self.backbone.encode(x, mask=hide)  # (B, P + 1, C)
         pred = self.head(states[:, 1:][hide])  # skip [CLS]: (N, L)
         return pred, patches[hide].to(pred.dtype)
+
+    @torch.no_grad()
+    def reconstruct(self, x: Tensor, hide: Tensor) -> tuple[Tensor, Tensor]:
+        """Predict the cells ``hide`` (B, F) of table rows ``x``: values and codes (B, F).
+
+        Values are the numeric head's predictions for every cell (NaN where
+        not hidden); codes the most probable category of each categorical
+        cell, the unseen code 0 left out (-1 where not hidden or not
+        categorical). This is how a model trained on masked cells fills a
+        table's gaps.
+        """
+        if self.backbone.input_kind != "features":
+            raise ValueError("reconstruct fills table cells; input_kind must be 'features'.")
+        states, _ = self.backbone.encode(x, mask=hide)
+        cell_states = states[:, 1 : self.backbone.n_features + 1]  # (B, F, C)
+        values = self.head(cell_states).squeeze(-1).float()  # (B, F)
+        values = values.masked_fill(~hide, float("nan"))
+        codes = torch.full_like(hide, -1, dtype=torch.long)
+        if self.mixed and bool(self.categorical.any()):
+            B, F = hide.shape
+            columns = torch.arange(F, device=x.device).expand(B, F)
+            chosen = hide & self.categorical
+            logits = self._category_logits(cell_states[chosen], columns[chosen])
+            unseen = self.category_offset[columns[chosen]]  # each cell's code 0
+            logits[torch.arange(len(unseen)), unseen] = float("-inf")
+            best = logits.argmax(dim=1) - unseen
+            # A column with no category but "unseen" keeps code 0.
+            codes[chosen] = torch.where(torch.isinf(logits.max(dim=1).values), 0, best)
+        return values, codes
 
     def embed(self, x: Tensor) -> Tensor:
         return self.backbone(x)  # (B, C)

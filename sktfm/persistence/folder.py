@@ -32,7 +32,9 @@ __all__ = [
 #: carry a manifest (written last) that every load checks; format 1 folders,
 #: written before manifests existed, load unverified with a warning. Format 3
 #: folders hold the fit's plan (a record), from which the net is rebuilt.
-SKTFM_FORMAT = 3
+#: Format 4 folders of table models hold the columns' types and the layout
+#: of mixed tables (categories, text columns).
+SKTFM_FORMAT = 4
 
 CONFIG_FILE = "config.json"
 FITTED_FILE = "fitted.json"

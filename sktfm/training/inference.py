@@ -110,7 +110,8 @@ def _backbone(module):
 def self_attention(net, X, *, batch_size):
     """Self-attention weights per sample, ``(n_layers, H, T, T)`` float32 each.
 
-    ``T`` counts the sample's own positions, [CLS] first, without padding.
+    ``T`` counts the sample's own positions, [CLS] first, without padding (in
+    the order of the input: a table's cells, then each text column's words).
     """
     net.check_is_fitted()
     backbone = _backbone(net.module_)
@@ -121,12 +122,12 @@ def self_attention(net, X, *, batch_size):
             with net.autocast():
                 _, padding, weights = backbone.encode(_on_device(net, Xi)["x"], need_weights=True)
             stacked = torch.stack(weights, dim=1).float().cpu().numpy()  # (B, L, H, T, T)
-            lengths = (
-                [stacked.shape[-1]] * len(stacked)
-                if padding is None
-                else (~padding).sum(dim=1).tolist()
-            )
-            maps.extend(sample[:, :, :n, :n] for sample, n in zip(stacked, lengths))
+            if padding is None:
+                maps.extend(stacked)
+                continue
+            # Padding need not trail: a table's text columns pad each their own words.
+            for sample, keep in zip(stacked, (~padding).cpu().numpy()):
+                maps.append(sample[:, :, keep][:, :, :, keep])
     return maps
 
 

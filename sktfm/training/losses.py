@@ -76,13 +76,22 @@ class MaskedModelingLoss(nn.Module):
         self.kind = kind
         self.loss = nn.CrossEntropyLoss() if kind == "tokens" else nn.MSELoss()
 
-    def forward(self, output: tuple[Tensor, Tensor], _unused=None) -> Tensor:
-        prediction, target = output
+    def forward(self, output: tuple[Tensor, ...], _unused=None) -> Tensor:
+        prediction, target = output[:2]
+        loss = self._mean(self.loss, prediction, target)
+        if len(output) == 4:
+            # A mixed table: the hidden categorical cells' cross-entropy too.
+            logits, codes = output[2:]
+            loss = loss + self._mean(nn.functional.cross_entropy, logits, codes)
+        return loss
+
+    @staticmethod
+    def _mean(loss, prediction, target):
         if target.numel() == 0:
             # A batch with nothing to mask (e.g. only empty strings) still
             # needs a differentiable zero so the training loop carries on.
             return prediction.sum() * 0.0
-        return self.loss(prediction, target)
+        return loss(prediction, target)
 
 
 def criterion_for(objective, *, label_smoothing=0.0, class_weight=None):
