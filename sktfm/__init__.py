@@ -8,6 +8,7 @@ from .estimators import (
     Seq2SeqTranslator,
     TransformerClassifier,
     TransformerEncoder,
+    TransformerImputer,
     TransformerRegressor,
 )
 from .io import load, load_pipeline, save, save_pipeline
@@ -20,6 +21,7 @@ __all__ = [
     "Tokenizer",
     "TransformerClassifier",
     "TransformerEncoder",
+    "TransformerImputer",
     "TransformerRegressor",
     "__version__",
     "export_onnx",

@@ -20,6 +20,7 @@ from sktfm import (
     Tokenizer,
     TransformerClassifier,
     TransformerEncoder,
+    TransformerImputer,
     TransformerRegressor,
 )
 
@@ -55,6 +56,7 @@ SEQUENCE_ESTIMATORS = [
     TransformerEncoder(**CHECK_CONFIG),
     TransformerClassifier(**CHECK_CONFIG),
     TransformerRegressor(**CHECK_CONFIG),
+    TransformerImputer(**CHECK_CONFIG),
 ]
 
 # These checks compare two transform outputs with assert_allclose, which
@@ -113,7 +115,10 @@ def expected_failed_checks(estimator):
         return _TEXT_CLEANER_XFAILS
     if isinstance(estimator, Tokenizer) and estimator.output == "ids":
         return _TOKENIZER_IDS_XFAILS
-    if isinstance(estimator, (TransformerEncoder, TransformerClassifier, TransformerRegressor)):
+    if isinstance(
+        estimator,
+        (TransformerEncoder, TransformerClassifier, TransformerRegressor, TransformerImputer),
+    ):
         return _BLAS_ROW_NOISE
     return {}
 

@@ -2,6 +2,7 @@
 
 from .classifier import TransformerClassifier
 from .encoder import TransformerEncoder
+from .imputer import TransformerImputer
 from .regressor import TransformerRegressor
 from .translator import Seq2SeqTranslator
 
@@ -9,5 +10,6 @@ __all__ = [
     "Seq2SeqTranslator",
     "TransformerClassifier",
     "TransformerEncoder",
+    "TransformerImputer",
     "TransformerRegressor",
 ]

@@ -20,6 +20,7 @@ from ..text import N_SPECIAL, TOKENIZER_KINDS, Tokenizer
 from ..training import PRECISIONS
 from ..training.budget import EMBEDDING_INITS
 from ._signature import Parameter
+from ._table_parameters import TABLES
 
 
 def _options(values):
@@ -34,7 +35,6 @@ _DROPOUT = [Interval(Real, 0, 1, closed="left")]
 #: The input types that read the text and the series parameters.
 TEXT_INPUT = ("text", "tokens")
 SERIES = ("sequence",)
-TABLES = ("tabular",)
 _LABEL_SMOOTHING = [Interval(Real, 0, 1, closed="left")]
 
 
@@ -110,46 +110,13 @@ ENCODER_INPUT = {
         "auto",
         [StrOptions({"auto", *INPUT_TYPES})],
         _options(("auto", *INPUT_TYPES)),
-        "What ``X`` holds: 1-D strings, pre-tokenized lists of strings, a 2-D numeric "
-        "table (each feature one token) or numeric sequences: a 3-D array ``(n_samples, "
+        "What ``X`` holds: 1-D strings, pre-tokenized lists of strings, a 2-D table "
+        "(each cell one token: numbers, categories and gaps; a text column's words "
+        "tokens too; see ``categorical_features``) or numeric sequences: a 3-D array ``(n_samples, "
         "seq_len, n_features)`` (trailing all-NaN steps are padding) or a list of 2-D "
         'arrays ``(length_i, n_features)`` of unequal lengths. ``"auto"`` infers it.',
     ),
-    "categorical_features": Parameter(
-        "auto",
-        ["array-like", StrOptions({"auto"}), None],
-        'array-like of {bool, int, str}, "auto" or None',
-        "Table columns whose values are categories, each with a learned embedding per "
-        "category (a boolean mask, indices or column names, as "
-        "``HistGradientBoostingClassifier`` takes them). Categories seen fewer than "
-        "``min_frequency`` times at fit, and any first met at predict, share the column's "
-        "*unseen* token; a missing cell gets the column's *missing* token. "
-        '``"auto"``: columns of ``category``, ``bool``, ``object`` or ``string`` dtype '
-        "that are not free text (see ``text_features``); None: no column is "
-        "categorical. The resolved types are ``feature_types_``.",
-        applies_to=TABLES,
-    ),
-    "text_features": Parameter(
-        "auto",
-        ["array-like", StrOptions({"auto"}), None],
-        'array-like of {bool, int, str}, "auto" or None',
-        "Table columns of free text: tokenized with the estimator's ``tokenizer`` (one "
-        "vocabulary for all of them) and read word by word, each word a token with its "
-        'column\'s embedding. ``"auto"``: string columns whose values have at least 3 words '
-        "on average and of which at least 30% are distinct (a description, a title, a "
-        "comment; a city or a grade stays categorical); None: no column is text.",
-        applies_to=TABLES,
-    ),
-    "min_frequency": Parameter(
-        5,
-        [Interval(Integral, 1, None, closed="left"), Interval(Real, 0, 1, closed="neither")],
-        "int or float",
-        "Categories seen fewer times at fit (a float: in a smaller share of the rows) "
-        "get no embedding of their own but the column's *unseen* token, as "
-        "``OneHotEncoder(min_frequency=...)`` groups them: an embedding learned from a "
-        "handful of rows overfits.",
-        applies_to=TABLES,
-    ),
+    **TABLES,
     "sequence_layout": Parameter(
         "auto",
         [StrOptions({"auto", *SEQUENCE_LAYOUTS})],

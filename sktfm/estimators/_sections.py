@@ -11,6 +11,7 @@ __all__ = ["SECTIONS", "in_sections", "section_of"]
 #: documentation site), in signature order. A parameter no section names (a
 #: subclass's own) comes last, under "Other".
 SECTIONS = {
+    "Imputation": ("missing_values", "add_indicator"),
     "Input": ("input_type", "truncation"),
     "Architecture": (
         "d_model",

@@ -28,7 +28,6 @@ from .bert import BertBackbone, BertEmbedding
 from .decoder import Decoder, DecoderLayer
 from .dropout import Dropout, dropout
 from .embedding import (
-    FeatureTokenizer,
     LearnedPositionalEncoding,
     SequenceEmbedding,
     SinusoidalPositionalEncoding,
@@ -41,6 +40,7 @@ from .heads import MaskedFeatureModel, MaskedTokenModel, TaskModel
 from .linear import Linear
 from .pooling import POOLINGS, Pooling
 from .seq2seq import Seq2Seq
+from .table_embedding import FeatureTokenizer
 
 __all__ = [
     "ACTIVATIONS",

@@ -9,7 +9,6 @@ from ._capture import capturing_graph
 from ._checks import check_positive
 from .dropout import Dropout
 from .embedding import (
-    FeatureTokenizer,
     LearnedPositionalEncoding,
     SequenceEmbedding,
     SinusoidalPositionalEncoding,
@@ -17,6 +16,7 @@ from .embedding import (
 )
 from .encoder import Encoder, encode_tokens
 from .pooling import POOLINGS, Pooling
+from .table_embedding import FeatureTokenizer
 
 __all__ = ["POSITIONALS", "TransformerBackbone"]
 

@@ -18,6 +18,7 @@ __all__ = [
     "embed",
     "generate",
     "predict_outputs",
+    "reconstruct",
     "self_attention",
 ]
 
@@ -74,6 +75,29 @@ def embed(net, X, *, batch_size):
         return np.concatenate(chunks, axis=0)
 
     return _in_length_order(X, compute, chunk=batch_size * _BATCHES_PER_CHUNK)
+
+
+def reconstruct(net, X, hide, *, batch_size):
+    """A masked-cell model's predictions of the cells ``hide`` (n, F) of table rows ``X``.
+
+    Returns ``(values, codes)``, each (n, F): the numeric predictions (NaN
+    where not hidden) and the most probable category codes (-1 where not
+    hidden or not categorical); see
+    :meth:`~sktfm.nn.heads.MaskedFeatureModel.reconstruct`.
+    """
+    net.check_is_fitted()
+    model = net.module_
+    model.eval()
+    values, codes = [], []
+    with torch.inference_mode():
+        for start in range(0, len(X), batch_size):
+            x = torch.as_tensor(X[start : start + batch_size]).to(net.device)
+            h = torch.as_tensor(hide[start : start + batch_size]).to(net.device)
+            with net.autocast():
+                v, c = model.reconstruct(x, h)
+            values.append(v.float().cpu().numpy())
+            codes.append(c.cpu().numpy())
+    return np.concatenate(values), np.concatenate(codes)
 
 
 def _in_length_order(X, compute, *, chunk):

@@ -1,0 +1,131 @@
+"""Table input of the encoder estimators: numeric tables, and mixed ones.
+
+:class:`TableInput` turns a table into model input: a numeric table as a
+standardised float array (NaN: a missing cell), a table with categorical or
+text columns through :mod:`sktfm.tables` (one float array too: cells, then
+each text column's token ids). It keeps the data-side state a fit learns
+(feature scaling, column types, categories, the text columns' tokenizer).
+"""
+
+import numpy as np
+from sklearn.utils.validation import validate_data
+
+from .. import tables
+from ._targets import mean_and_scale
+
+
+def _numbers(X):
+    """Whether array-like ``X`` holds numbers only (as a numeric table does)."""
+    try:
+        return np.asarray(X).dtype.kind in "biuf"
+    except (TypeError, ValueError):  # ragged
+        return False
+
+
+class TableInput:
+    """Reading tables, numeric or mixed, for :class:`BaseEncoderEstimator`."""
+
+    def _prepare_tabular(self, X, *, reset):
+        if reset:
+            self._table_layout = None
+            mixed = self._mixed_table(X)
+        else:
+            mixed = self._table_layout is not None
+        if mixed:
+            return self._prepare_mixed_table(X, reset=reset)
+        # NaN is a missing cell, read as its column's missing token; inf is
+        # an error, as in any scikit-learn estimator.
+        X = validate_data(
+            self, X, reset=reset, dtype=(np.float64, np.float32), ensure_all_finite="allow-nan"
+        )
+        if not reset and not self._reads_missing_cells() and np.isnan(X).any():
+            raise ValueError(
+                "Input X contains NaN, and this model was fitted by an sktfm whose "
+                "tables had no missing-value tokens; fit it again to read missing cells."
+            )
+        if reset:
+            self.feature_types_ = ("numeric",) * X.shape[1]
+            # Standardised features train far better than raw scales; the
+            # statistics are data-side state, like a StandardScaler's.
+            self._feature_mean, self._feature_scale = mean_and_scale(X)
+        return self._standardized(X)
+
+    def _mixed_table(self, X):
+        """Whether ``X`` has (or is told to have) categorical or text columns."""
+        named = any(
+            not isinstance(spec, str) and spec is not None
+            for spec in (self.categorical_features, self.text_features)
+        )
+        if not named:
+            if hasattr(X, "dtypes"):
+                if all(tables.is_numeric_dtype(d) for d in X.dtypes):
+                    return False  # a numeric DataFrame: read as a numeric array
+            elif not hasattr(X, "__array__") and not isinstance(X, (list, tuple)):
+                return False  # let validation name what X is
+            elif _numbers(X):
+                return False
+        columns, declared = tables.table_columns(X)
+        return set(self._resolve_feature_types(X, columns, declared)) != {"numeric"}
+
+    def _resolve_feature_types(self, X, columns, declared):
+        names = getattr(X, "columns", None)
+        return tables.feature_types(
+            columns,
+            declared,
+            categorical_features=self.categorical_features,
+            text_features=self.text_features,
+            names=None if names is None else [str(name) for name in names],
+        )
+
+    def _prepare_mixed_table(self, X, *, reset):
+        """A table with categorical or text columns as model input (see :mod:`sktfm.tables`)."""
+        validate_data(self, X, skip_check_array=True, reset=reset)
+        columns, declared = tables.table_columns(X)
+        if reset:
+            kinds = self._resolve_feature_types(X, columns, declared)
+            text_columns = [j for j, kind in enumerate(kinds) if kind == "text"]
+            lengths = {}
+            if text_columns:
+                texts = [t for j in text_columns for t in tables.text_values(columns[j])]
+                self.tokenizer_ = self._make_tokenizer().fit(texts)
+                ids = self._text_ids(columns, text_columns)
+                lengths = {j: np.fromiter(map(len, ids[j]), np.int64) for j in text_columns}
+            self._table_layout = tables.fit_layout(
+                columns, kinds, min_frequency=self.min_frequency, text_lengths=lengths
+            )
+            self.feature_types_ = kinds
+            numeric = tables.numeric_block(columns, kinds)
+            mean, scale = mean_and_scale(numeric)
+            categorical = np.asarray([kind != "numeric" for kind in kinds])
+            self._feature_mean = np.where(categorical, 0.0, mean)
+            self._feature_scale = np.where(categorical, 1.0, scale)
+        layout = self._table_layout
+        text_columns = [j for j, kind in enumerate(layout.kinds) if kind == "text"]
+        Z = tables.encode_table(
+            columns,
+            layout,
+            mean=self._feature_mean,
+            scale=self._feature_scale,
+            text_ids=self._text_ids(columns, text_columns),
+        )
+        numeric = np.asarray(
+            [kind == "numeric" for kind in layout.kinds]
+            + [False] * (Z.shape[1] - len(layout.kinds))
+        )
+        if np.isinf(Z[:, numeric]).any() or not np.nanmax(np.abs(Z[:, numeric]), initial=0) <= 1e17:
+            raise ValueError(
+                "X has infinite numeric cells, or values too far from the training mean "
+                "for the float32 model; rescale X."
+            )
+        return Z
+
+    def _text_ids(self, columns, text_columns):
+        """Per text column, each row's token ids (missing cells: none)."""
+        return {
+            j: list(self.tokenizer_.transform(tables.text_values(columns[j]))) for j in text_columns
+        }
+
+    def _reads_missing_cells(self):
+        """Whether the fitted module has a missing token per column (models of
+        tables fitted before there were such tokens have none)."""
+        return bool(self._module_spec["module_kwargs"].get("missing", False))
