@@ -273,7 +273,7 @@ def fit_layout(columns, kinds, *, min_frequency, text_lengths=None):
     for j, (column, kind) in enumerate(zip(columns, kinds)):
         cats = ()
         if kind == "categorical":
-            keys = [category_key(v) for v in column if v is not None]
+            keys = [category_key(v) for v in column if not _is_missing(v)]
             values, counts = np.unique(np.asarray(keys, dtype=str), return_counts=True)
             keep = counts >= _min_count(min_frequency, len(column))
             # Most frequent first: ties by name, so a layout never depends on row order.
@@ -340,7 +340,7 @@ def encode_table(columns, layout, *, mean, scale, text_ids=None):
             out[:, j] = (_as_float(column, j) - mean[j]) / scale[j]
         elif kind == "categorical":
             code = {key: i + 1 for i, key in enumerate(layout.categories[j])}
-            out[:, j] = [np.nan if v is None else code.get(category_key(v), 0) for v in column]
+            out[:, j] = [np.nan if _is_missing(v) else code.get(category_key(v), 0) for v in column]
         else:
             out[:, j] = [np.nan if v is None else 0.0 for v in column]
             width = widths[j]
