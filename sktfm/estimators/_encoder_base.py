@@ -287,6 +287,8 @@ class BaseEncoderEstimator(TableInput, BaseTrainedEstimator, register=False):
         if kind == "features":
             sizes["missing"] = True  # NaN cells: each column's missing token
             layout = self._table_layout
+            if self.numeric_embedding != "linear":
+                sizes["numeric_embedding"] = self.numeric_embedding
             if layout is not None:
                 sizes["n_features"] = len(layout.kinds)
                 sizes["cardinalities"] = layout.cardinalities

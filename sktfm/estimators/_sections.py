@@ -37,7 +37,7 @@ SECTIONS = {
         "pretrained",
         "embedding_init",
     ),
-    "Tables": ("categorical_features", "text_features", "min_frequency"),
+    "Tables": ("categorical_features", "text_features", "min_frequency", "numeric_embedding"),
     "Series": ("sequence_layout", "patch_size", "patch_stride", "series_scaling"),
     "Training": (
         "max_epochs",

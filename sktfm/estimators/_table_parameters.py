@@ -5,12 +5,29 @@ from numbers import Integral, Real
 
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from ..nn.table_embedding import NUMERIC_EMBEDDINGS
 from ._signature import Parameter
+
+
+def _options(values):
+    return "{" + ", ".join(f'"{value}"' for value in values) + "}"
+
 
 #: The input types that read the table parameters.
 TABLE_INPUT = ("tabular",)
 
 TABLES = {
+    "numeric_embedding": Parameter(
+        "linear",
+        [StrOptions(set(NUMERIC_EMBEDDINGS))],
+        _options(NUMERIC_EMBEDDINGS),
+        'How a numeric cell\'s value becomes its token. ``"linear"``: the value times a '
+        "learned vector per column, plus the column's embedding (FT-Transformer). "
+        '``"periodic"``: sines and cosines of the value at 16 learned frequencies per '
+        "column, through a linear map and ReLU (PLR; Gorishniy et al., 2022), which can "
+        "bend where a linear token cannot.",
+        applies_to=TABLE_INPUT,
+    ),
     "categorical_features": Parameter(
         "auto",
         ["array-like", StrOptions({"auto"}), None],

@@ -9,7 +9,14 @@ from torch import Tensor, nn
 from ._checks import check_positive
 from .embedding import SinusoidalPositionalEncoding, _init_rsqrt_uniform_
 
-__all__ = ["FeatureTokenizer"]
+__all__ = ["FeatureTokenizer", "NUMERIC_EMBEDDINGS"]
+
+#: How a numeric cell's value becomes a vector: ``value * weight`` (FT-Transformer's
+#: linear embedding), or periodic features through a linear map and ReLU (PLR).
+NUMERIC_EMBEDDINGS = ("linear", "periodic")
+# PLR's frequencies per column and their initial spread (values are standardised).
+_N_FREQUENCIES = 16
+_FREQUENCY_SCALE = 0.1
 
 
 class FeatureTokenizer(nn.Module):
@@ -54,6 +61,8 @@ class FeatureTokenizer(nn.Module):
         Token ids of the text columns; required with ``text_widths``.
     padding_idx : int, default=0
         The id that pads text columns.
+    numeric_embedding : {"linear", "periodic"}, default="linear"
+        How a numeric value becomes a vector (see :data:`NUMERIC_EMBEDDINGS`).
 
     Examples
     --------
@@ -75,16 +84,24 @@ class FeatureTokenizer(nn.Module):
         text_widths: Optional[tuple] = None,
         vocab_size: Optional[int] = None,
         padding_idx: int = 0,
+        numeric_embedding: str = "linear",
     ):
         super().__init__()
         check_positive(n_features=n_features)
+        if numeric_embedding not in NUMERIC_EMBEDDINGS:
+            raise ValueError(f"{numeric_embedding=} is not one of {NUMERIC_EMBEDDINGS}.")
+        self.numeric_embedding = numeric_embedding
         self.n_features = n_features
         self.missing = missing
-        self.value_weight = nn.Parameter(torch.empty(n_features, d_model))
+        if numeric_embedding == "linear":
+            self.value_weight = nn.Parameter(torch.empty(n_features, d_model))
         self.feature_embedding = nn.Embedding(n_features, d_model)
         self.cls = nn.Parameter(torch.empty(d_model))
         self.mask_embedding = nn.Parameter(torch.empty(d_model))
-        for p in (self.value_weight, self.feature_embedding.weight, self.cls, self.mask_embedding):
+        weights = [self.feature_embedding.weight, self.cls, self.mask_embedding]
+        if numeric_embedding == "linear":
+            weights.insert(0, self.value_weight)  # drawn first, as always
+        for p in weights:
             _init_rsqrt_uniform_(p, d_model)
         # Mixed-table weights are drawn from a generator of their own (seeded
         # from torch's), so the draws of every other weight, and so fits of
@@ -93,6 +110,14 @@ class FeatureTokenizer(nn.Module):
         if missing:
             self.missing_embedding = nn.Parameter(torch.empty(n_features, d_model))
             _init_rsqrt_uniform_(self.missing_embedding, d_model, generator)
+        if numeric_embedding == "periodic":
+            k = _N_FREQUENCIES
+            self.frequencies = nn.Parameter(torch.empty(n_features, k))
+            nn.init.normal_(self.frequencies, std=_FREQUENCY_SCALE, generator=generator)
+            self.periodic_weight = nn.Parameter(torch.empty(n_features, 2 * k, d_model))
+            self.periodic_bias = nn.Parameter(torch.empty(n_features, d_model))
+            _init_rsqrt_uniform_(self.periodic_weight, 2 * k, generator)
+            _init_rsqrt_uniform_(self.periodic_bias, 2 * k, generator)
         self.cardinalities = _per_column(cardinalities, n_features, "cardinalities")
         self.text_widths = _per_column(text_widths, n_features, "text_widths")
         self.n_inputs = n_features + sum(self.text_widths)
@@ -137,7 +162,7 @@ class FeatureTokenizer(nn.Module):
         """Tokenize ``x`` (B, F [+ text ids]); ``mask`` (B, F) bool, True = hide that cell."""
         self._check_input(x)
         text_ids = x[:, self.n_features :]
-        x = x[:, : self.n_features].to(self.value_weight.dtype)
+        x = x[:, : self.n_features].to(self.feature_embedding.weight.dtype)
         missing = None
         if self.missing:
             missing = torch.isnan(x)  # (B, F)
@@ -151,7 +176,7 @@ class FeatureTokenizer(nn.Module):
             # NaN) can leak through the discarded branch of `where`.
             x = x.masked_fill(mask, 0.0)
         feature = self.feature_embedding.weight  # (F, C)
-        tokens = x[..., None] * self.value_weight + feature  # (B, F, C)
+        tokens = self._values(x) + feature  # (B, F, C)
         if any(self.cardinalities):
             # Numeric columns look up row 0 (discarded below): any valid row will do.
             codes = torch.where(self.categorical, x.long() + self.category_offset, 0)  # (B, F)
@@ -171,6 +196,19 @@ class FeatureTokenizer(nn.Module):
             words = words + self.text_position.pe[self.text_position_index].to(words.dtype)
             parts.append(words.to(tokens.dtype))
         return torch.cat(parts, dim=1)  # (B, F + 1 [+ W], C)
+
+    def _values(self, x: Tensor) -> Tensor:
+        """The value part (B, F, C) of each numeric cell's token."""
+        if self.numeric_embedding == "linear":
+            return x[..., None] * self.value_weight
+        # Periodic features of learned frequencies, then a per-column
+        # linear map and ReLU: "PLR" (Gorishniy et al., 2022, "On Embeddings
+        # for Numerical Features in Tabular Deep Learning").
+        angle = 2 * math.pi * x[..., None] * self.frequencies  # (B, F, k)
+        periodic = torch.cat([torch.cos(angle), torch.sin(angle)], dim=-1)  # (B, F, 2k)
+        return torch.relu(
+            torch.einsum("bfk,fkc->bfc", periodic, self.periodic_weight) + self.periodic_bias
+        )
 
 
 def _per_column(values: Optional[tuple], n_features: int, name: str) -> tuple:
