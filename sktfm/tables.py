@@ -217,7 +217,7 @@ def feature_types(columns, declared, *, categorical_features, text_features, nam
     both = sorted(categorical & text)
     if both:
         raise ValueError(
-            f"Columns {[_name(j, names) for j in both]} are named in both "
+            f"Columns {', '.join(_name(j, names) for j in both)} are named in both "
             "categorical_features and text_features; a column has one type."
         )
     kinds = []

@@ -133,8 +133,11 @@ class FeatureTokenizer(nn.Module):
             if vocab_size is None:
                 raise ValueError("text_widths needs the vocab_size of the text columns.")
             check_positive(vocab_size=vocab_size)
-            self.token_embedding = nn.Embedding(vocab_size, d_model, padding_idx=padding_idx)
-            nn.init.normal_(self.token_embedding.weight, std=d_model**-0.5, generator=generator)
+            weight = torch.empty(vocab_size, d_model)  # drawn below: not from torch's generator
+            nn.init.normal_(weight, std=d_model**-0.5, generator=generator)
+            self.token_embedding = nn.Embedding(
+                vocab_size, d_model, padding_idx=padding_idx, _weight=weight
+            )
             with torch.no_grad():
                 self.token_embedding.weight[padding_idx].zero_()
             columns = [f for f, width in enumerate(self.text_widths) for _ in range(width)]
