@@ -20,6 +20,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.pipeline import make_pipeline
 
@@ -464,7 +465,7 @@ def test_the_export_lists_every_file_in_its_manifest(text_export):
         name: {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
         for name, data in files.items()
     }
-    assert json.loads(files["onnx_config.json"])["format"] == 2
+    assert json.loads(files["onnx_config.json"])["format"] == 3
 
 
 def test_a_format_1_export_without_manifest_still_loads(export_copy):
@@ -589,8 +590,8 @@ MALFORMED = {
         "model.onnx takes the inputs \\['input_ids'\\].*mixes files",
     ),
     "config-of-a-newer-format": (
-        lambda f: _edit_config(f, format=3),
-        "onnx_config.json has format 3",
+        lambda f: _edit_config(f, format=4),
+        "onnx_config.json has format 4",
     ),
 }
 
@@ -662,7 +663,7 @@ ALTERED = {
     ),
     "manifest-removed": (
         lambda f: (f / "manifest.json").unlink(),
-        "has no manifest.json although .*format 2.*half-written",
+        "has no manifest.json although .*format 3.*half-written",
     ),
     "manifest-corrupt": (
         lambda f: (f / "manifest.json").write_text('{"files": []}'),
@@ -754,3 +755,199 @@ def test_a_table_with_missing_cells_exports_its_missing_tokens(tmp_path):
     model.export_onnx(tmp_path / "model")
     served = OnnxPredictor(tmp_path / "model")
     np.testing.assert_allclose(served.predict_proba(X), model.predict_proba(X), atol=1e-5)
+
+
+# ------------------------------------------------------------ mixed tables (#33)
+WORDS = "red green blue apple pie tea cake sky walk home fast car road".split()
+MIXED_TINY = dict(
+    d_model=16, n_heads=2, n_layers=1, dim_feedforward=32, max_epochs=3, random_state=0
+)
+MIXED_KINDS = ("numeric", "categorical", "categorical", "text")
+
+
+def _mixed_table(n, seed):
+    """Numbers with gaps, cities (object, with None), a bool flag and free text (with None)."""
+    rng = np.random.default_rng(seed)
+    number = rng.normal(size=n) * 5 + 2
+    number[rng.random(n) < 0.2] = np.nan
+    city = rng.choice(["paris", "oslo", "lima"], n).astype(object)
+    city[rng.random(n) < 0.15] = None
+    text = [" ".join(rng.choice(WORDS, rng.integers(2, 7))) for _ in range(n)]
+    text = [None if gap else t for t, gap in zip(text, rng.random(n) < 0.1)]
+    flag = rng.random(n) < 0.5
+    return pd.DataFrame({"number": number, "city": city, "flag": flag, "text": text})
+
+
+def _fresh_mixed_rows():
+    """New rows: an unseen city, unseen and too many words, every kind of gap."""
+    X = _mixed_table(12, seed=1)
+    X["flag"] = X["flag"].astype(object)
+    X.loc[0, "city"] = "tokyo"  # unseen category: code 0
+    X.loc[1, ["number", "city", "flag", "text"]] = [np.nan, None, None, None]
+    X.loc[2, "city"] = pd.NA
+    X.loc[3, "text"] = "zebra unicorn"
+    X.loc[4, "text"] = " ".join(WORDS * 5)  # longer than any text at fit: cut
+    X.loc[5, "flag"] = np.nan
+    return X
+
+
+MIXED_TARGETS = {
+    "classifier": (TransformerClassifier, lambda X: np.where(X["city"] == "paris", "yes", "no")),
+    "regressor": (
+        TransformerRegressor,
+        lambda X: X["number"].fillna(0).to_numpy() + X["text"].fillna("").str.len().to_numpy(),
+    ),
+    "encoder": (TransformerEncoder, lambda X: None),
+}
+
+
+@pytest.fixture(scope="module", params=sorted(MIXED_TARGETS))
+def mixed_export(request, tmp_path_factory):
+    Estimator, target = MIXED_TARGETS[request.param]
+    X = _mixed_table(90, seed=0)
+    fitted = _fit(Estimator(**MIXED_TINY), X, target(X))
+    assert fitted.feature_types_ == MIXED_KINDS
+    return fitted, fitted.export_onnx(tmp_path_factory.mktemp(f"mixed-{request.param}"))
+
+
+@pytest.mark.parametrize("batch_size", [1, 5, 64])
+def test_a_mixed_table_export_gives_the_estimators_outputs(mixed_export, batch_size):
+    fitted, folder = mixed_export
+    predictor = OnnxPredictor(folder, batch_size=batch_size)
+    fresh = _fresh_mixed_rows()
+    expected = _outputs(fitted, fresh, predictor.task)
+    # A DataFrame, a dict of columns and rows of cells in the fitted order.
+    for X in (fresh, fresh.to_dict("list"), fresh.to_numpy(dtype=object).tolist()):
+        got = _outputs(predictor, X, predictor.task)
+        assert got.shape == expected.shape
+        np.testing.assert_allclose(got, expected, atol=TOLERANCE, rtol=TOLERANCE)
+    for row in range(4):  # batch 1, each on its own
+        one = fresh.iloc[row : row + 1]
+        np.testing.assert_allclose(
+            _outputs(predictor, one, predictor.task),
+            _outputs(fitted, one, predictor.task),
+            atol=TOLERANCE,
+            rtol=TOLERANCE,
+        )
+    if predictor.task == "classification":
+        np.testing.assert_array_equal(predictor.predict(fresh), fitted.predict(fresh))
+        np.testing.assert_array_equal(predictor.classes_, fitted.classes_)
+
+
+def test_a_mixed_table_export_holds_its_columns_and_text_tokenizer(mixed_export):
+    fitted, folder = mixed_export
+    config = json.loads((folder / "onnx_config.json").read_text(encoding="utf-8"))
+    assert config["format"] == 3
+    table = config["table"]
+    assert table["columns"] == ["number", "city", "flag", "text"]
+    assert table["kinds"] == list(MIXED_KINDS)
+    assert sorted(table["categories"][1]) == ["lima", "oslo", "paris"]
+    assert sorted(table["categories"][2]) == ["False", "True"]
+    assert table["text_widths"] == list(fitted._table_layout.text_widths)
+    assert (folder / "tokenizer.json").is_file()
+    graph_width = config["n_features"] + sum(table["text_widths"])
+    predictor = OnnxPredictor(folder)
+    assert predictor._table.encode(_fresh_mixed_rows()).shape == (12, graph_width)
+
+
+def test_mixed_rows_are_encoded_as_sktfm_encodes_them(mixed_export):
+    fitted, folder = mixed_export
+    fresh = _fresh_mixed_rows()
+    expected = fitted._prepare_mixed_table(fresh, reset=False)
+    got = OnnxPredictor(folder)._table.encode(fresh)
+    np.testing.assert_array_equal(got, expected)  # codes, gaps, ids and scaled numbers
+    assert got[0, 1] == 0 and np.isnan(got[1, :4]).all()
+
+
+def test_mixed_table_columns_must_be_the_fitted_ones_in_the_fitted_order(mixed_export):
+    fitted, folder = mixed_export
+    predictor = OnnxPredictor(folder)
+    fresh = _fresh_mixed_rows()
+    method = predictor.predict if predictor.task != "embedding" else predictor.transform
+    reordered = fresh[["city", "number", "flag", "text"]]
+    with pytest.raises(ValueError, match="same order"):
+        method(reordered)
+    with pytest.raises(ValueError, match="order"):  # as sktfm does
+        (fitted.predict if predictor.task != "embedding" else fitted.transform)(reordered)
+    with pytest.raises(ValueError, match="same order"):
+        method(reordered.to_dict("list"))
+    with pytest.raises(ValueError, match=r"yet now missing: \['text'\]"):
+        method(fresh.drop(columns="text"))
+    with pytest.raises(ValueError, match=r"unseen at fit time: \['extra'\]"):
+        method({**fresh.to_dict("list"), "extra": [1] * 12})
+    with pytest.raises(ValueError, match="table of 4 columns"):
+        method(fresh.to_numpy(dtype=object)[:, :3])
+    with pytest.raises(ValueError, match="different lengths"):
+        method({name: values[: 5 + i] for i, (name, values) in enumerate(fresh.items())})
+    with pytest.raises(ValueError, match="'number' was numeric at fit"):
+        method(fresh.assign(number="many"))
+
+
+def _edit_table(folder, edit):
+    config = json.loads((folder / "onnx_config.json").read_text(encoding="utf-8"))
+    edit(config)
+    (folder / "onnx_config.json").write_text(json.dumps(config), encoding="utf-8")
+    write_manifest(folder)
+
+
+def _set_table(key, j, value):
+    def edit(config):
+        config["table"][key][j] = value
+
+    return edit
+
+
+MALFORMED_TABLES = {
+    "table-not-an-object": (
+        lambda c: c.update(table=[1]),
+        "'table' is \\[1\\], not null or a JSON object",
+    ),
+    "table-missing": (lambda c: c.pop("table"), "lacks the entry 'table'"),
+    "tokenizer-missing": (lambda c: c.pop("tokenizer"), "lacks the entry 'tokenizer'"),
+    "unknown-kind": (_set_table("kinds", 0, "date"), "'kinds' is .*, not a list of 4 of"),
+    "category-not-a-string": (_set_table("categories", 1, [1, 2]), "'categories' is"),
+    "mean-not-finite": (_set_table("mean", 0, float("nan")), "'mean' is"),
+    "scale-zero": (_set_table("scale", 0, 0.0), "'scale' is"),
+    "width-of-a-numeric-column": (_set_table("text_widths", 0, 3), "column 0 is numeric"),
+    "categories-of-a-text-column": (_set_table("categories", 3, ["a"]), "column 3 is text"),
+    "columns-not-distinct": (_set_table("columns", 1, "number"), "'columns' is"),
+    "one-column-more": (lambda c: c.update(n_features=5), "'columns' is .*list of 5"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MALFORMED_TABLES))
+def test_a_malformed_mixed_table_config_raises_a_value_error(mixed_export, tmp_path, case):
+    _, folder = mixed_export
+    folder = Path(shutil.copytree(folder, tmp_path / "export"))
+    edit, match = MALFORMED_TABLES[case]
+    _edit_table(folder, edit)
+    with pytest.raises(ValueError, match=f"onnx_config.json.*{match}"):
+        OnnxPredictor(folder)
+
+
+def test_a_format_2_tabular_config_without_a_table_still_loads(tabular_regressor, tmp_path):
+    folder = tabular_regressor.export_onnx(tmp_path / "export")
+    assert json.loads((folder / "onnx_config.json").read_text())["table"] is None
+
+    def as_format_2(config):
+        config.pop("table")
+        config["format"] = 2
+
+    _edit_table(folder, as_format_2)
+    np.testing.assert_allclose(
+        OnnxPredictor(folder).predict(ROWS[:9]), tabular_regressor.predict(ROWS[:9]), atol=TOLERANCE
+    )
+
+
+def test_a_mixed_table_fitted_without_column_names_reads_rows_by_position(tmp_path):
+    X = _mixed_table(60, seed=2)
+    rows = X.to_numpy(dtype=object)
+    model = _fit(TransformerEncoder(**MIXED_TINY, text_features=[3]), rows)
+    assert model.feature_types_ == MIXED_KINDS
+    predictor = OnnxPredictor(model.export_onnx(tmp_path / "export"))
+    assert predictor.config["table"]["columns"] is None
+    fresh = _fresh_mixed_rows().to_numpy(dtype=object)
+    expected = model.transform(fresh)
+    np.testing.assert_allclose(predictor.transform(fresh), expected, atol=TOLERANCE)
+    renamed = pd.DataFrame(fresh, columns=list("abcd"))
+    np.testing.assert_allclose(predictor.transform(renamed), expected, atol=TOLERANCE)

@@ -9,15 +9,20 @@ serving module: it imports only the standard library and the folder reader
 (see :mod:`sktfm.onnx.predictor`).
 """
 
+import math
 import re
 
 from ._export_folder import _CONFIG_FILE, _MANIFEST_FILE, _short
 
-#: Folder formats this predictor reads: 1 (no manifest) and 2 (manifest required).
-_FORMATS = (1, 2)
+#: Folder formats this predictor reads: 1 (no manifest), 2 (manifest required) and 3
+#: (a tabular config's ``table``: a mixed table's columns, or null for a numeric one).
+_FORMATS = (1, 2, 3)
 _TASKS = ("embedding", "classification", "regression", "translation")
 _INPUT_TYPES = ("text", "tokens", "tabular", "sequence")
 _REGEX_FLAGS = re.IGNORECASE | re.MULTILINE | re.DOTALL | re.UNICODE | re.VERBOSE | re.ASCII
+_KINDS = ("numeric", "categorical", "text")
+# At most this many token ids per text column of a mixed table (a width is a longest text).
+_MAX_TEXT_WIDTH = 2**20
 # At most this many (vocab_size x max_spans) cells of protected-span counts.
 _MAX_SLOT_CELLS = 2**27
 
@@ -107,7 +112,14 @@ def _check_config(config, where):
     if input_type in ("text", "tokens"):
         _check_tokenizer(_entry(config, "tokenizer", where, *_OBJECT), f"{where} ('tokenizer')")
     else:
-        _entry(config, "n_features", where, *_count(1))
+        n_features = _entry(config, "n_features", where, *_count(1))
+    if input_type == "tabular" and config["format"] >= 3:
+        table = _entry(config, "table", where, "null or a JSON object", _null_or_object)
+        if table is not None:
+            _check_table(table, n_features, f"{where} ('table')")
+            if any(table["text_widths"]):
+                spec = _entry(config, "tokenizer", where, *_OBJECT)
+                _check_tokenizer(spec, f"{where} ('tokenizer')")
     if input_type == "sequence":
         sequence = _entry(config, "sequence", where, *_OBJECT)
         inner = f"{where} ('sequence')"
@@ -119,6 +131,73 @@ def _check_config(config, where):
         _entry(config, "classes", where, *_LABELS)
     elif task == "regression":
         _entry(config, "target_ndim", where, *_one_of(1, 2))
+
+
+def _null_or_object(value):
+    return value is None or isinstance(value, dict)
+
+
+def _per_column(n, what, valid):
+    return (
+        f"a list of {n} {what}",
+        lambda v: isinstance(v, list) and len(v) == n and all(valid(x) for x in v),
+    )
+
+
+def _number(v):
+    return (type(v) is float and math.isfinite(v)) or (type(v) is int and abs(v) <= 2**53)
+
+
+def _check_table(spec, n, where):
+    """A mixed table's columns: names, kinds, categories, text widths and scaling."""
+    _entry(
+        spec,
+        "columns",
+        where,
+        f"null or a list of {n} distinct strings",
+        lambda v: (
+            v is None
+            or (
+                isinstance(v, list)
+                and len(v) == n
+                and all(isinstance(name, str) for name in v)
+                and len(set(v)) == n
+            )
+        ),
+    )
+    kinds = _entry(spec, "kinds", where, *_per_column(n, f"of {list(_KINDS)}", _KINDS.__contains__))
+    categories = _entry(
+        spec,
+        "categories",
+        where,
+        *_per_column(
+            n,
+            "lists of distinct strings",
+            lambda v: (
+                isinstance(v, list) and all(isinstance(c, str) for c in v) and len(set(v)) == len(v)
+            ),
+        ),
+    )
+    widths = _entry(
+        spec,
+        "text_widths",
+        where,
+        *_per_column(n, "integers >= 0", lambda v: type(v) is int and 0 <= v <= _MAX_TEXT_WIDTH),
+    )
+    _entry(spec, "mean", where, *_per_column(n, "finite numbers", _number))
+    _entry(
+        spec,
+        "scale",
+        where,
+        *_per_column(n, "finite non-zero numbers", lambda v: _number(v) and v != 0),
+    )
+    for j, (kind, cats, width) in enumerate(zip(kinds, categories, widths)):
+        if (kind != "categorical" and cats) or (kind == "text") != (width > 0):
+            raise ValueError(
+                f"{where}: column {j} is {kind} with {len(cats)} categories and text width "
+                f"{width}: only a categorical column has categories, and only a text column "
+                "(every one) a width."
+            )
 
 
 def _check_tokenizer(spec, where):

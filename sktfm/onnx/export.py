@@ -41,7 +41,9 @@ __all__ = ["export_onnx"]
 #: Version of the folder layout and of ``onnx_config.json``. Format 2 folders
 #: are written atomically and carry ``manifest.json``; the predictor refuses a
 #: format 2 folder without one (format 1 folders, which had none, still load).
-FORMAT_VERSION = 2
+#: Format 3 adds a tabular config's ``table``: a mixed table's columns (names,
+#: types, categories, text widths, scaling), or null for a numeric table.
+FORMAT_VERSION = 3
 CONFIG_FILE = "onnx_config.json"
 _OPSET = 17
 _TASKS = {
@@ -83,8 +85,12 @@ or Seq2SeqTranslator
     The encoder, classifier and regressor graph maps token ids (B, T) int64,
     feature rows (B, F) float32 or series (B, T, F) float32 (NaN-padded
     after their end) to the embedding, the class probabilities or the
-    targets; batch and sequence axes are dynamic, padding is masked. The
-    translator's graphs decode greedily (``beam_size=1``).
+    targets; batch and sequence axes are dynamic, padding is masked. A mixed
+    table's row (categorical or text columns) enters as :mod:`sktfm.tables`
+    encodes it (cells, then each text column's token ids); the config holds
+    the columns, categories and text widths, ``tokenizer.json`` the text
+    columns' tokenizer. The translator's graphs decode greedily
+    (``beam_size=1``).
 
     Examples
     --------
@@ -166,7 +172,8 @@ def _export_encoder(estimator, folder, opset_version):
     input_type = estimator.input_type_
     module = _cpu_copy(estimator.module_)
     graph_kwargs = {}
-    if input_type in ("tabular", "sequence"):
+    layout = getattr(estimator, "_table_layout", None) if input_type == "tabular" else None
+    if input_type == "sequence" or (input_type == "tabular" and layout is None):
         graph_kwargs.update(
             feature_mean=estimator._feature_mean, feature_scale=estimator._feature_scale
         )
@@ -183,8 +190,19 @@ def _export_encoder(estimator, folder, opset_version):
     elif input_type == "tabular":
         n_features = estimator.n_features_in_
         input_name, axes = "features", {0: "batch"}
-        example = torch.randn(3, n_features, generator=torch.Generator().manual_seed(0))
         config["n_features"] = n_features
+        if layout is None:
+            example = torch.randn(3, n_features, generator=torch.Generator().manual_seed(0))
+            config["table"] = None
+        else:
+            # The predictor encodes the columns (cells, then text ids) as
+            # sktfm.tables.encode_table does, scaling included.
+            example = _example_table(estimator, layout)
+            config["table"] = _table_config(estimator, layout)
+            if any(layout.text_widths):
+                config["tokenizer"] = _write_tokenizer(
+                    estimator.tokenizer_, folder / "tokenizer.json"
+                )
     else:
         input_name, axes = "series", {0: "batch", 1: "steps"}
         example, sequence = _example_series(estimator)
@@ -218,6 +236,44 @@ def _example_ids(estimator):
     ids = torch.randint(low, high, (3, 6), generator=torch.Generator().manual_seed(0))
     ids[1, 4:] = getattr(tokenizer, "pad_id_", 0)
     return ids
+
+
+def _example_table(estimator, layout):
+    """Mixed-table rows (3, F + text ids): values, valid codes, gaps and padded text ids."""
+    generator = torch.Generator().manual_seed(0)
+    F = len(layout.kinds)
+    cells = torch.randn(3, F, generator=generator)
+    for f, cardinality in enumerate(layout.cardinalities):
+        if cardinality:
+            cells[:, f] = torch.randint(0, cardinality, (3,), generator=generator).float()
+        elif layout.kinds[f] == "text":
+            cells[:, f] = 0.0
+    cells[1, :: max(1, F - 1)] = float("nan")  # missing cells: the first and the last
+    parts = [cells]
+    tokenizer = getattr(estimator, "tokenizer_", None)
+    for f, width in enumerate(layout.text_widths):
+        if width:
+            low = getattr(tokenizer, "n_special_", N_SPECIAL)
+            high = max(low + 1, tokenizer.vocab_size_)
+            ids = torch.randint(low, high, (3, width), generator=generator).float()
+            ids[0, (width + 1) // 2 :] = 0.0  # padding after a short text
+            if cells[1, f].isnan():
+                ids[1] = 0.0  # a missing text has no tokens
+            parts.append(ids)
+    return torch.cat(parts, dim=1)
+
+
+def _table_config(estimator, layout):
+    """How the predictor makes a mixed table's rows: sktfm.tables' layout, as JSON."""
+    names = getattr(estimator, "feature_names_in_", None)
+    return {
+        "columns": None if names is None else [str(name) for name in names],
+        "kinds": list(layout.kinds),
+        "categories": [list(categories) for categories in layout.categories],
+        "text_widths": [int(width) for width in layout.text_widths],
+        "mean": np.asarray(estimator._feature_mean, dtype=np.float64).tolist(),
+        "scale": np.asarray(estimator._feature_scale, dtype=np.float64).tolist(),
+    }
 
 
 def _example_series(estimator):

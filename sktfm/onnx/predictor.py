@@ -35,7 +35,15 @@ from ._export_folder import (
     _ExportFolder,
     _onnxruntime_errors,
 )
-from ._inputs import _features, _length_batches, _pad_ids, _pad_series, _series, _TextEncoder
+from ._inputs import (
+    _features,
+    _length_batches,
+    _pad_ids,
+    _pad_series,
+    _series,
+    _Table,
+    _TextEncoder,
+)
 
 __all__ = ["OnnxPredictor"]
 
@@ -43,10 +51,14 @@ __all__ = ["OnnxPredictor"]
 class OnnxPredictor:
     """Predictions of an exported sktfm model, through ONNX Runtime.
 
-    Takes the raw input the estimator took (texts, token lists, feature rows
-    or series) and returns what it returned: ``transform`` embeddings,
-    ``predict_proba`` / ``predict`` for a classifier, ``predict`` targets
-    for a regressor, ``predict`` translations (greedy) for a translator.
+    Takes the raw input the estimator took (texts, token lists, feature rows,
+    mixed tables or series) and returns what it returned: ``transform``
+    embeddings, ``predict_proba`` / ``predict`` for a classifier, ``predict``
+    targets for a regressor, ``predict`` translations (greedy) for a
+    translator. A mixed table (categorical or text columns) comes as a
+    DataFrame, a dict of column name to values, or rows of cells in the
+    fitted column order; a table fitted with column names must have those
+    names, in that order.
 
     Parameters
     ----------
@@ -147,6 +159,13 @@ class OnnxPredictor:
             self._session = session(config["file"], [config["input_name"]], n_outputs)
             if config["input_type"] in ("text", "tokens"):
                 self._text = _TextEncoder(folder, config["tokenizer"], config)
+            self._table = None
+            if config["input_type"] == "tabular" and config.get("table") is not None:
+                table = config["table"]
+                text = None
+                if any(table["text_widths"]):
+                    text = _TextEncoder(folder, config["tokenizer"], config)
+                self._table = _Table(table, text)
         if self.task == "classification":
             self.classes_ = np.asarray(config["classes"])
 
@@ -188,7 +207,10 @@ class OnnxPredictor:
                 return _pad_ids([samples[i] for i in rows], pad)
 
         elif kind == "tabular":
-            samples = _features(X, self.config["n_features"])
+            if self._table is not None:
+                samples = self._table.encode(X)
+            else:
+                samples = _features(X, self.config["n_features"])
 
             def batch(rows):
                 return samples[rows]
