@@ -287,6 +287,9 @@ class BaseEncoderEstimator(TableInput, BaseTrainedEstimator, register=False):
         if kind == "features":
             sizes["missing"] = True  # NaN cells: each column's missing token
             layout = self._table_layout
+            periodic = self._periodic_columns(X_model)
+            if any(periodic):
+                sizes["periodic_columns"] = periodic
             if self.numeric_embedding != "linear":
                 sizes["numeric_embedding"] = self.numeric_embedding
             if layout is not None:

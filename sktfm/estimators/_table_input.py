@@ -22,8 +22,28 @@ def _numbers(X):
         return False
 
 
+#: ``numeric_embedding="auto"`` embeds a numeric column by periodic features when it
+#: holds more distinct values at fit than this; fewer (counts, grades, pixel
+#: intensities) stay linear.
+PERIODIC_MIN_DISTINCT = 20
+
+
 class TableInput:
     """Reading tables, numeric or mixed, for :class:`BaseEncoderEstimator`."""
+
+    def _periodic_columns(self, X_model):
+        """Per column, whether ``numeric_embedding`` embeds it by periodic features."""
+        numeric = np.asarray(self.feature_types_) == "numeric"
+        if self.numeric_embedding == "linear":
+            return tuple(False for _ in numeric)
+        if self.numeric_embedding == "periodic":
+            return tuple(bool(v) for v in numeric)
+        cells = np.asarray(X_model)[:, : len(numeric)]
+        distinct = [len(np.unique(column[~np.isnan(column)])) for column in cells.T]
+        return tuple(
+            bool(is_numeric and n > PERIODIC_MIN_DISTINCT)
+            for is_numeric, n in zip(numeric, distinct)
+        )
 
     def _prepare_tabular(self, X, *, reset):
         if reset:

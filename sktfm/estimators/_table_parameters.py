@@ -18,14 +18,18 @@ TABLE_INPUT = ("tabular",)
 
 TABLES = {
     "numeric_embedding": Parameter(
-        "linear",
-        [StrOptions(set(NUMERIC_EMBEDDINGS))],
-        _options(NUMERIC_EMBEDDINGS),
+        "auto",
+        [StrOptions({"auto", *NUMERIC_EMBEDDINGS})],
+        _options(("auto", *NUMERIC_EMBEDDINGS)),
         'How a numeric cell\'s value becomes its token. ``"linear"``: the value times a '
         "learned vector per column, plus the column's embedding (FT-Transformer). "
         '``"periodic"``: sines and cosines of the value at 16 learned frequencies per '
         "column, through a linear map and ReLU (PLR; Gorishniy et al., 2022), which can "
-        "bend where a linear token cannot.",
+        'bend where a linear token cannot. ``"auto"``: periodic for columns with more '
+        "than 20 distinct values at fit, linear for the others (counts, grades, pixel "
+        "intensities). Measured on real tables (``benchmarks/RESULTS.md``): periodic "
+        "raised the ROC AUC on five of six mixed tables and cut the house-price RMSE by "
+        "8%, while on the 17-level pixels of the digits it lost 1 point of accuracy.",
         applies_to=TABLE_INPUT,
     ),
     "categorical_features": Parameter(

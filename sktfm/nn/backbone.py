@@ -81,9 +81,9 @@ class TransformerBackbone(nn.Module):
         ``"features"`` only: the categorical and the text columns of a mixed
         table (see :class:`FeatureTokenizer`; ``vocab_size`` is then the text
         columns' vocabulary).
-    numeric_embedding : {"linear", "periodic"}, default="linear"
-        ``"features"`` only: how numeric values become vectors (see
-        :class:`FeatureTokenizer`).
+    periodic_columns : tuple of bool, optional
+        ``"features"`` only: the columns whose values are embedded by periodic
+        features rather than linearly (see :class:`FeatureTokenizer`).
 
     Examples
     --------
@@ -120,7 +120,7 @@ class TransformerBackbone(nn.Module):
         missing: bool = False,
         cardinalities: Optional[tuple] = None,
         text_widths: Optional[tuple] = None,
-        numeric_embedding: str = "linear",
+        periodic_columns: Optional[tuple] = None,
     ):
         super().__init__()
         _validate(
@@ -146,7 +146,7 @@ class TransformerBackbone(nn.Module):
                 text_widths=text_widths,
                 vocab_size=vocab_size,
                 padding_idx=padding_idx,
-                numeric_embedding=numeric_embedding,
+                periodic_columns=periodic_columns,
             )
         else:
             self.embedding = SequenceEmbedding(

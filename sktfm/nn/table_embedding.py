@@ -22,7 +22,8 @@ _FREQUENCY_SCALE = 0.1
 class FeatureTokenizer(nn.Module):
     """Turn a table row into one token per column (and per text token), after a [CLS] token.
 
-    A numeric cell becomes ``x_f * value_weight[f] + feature_embedding[f]``,
+    A numeric cell becomes ``x_f * value_weight[f] + feature_embedding[f]``
+    (``periodic_columns``: ``PLR(x_f) + feature_embedding[f]``),
     after FT-Transformer (Gorishniy et al., 2021, "Revisiting Deep Learning
     Models for Tabular Data"); the feature-id embedding plays the role of a
     positional encoding. A categorical cell (``cardinalities[f] > 0``, ``x``
@@ -61,8 +62,10 @@ class FeatureTokenizer(nn.Module):
         Token ids of the text columns; required with ``text_widths``.
     padding_idx : int, default=0
         The id that pads text columns.
-    numeric_embedding : {"linear", "periodic"}, default="linear"
-        How a numeric value becomes a vector (see :data:`NUMERIC_EMBEDDINGS`).
+    periodic_columns : tuple of bool, optional
+        Per column, whether its numeric values are embedded by periodic
+        features (PLR, see :meth:`_values`) rather than linearly. None: every
+        column is linear.
 
     Examples
     --------
@@ -84,24 +87,20 @@ class FeatureTokenizer(nn.Module):
         text_widths: Optional[tuple] = None,
         vocab_size: Optional[int] = None,
         padding_idx: int = 0,
-        numeric_embedding: str = "linear",
+        periodic_columns: Optional[tuple] = None,
     ):
         super().__init__()
         check_positive(n_features=n_features)
-        if numeric_embedding not in NUMERIC_EMBEDDINGS:
-            raise ValueError(f"{numeric_embedding=} is not one of {NUMERIC_EMBEDDINGS}.")
-        self.numeric_embedding = numeric_embedding
+        self.periodic_columns = _per_column(periodic_columns, n_features, "periodic_columns")
+        if max(self.periodic_columns, default=0) > 1:
+            raise ValueError(f"periodic_columns must hold booleans, got {periodic_columns}.")
         self.n_features = n_features
         self.missing = missing
-        if numeric_embedding == "linear":
-            self.value_weight = nn.Parameter(torch.empty(n_features, d_model))
+        self.value_weight = nn.Parameter(torch.empty(n_features, d_model))
         self.feature_embedding = nn.Embedding(n_features, d_model)
         self.cls = nn.Parameter(torch.empty(d_model))
         self.mask_embedding = nn.Parameter(torch.empty(d_model))
-        weights = [self.feature_embedding.weight, self.cls, self.mask_embedding]
-        if numeric_embedding == "linear":
-            weights.insert(0, self.value_weight)  # drawn first, as always
-        for p in weights:
+        for p in (self.value_weight, self.feature_embedding.weight, self.cls, self.mask_embedding):
             _init_rsqrt_uniform_(p, d_model)
         # Mixed-table weights are drawn from a generator of their own (seeded
         # from torch's), so the draws of every other weight, and so fits of
@@ -110,7 +109,10 @@ class FeatureTokenizer(nn.Module):
         if missing:
             self.missing_embedding = nn.Parameter(torch.empty(n_features, d_model))
             _init_rsqrt_uniform_(self.missing_embedding, d_model, generator)
-        if numeric_embedding == "periodic":
+        if any(self.periodic_columns):
+            self.register_buffer(
+                "periodic", torch.tensor(self.periodic_columns, dtype=torch.bool), False
+            )
             k = _N_FREQUENCIES
             self.frequencies = nn.Parameter(torch.empty(n_features, k))
             nn.init.normal_(self.frequencies, std=_FREQUENCY_SCALE, generator=generator)
@@ -202,16 +204,18 @@ class FeatureTokenizer(nn.Module):
 
     def _values(self, x: Tensor) -> Tensor:
         """The value part (B, F, C) of each numeric cell's token."""
-        if self.numeric_embedding == "linear":
-            return x[..., None] * self.value_weight
+        linear = x[..., None] * self.value_weight
+        if not any(self.periodic_columns):
+            return linear
         # Periodic features of learned frequencies, then a per-column
         # linear map and ReLU: "PLR" (Gorishniy et al., 2022, "On Embeddings
         # for Numerical Features in Tabular Deep Learning").
         angle = 2 * math.pi * x[..., None] * self.frequencies  # (B, F, k)
         periodic = torch.cat([torch.cos(angle), torch.sin(angle)], dim=-1)  # (B, F, 2k)
-        return torch.relu(
+        plr = torch.relu(
             torch.einsum("bfk,fkc->bfc", periodic, self.periodic_weight) + self.periodic_bias
         )
+        return torch.where(self.periodic[:, None], plr, linear)  # (B, F, C)
 
 
 def _per_column(values: Optional[tuple], n_features: int, name: str) -> tuple:
