@@ -62,7 +62,7 @@ examples: $(VENV)/.installed-test
 # benchmarks/RESULTS.md. `make bench BENCH_SCRIPTS="encode decode"` runs a few.
 BENCH_SCRIPTS ?= encode train decode tokenization memory pretrained scale \
 	tabular_digits translation translation_pairs translation_real real_data \
-	real_tables onnx_serving
+	real_tables table_fit_time onnx_serving
 bench: $(VENV)/.installed-bench
 	for script in $(BENCH_SCRIPTS); do $(PY) benchmarks/$$script.py || exit 1; done
 
