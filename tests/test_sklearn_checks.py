@@ -109,16 +109,32 @@ _BLAS_ROW_NOISE = dict(
 )
 
 
+# Fitting with integer weights and fitting on the rows repeated that many times
+# minimise the same expected loss, but they are not the same stochastic fit:
+# mini-batches are drawn from n rows rather than sum(w) rows (other shuffles,
+# other batches, another number of steps per epoch and so another learning-rate
+# schedule), so the two models agree statistically, not to rtol=1e-7. Weights
+# of ones do give exactly the fit without weights; zero weights, integer weights
+# against repeated rows, weighted validation and data-parallel steps are tested
+# in tests/estimators/test_sample_weight.py.
+_SAMPLE_WEIGHT_EQUIVALENCE = dict(
+    check_sample_weight_equivalence_on_dense_data=(
+        "stochastic mini-batch training: weights and repeated rows give the same "
+        "expected loss, not the same random batches; tested statistically in "
+        "tests/estimators/test_sample_weight.py"
+    )
+)
+
+
 def expected_failed_checks(estimator):
     """Checks that cannot apply, each with its reason."""
     if isinstance(estimator, TextCleaner):
         return _TEXT_CLEANER_XFAILS
     if isinstance(estimator, Tokenizer) and estimator.output == "ids":
         return _TOKENIZER_IDS_XFAILS
-    if isinstance(
-        estimator,
-        (TransformerEncoder, TransformerClassifier, TransformerRegressor, TransformerImputer),
-    ):
+    if isinstance(estimator, (TransformerEncoder, TransformerClassifier, TransformerRegressor)):
+        return {**_BLAS_ROW_NOISE, **_SAMPLE_WEIGHT_EQUIVALENCE}
+    if isinstance(estimator, TransformerImputer):
         return _BLAS_ROW_NOISE
     return {}
 

@@ -63,14 +63,14 @@ def fit_members(
     estimator : BaseEncoderEstimator
         The classifier or regressor being fitted (its "auto" parameters
         already resolved for this data).
-    X_model, y : model-ready samples and targets.
+    X_model, y : model-ready samples and targets (with their sample weights).
     n_members : int
         Members to fit (at least 2).
     rng : numpy.random.RandomState
         Draws each member's seed; the member's validation split comes from it.
     stratify : array-like or None
         Labels to stratify each validation split on.
-    objective : {"classification", "regression"}
+    objective : {"classification", "multilabel", "regression"}
     plan : sktfm.training.plan.FitPlan
         The fit's plan, which every member follows (with its own share of
         ``max_time`` when they train one after the other).

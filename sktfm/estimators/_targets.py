@@ -5,14 +5,18 @@ import warnings
 import numpy as np
 
 
-def mean_and_scale(values):
+def mean_and_scale(values, weights=None):
     """Per-column mean and standard deviation of a 2-D array; zero spreads become 1.
 
     Used to standardise features and targets: a constant column is centred,
     never divided by zero. Missing cells (NaN) are left out; a column with
-    none observed gets mean 0 and scale 1.
+    none observed gets mean 0 and scale 1. ``weights`` (one per row, for
+    complete arrays): the weighted mean and deviation.
     """
-    if np.isnan(values).any():
+    if weights is not None:
+        mean = np.average(values, axis=0, weights=weights)
+        scale = np.sqrt(np.average((values - mean) ** 2, axis=0, weights=weights))
+    elif np.isnan(values).any():
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
             mean, scale = np.nanmean(values, axis=0), np.nanstd(values, axis=0)

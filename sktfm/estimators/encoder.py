@@ -11,6 +11,7 @@ from sklearn.utils.validation import check_array, check_consistent_length
 from ..training import make_module
 from ._encoder_base import BaseEncoderEstimator
 from ._targets import label_indices, mean_and_scale
+from ._weights import check_sample_weight, with_sample_weight
 
 
 class TransformerEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEncoderEstimator):
@@ -62,7 +63,7 @@ class TransformerEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
         return self.d_model
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, sample_weight=None):
         """Fit the encoder, self-supervised without ``y``, supervised with it.
 
         Parameters
@@ -72,16 +73,22 @@ class TransformerEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
         y : array-like of shape (n_samples,) or (n_samples, n_outputs), default=None
             Optional targets: class labels train a classification head,
             continuous values a regression head; the head is dropped after fit.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each sample in the supervised loss (and in
+            the validation loss of early stopping), as in
+            :meth:`TransformerClassifier.fit`. Needs ``y``: the
+            self-supervised losses are means over masked tokens or cells,
+            which take no sample weights (a ValueError says so).
 
         Returns
         -------
         self : TransformerEncoder
             The fitted encoder.
         """
-        return self._fit_guarded(self._fit, X, y)
+        return self._fit_guarded(partial(self._fit, sample_weight=sample_weight), X, y)
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y=None):
+    def partial_fit(self, X, y=None, sample_weight=None):
         """Train for one more epoch, or start with one epoch when unfitted.
 
         Training continues the objective of the first fit: self-supervised
@@ -94,18 +101,27 @@ class TransformerEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
             Training input, of the type seen at the first fit.
         y : array-like or None, default=None
             Targets, when the first fit had them.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each sample in this call's supervised loss (see :meth:`fit`).
 
         Returns
         -------
         self : TransformerEncoder
             The updated encoder.
         """
-        return self._partial_fit_guarded(partial(self._fit, partial=True), X, y)
+        step = partial(self._fit, partial=True, sample_weight=sample_weight)
+        return self._partial_fit_guarded(step, X, y)
 
-    def _fit(self, X, y, *, partial=False, deadline=None):
+    def _fit(self, X, y, *, partial=False, sample_weight=None, deadline=None):
+        if y is None and sample_weight is not None:
+            raise ValueError(
+                "TransformerEncoder takes sample_weight with y only: the self-supervised "
+                "loss (masked tokens or cells) has no per-sample weights. Pass y, or "
+                "leave sample_weight out."
+            )
         epochs = 1 if partial else self.max_epochs
         if self._resuming(partial):
-            return self._continue(X, y, epochs=epochs, deadline=deadline)
+            return self._continue(X, y, sample_weight, epochs=epochs, deadline=deadline)
         X_model = self._prepare_X(X, reset=True)
         self._target_encoding = None
         if y is None:
@@ -115,9 +131,10 @@ class TransformerEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
             self._fit_module(X_model, objective=objective, epochs=epochs, deadline=deadline)
         else:
             y_model, objective, n_outputs, stratify = self._encode_targets(X_model, y)
+            weights = check_sample_weight(sample_weight, X_model)
             self._fit_module(
                 X_model,
-                y_model,
+                with_sample_weight(y_model, weights),
                 objective=objective,
                 stratify=stratify,
                 n_outputs=n_outputs,
@@ -161,7 +178,7 @@ class TransformerEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
         index = label_indices(classes, y, hint="Continue with the labels of the first fit.")
         return index, "classification", max(len(classes), 2), index
 
-    def _continue(self, X, y, *, epochs, deadline=None):
+    def _continue(self, X, y, sample_weight, *, epochs, deadline=None):
         """Continue the first fit's objective: self-supervised, or the same task."""
         X_model = self._prepare_X(X, reset=False)
         supervised = self._target_encoding is not None
@@ -171,7 +188,10 @@ class TransformerEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
                 f"This TransformerEncoder was first fitted {first}; continue "
                 "training the same way, or refit it."
             )
-        y_model = None if y is None else self._encode_targets(X_model, y)[0]
+        y_model = None
+        if y is not None:
+            weights = check_sample_weight(sample_weight, X_model)
+            y_model = with_sample_weight(self._encode_targets(X_model, y)[0], weights)
         model = self._training_model()
         self.net_.module_ = model
         self.net_.initialize_optimizer()  # optimise the whole model again

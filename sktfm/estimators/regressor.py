@@ -9,6 +9,7 @@ from sklearn.utils.validation import check_array, check_consistent_length
 from ._encoder_base import BaseEncoderEstimator
 from ._parameters import with_ensemble_size
 from ._targets import mean_and_scale
+from ._weights import check_sample_weight, with_sample_weight
 
 
 class TransformerRegressor(RegressorMixin, BaseEncoderEstimator):
@@ -64,7 +65,7 @@ class TransformerRegressor(RegressorMixin, BaseEncoderEstimator):
     _parameters = with_ensemble_size(BaseEncoderEstimator._parameters)
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Fit the regressor.
 
         Parameters
@@ -73,16 +74,23 @@ class TransformerRegressor(RegressorMixin, BaseEncoderEstimator):
             Training input of any type listed under ``input_type``.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Numeric targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each sample in the training loss (and in
+            the validation loss of early stopping): each batch's loss is
+            ``sum(w_i * loss_i) / sum(w_i)``, and the targets are
+            standardised with the weighted mean and deviation. A weight of 0
+            removes a sample's influence, an integer weight counts it about
+            as that many copies would. None: every sample weighs 1.
 
         Returns
         -------
         self : TransformerRegressor
             The fitted regressor.
         """
-        return self._fit_guarded(self._fit, X, y)
+        return self._fit_guarded(partial(self._fit, sample_weight=sample_weight), X, y)
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y):
+    def partial_fit(self, X, y, sample_weight=None):
         """Train for one more epoch, or start with one epoch when unfitted.
 
         Parameters
@@ -91,15 +99,18 @@ class TransformerRegressor(RegressorMixin, BaseEncoderEstimator):
             Training input, of the type seen at the first fit.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Numeric targets, with as many outputs as at the first fit.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each sample in this call's loss (see :meth:`fit`).
 
         Returns
         -------
         self : TransformerRegressor
             The updated regressor.
         """
-        return self._partial_fit_guarded(partial(self._fit, partial=True), X, y)
+        step = partial(self._fit, partial=True, sample_weight=sample_weight)
+        return self._partial_fit_guarded(step, X, y)
 
-    def _fit(self, X, y, *, partial=False, deadline=None):
+    def _fit(self, X, y, *, partial=False, sample_weight=None, deadline=None):
         self._require_y(y)
         y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
         if y.ndim > 2:
@@ -107,6 +118,7 @@ class TransformerRegressor(RegressorMixin, BaseEncoderEstimator):
         resuming = self._resuming(partial)
         X_model = self._prepare_X(X, reset=not resuming)
         check_consistent_length(X_model, y)
+        weights = check_sample_weight(sample_weight, X_model)
         y_2d = y.reshape(len(y), -1)
         if resuming and y_2d.shape[1] != len(self._y_mean):
             raise ValueError(
@@ -117,8 +129,9 @@ class TransformerRegressor(RegressorMixin, BaseEncoderEstimator):
             # Standardised targets train well whatever their scale; the
             # statistics of the first fit stay fixed when training continues.
             self._y_ndim = y.ndim
-            self._y_mean, self._y_scale = mean_and_scale(y_2d)
+            self._y_mean, self._y_scale = mean_and_scale(y_2d, weights)
         y_scaled = ((y_2d - self._y_mean) / self._y_scale).astype(np.float32)
+        y_scaled = with_sample_weight(y_scaled, weights)
         epochs = 1 if partial else self.max_epochs
         if resuming:
             return self._continue_training(X_model, y_scaled, epochs=epochs, deadline=deadline)

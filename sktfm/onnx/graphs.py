@@ -29,9 +29,10 @@ class EncoderGraph(nn.Module):
     module : nn.Module
         The fitted module: a backbone (``output="embedding"``) or a
         :class:`~sktfm.nn.TaskModel`.
-    output : {"embedding", "proba", "regression"}
+    output : {"embedding", "proba", "label_proba", "regression"}
         What the graph returns: the pooled embedding (B, C); the logits and the
-        softmax probabilities (B, n_classes); the targets in their own units
+        softmax probabilities (B, n_classes); the logits and each label's
+        sigmoid probability (B, n_labels); the targets in their own units
         (B, n_outputs).
     feature_mean, feature_scale : array-like of shape (F,), optional
         Standardisation of numeric input, applied first.
@@ -68,6 +69,8 @@ class EncoderGraph(nn.Module):
         out = self.module(x)  # (B, n_outputs)
         if self.output == "proba":
             return out, out.softmax(dim=-1)  # logits, probabilities
+        if self.output == "label_proba":
+            return out, out.sigmoid()  # logits, each label's probability
         return out * self.target_scale + self.target_mean
 
 

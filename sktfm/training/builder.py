@@ -5,8 +5,11 @@
 estimator trained and one that it restored from a folder are built alike.
 """
 
+import math
+
 import torch
 from skorch.helper import predefined_split
+from torch import nn
 
 from .. import _pretrained
 from ..data import SequenceDataset, collate, collate_pairs, training_loader
@@ -24,11 +27,20 @@ from .losses import criterion_for
 from .nets import TransformerNet
 from .runtime import resolve_precision
 
-__all__ = ["OBJECTIVES", "make_ensemble", "make_module", "make_net", "restore_module"]
+__all__ = [
+    "OBJECTIVES",
+    "TASK_OBJECTIVES",
+    "LabelEnsemble",
+    "make_ensemble",
+    "make_module",
+    "make_net",
+    "restore_module",
+]
 
 #: What a module can be trained for; "backbone" is a fitted encoder's module.
 OBJECTIVES = (
     "classification",
+    "multilabel",
     "regression",
     "masked_tokens",
     "masked_features",
@@ -37,12 +49,39 @@ OBJECTIVES = (
 )
 
 
+#: The objectives of a task head (:class:`~sktfm.nn.TaskModel`), which ensembles serve.
+TASK_OBJECTIVES = ("classification", "multilabel", "regression")
+
+
+class LabelEnsemble(DeepEnsemble):
+    """A :class:`~sktfm.nn.DeepEnsemble` of multilabel models.
+
+    Evaluation returns the logits of the mean of the members' label
+    probabilities, ``logit(mean_k sigmoid(logits_k))`` (B, L), computed in
+    log space: their sigmoid is the mean probability of each label.
+    """
+
+    def __init__(self, members):
+        super().__init__(members, combine="mean")
+
+    def combined(self, outputs):
+        n_members = math.log(len(outputs))
+        log_yes = torch.logsumexp(nn.functional.logsigmoid(outputs), dim=0) - n_members
+        log_no = torch.logsumexp(nn.functional.logsigmoid(-outputs), dim=0) - n_members
+        return log_yes - log_no  # (B, L)
+
+    def extra_repr(self):
+        return f"n_members={len(self)}, combine='label probabilities'"
+
+
 def make_ensemble(objective, members):
     """The :class:`~sktfm.nn.DeepEnsemble` of ``members`` for ``objective``.
 
-    Classification averages the members' probabilities, regression their
-    outputs.
+    Classification averages the members' probabilities (multilabel: each
+    label's), regression their outputs.
     """
+    if objective == "multilabel":
+        return LabelEnsemble(members)
     combine = "probabilities" if objective == "classification" else "mean"
     return DeepEnsemble(members, combine=combine)
 
@@ -72,7 +111,7 @@ def make_module(
         What the head needs: outputs of a task head, the vocabulary and
         special ids of a masked-token head.
     n_members : int, default=1
-        Classification and regression: more than 1 builds a
+        A task head's objectives: more than 1 builds a
         :class:`~sktfm.nn.DeepEnsemble` of that many independently
         initialised models.
     pretrained : str or path-like, optional
@@ -85,7 +124,7 @@ def make_module(
     """
     if objective == "translation":
         return Seq2Seq(**module_kwargs)
-    if objective in ("classification", "regression") and n_members > 1:
+    if objective in TASK_OBJECTIVES and n_members > 1:
         members = [
             make_module(
                 objective,
@@ -109,7 +148,7 @@ def make_module(
             backbone.embedding.initialize_from(vectors, rows)
     if objective == "backbone":
         return backbone
-    if objective in ("classification", "regression"):
+    if objective in TASK_OBJECTIVES:
         return TaskModel(backbone, n_outputs)
     if objective == "masked_tokens":
         return MaskedTokenModel(

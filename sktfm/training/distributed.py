@@ -37,6 +37,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DistributedSampler
 
 from .._allocator import tune_glibc_allocator
+from .losses import batch_weight, is_sample_mean, split_weights
 from .nets import TransformerNet
 from .runtime import seeded
 
@@ -125,6 +126,26 @@ class DataParallelNet(TransformerNet):
         dist.all_reduce(loss)
         step["loss"] = loss / dist.get_world_size()
         return step
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        loss = super().get_loss(y_pred, y_true, X=X, training=training)
+        if training and self._replicated() and self._weighted(y_true):
+            # DDP averages the ranks' gradients, which is the whole batch's
+            # only for plain means over equal shards: a weighted mean of a
+            # shard counts as its share of the batch's total weight.
+            local = batch_weight(self.criterion_, torch.as_tensor(y_true)).float()
+            total = local.detach().clone()
+            dist.all_reduce(total)
+            share = local * dist.get_world_size() / total.clamp_min(torch.finfo(total.dtype).tiny)
+            loss = loss * share.to(loss.device)
+        return loss
+
+    def _weighted(self, y_true):
+        """Whether the loss of ``y_true`` is a weighted mean (the same on every rank)."""
+        if y_true is None or not is_sample_mean(self.criterion_):
+            return False
+        weighted = split_weights(torch.as_tensor(y_true))[1] is not None
+        return weighted or getattr(self.criterion_, "weight", None) is not None
 
     def _micro_batches(self, Xi, yi):
         # Gradients are all-reduced after every backward: one per batch.

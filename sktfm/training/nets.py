@@ -9,7 +9,7 @@ from skorch.utils import to_tensor
 
 from ..nn import DeepEnsemble
 from .callbacks import StopTraining
-from .losses import is_sample_mean
+from .losses import batch_weight, is_sample_mean
 
 __all__ = ["TransformerNet"]
 
@@ -42,7 +42,7 @@ class TransformerNet(NeuralNet):
     - forward passes run under ``torch.autocast`` when ``precision`` asks for
       bfloat16, and outputs are returned as float32;
     - a CPU batch of long sequences trains as micro-batches (one optimizer
-      step for the whole batch) when the loss is a mean over samples.
+      step for the whole batch) when the loss is a (weighted) mean over samples.
 
     The loss comes from the criterion of the objective
     (:mod:`sktfm.training.losses`), so one net class trains every model;
@@ -171,7 +171,8 @@ class TransformerNet(NeuralNet):
 
         Gradients of a mean add up over parts of the batch, so a batch of
         long sequences is run as micro-batches of about ``_MICRO_BATCH_TOKENS``
-        tokens, each loss weighted by its share of the samples, with one
+        tokens, each loss weighted by its share of the samples (of their
+        weight, under ``sample_weight`` or ``class_weight``), with one
         optimizer step for the whole batch as before. The activations autograd
         keeps then stay a few MiB, recycled by ``malloc`` instead of mapped
         afresh from the kernel and faulted in at every step: measured 1.1x
@@ -184,11 +185,12 @@ class TransformerNet(NeuralNet):
             step = super().train_step_single(batch, **fit_params)
             return {**step, "y_pred": self._prediction(step["y_pred"])}
         self._set_training(True)
-        n_samples = len(yi)
+        # Each part's share of the batch's weight (its samples' share without weights).
+        total = batch_weight(self.criterion_, yi).clamp_min(torch.finfo(torch.float32).tiny)
         loss_sum, predictions = 0.0, []
         for X_part, y_part in parts:
             y_pred = self.infer(X_part, **fit_params)
-            share = len(y_part) / n_samples
+            share = (batch_weight(self.criterion_, y_part) / total).float()
             loss = self.get_loss(y_pred, y_part, X=X_part, training=True) * share
             loss.backward()
             loss_sum = loss_sum + loss.detach()

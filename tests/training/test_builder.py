@@ -17,6 +17,7 @@ from sktfm.nn import (
 )
 from sktfm.text.special_tokens import MASK_ID, N_SPECIAL
 from sktfm.training import OBJECTIVES, TransformerNet, make_module, make_net
+from sktfm.training.builder import make_ensemble
 from sktfm.training.distributed import DataParallelNet
 from sktfm.training.losses import ClassificationLoss, TokenCrossEntropy
 from sktfm.training.plan import NetSettings
@@ -41,6 +42,7 @@ HEADS = dict(n_outputs=3, vocab_size=30, mask_id=MASK_ID, n_special=N_SPECIAL)
     "objective, kwargs, expected",
     [
         ("classification", TOKENS, TaskModel),
+        ("multilabel", FEATURES, TaskModel),
         ("regression", FEATURES, TaskModel),
         ("masked_tokens", TOKENS, MaskedTokenModel),
         ("masked_features", FEATURES, MaskedFeatureModel),
@@ -65,6 +67,7 @@ def test_make_module_builds_the_model_of_each_objective(objective, kwargs, expec
 def test_every_objective_is_built_and_others_are_refused():
     assert set(OBJECTIVES) == {
         "classification",
+        "multilabel",
         "regression",
         "masked_tokens",
         "masked_features",
@@ -224,3 +227,14 @@ def test_a_built_net_trains_its_module(params):
     net.fit(SequenceDataset(X, y), y=None)
     assert net.module_ is module and len(net.history) == 2
     assert np.isfinite(net.history[:, "train_loss"]).all()
+
+
+def test_a_multilabel_ensemble_averages_each_labels_probability():
+    torch.manual_seed(0)
+    members = [make_module("multilabel", FEATURES, n_outputs=3) for _ in range(2)]
+    ensemble = make_module("multilabel", FEATURES, n_outputs=3, n_members=2)
+    ensemble.load_state_dict(make_ensemble("multilabel", members).state_dict())
+    x = torch.randn(5, 4)
+    assert ensemble.train()(x).shape == (2, 5, 3)  # each member's logits
+    mean = (members[0].eval()(x).sigmoid() + members[1].eval()(x).sigmoid()) / 2
+    torch.testing.assert_close(ensemble.eval()(x).sigmoid(), mean)

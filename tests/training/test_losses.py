@@ -1,5 +1,6 @@
 """sktfm.training.losses: one criterion per objective."""
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -10,10 +11,13 @@ from sktfm.training.builder import OBJECTIVES
 from sktfm.training.losses import (
     ClassificationLoss,
     MaskedModelingLoss,
+    MultilabelLoss,
     RegressionLoss,
     TokenCrossEntropy,
+    batch_weight,
     criterion_for,
     is_sample_mean,
+    weighted_targets,
 )
 
 B, T, V = 3, 6, 11
@@ -98,6 +102,7 @@ def test_masked_modeling_loss_is_cross_entropy_or_squared_error():
 
 EXPECTED_CRITERIA = {
     "classification": (ClassificationLoss, {"label_smoothing": 0.2}),
+    "multilabel": (MultilabelLoss, {}),
     "regression": (RegressionLoss, {}),
     "masked_tokens": (MaskedModelingLoss, {"kind": "tokens"}),
     "masked_features": (MaskedModelingLoss, {"kind": "features"}),
@@ -119,8 +124,8 @@ def test_criterion_for_refuses_other_objectives(objective):
         criterion_for(objective)
 
 
-def test_is_sample_mean_only_for_classification_and_regression():
-    sample_means = {ClassificationLoss(), RegressionLoss()}
+def test_is_sample_mean_only_for_the_task_heads():
+    sample_means = {ClassificationLoss(), RegressionLoss(), MultilabelLoss()}
     others = {
         TokenCrossEntropy(),
         MaskedModelingLoss("tokens"),
@@ -133,11 +138,18 @@ def test_is_sample_mean_only_for_classification_and_regression():
     for objective in EXPECTED_CRITERIA:
         criterion, kwargs = criterion_for(objective)
         assert is_sample_mean(criterion(**kwargs)) is (
-            objective in ("classification", "regression")
+            objective in ("classification", "multilabel", "regression")
         )
 
 
-def test_class_weights_make_a_weighted_mean_that_is_never_split():
+def _split_sum(loss, prediction, target, size):
+    """The loss as micro-batches add it up: each part's times its share of the weight."""
+    total = batch_weight(loss, target)
+    parts = zip(prediction.split(size), target.split(size))
+    return sum(loss(p, t) * (batch_weight(loss, t) / total).float() for p, t in parts)
+
+
+def test_class_weights_make_a_weighted_mean_that_splits_by_weight():
     criterion, kwargs = criterion_for("classification", class_weight=(1.0, 3.0))
     loss = criterion(**kwargs)
     logits = torch.randn(6, 2, generator=torch.Generator().manual_seed(0))
@@ -145,6 +157,65 @@ def test_class_weights_make_a_weighted_mean_that_is_never_split():
     each = nn.functional.cross_entropy(logits, labels, reduction="none")
     weights = torch.tensor([1.0, 3.0])[labels]
     torch.testing.assert_close(loss(logits, labels), (weights * each).sum() / weights.sum())
-    # Halves of a batch, averaged by their share of the samples, would not
-    # give this loss: a weighted batch is never cut into micro-batches.
-    assert not is_sample_mean(loss)
+    # Halves of a batch, each scaled by its share of the weights (not of the
+    # samples), add up to the batch's loss: micro-batches may split it.
+    assert is_sample_mean(loss)
+    torch.testing.assert_close(_split_sum(loss, logits, labels, 4), loss(logits, labels))
+
+
+def _weighted(target, weights):
+    return torch.as_tensor(weighted_targets(target.numpy(), weights))
+
+
+SAMPLE_WEIGHTS = [0.0, 2.0, 1.0, 0.5, 3.0, 1.0]
+
+
+@pytest.mark.parametrize("class_weight", [None, (1.0, 4.0, 0.5)])
+def test_sample_weights_multiply_class_weights_as_logistic_regression(class_weight):
+    criterion, kwargs = criterion_for(
+        "classification", label_smoothing=0.1, class_weight=class_weight
+    )
+    loss = criterion(**kwargs)
+    logits = torch.randn(6, 3, generator=torch.Generator().manual_seed(0))
+    labels = torch.tensor([0, 1, 2, 2, 0, 1])
+    w = torch.tensor(SAMPLE_WEIGHTS)
+    cw = torch.ones(3) if class_weight is None else torch.tensor(class_weight)
+    each = F.cross_entropy(
+        logits, labels, weight=cw, reduction="none", label_smoothing=0.1
+    )  # class weights in
+    expected = (w * each).sum() / (w * cw[labels]).sum()
+    target = _weighted(labels, SAMPLE_WEIGHTS)
+    torch.testing.assert_close(loss(logits, target), expected)
+    torch.testing.assert_close(_split_sum(loss, logits, target, 4), expected)
+    # Weights of one are no weights.
+    ones = _weighted(labels, np.ones(6))
+    torch.testing.assert_close(loss(logits, ones), loss(logits, labels))
+
+
+@pytest.mark.parametrize("loss", [RegressionLoss(), MultilabelLoss()], ids=type)
+def test_regression_and_multilabel_losses_weigh_samples(loss):
+    generator = torch.Generator().manual_seed(0)
+    prediction = torch.randn(6, 3, generator=generator)
+    target = (torch.rand(6, 3, generator=generator) > 0.5).float()
+    w = torch.tensor(SAMPLE_WEIGHTS)
+    each = (
+        (prediction - target) ** 2
+        if isinstance(loss, RegressionLoss)
+        else F.binary_cross_entropy_with_logits(prediction, target, reduction="none")
+    ).mean(dim=1)
+    weighted = _weighted(target, SAMPLE_WEIGHTS)
+    torch.testing.assert_close(loss(prediction, weighted), (w * each).sum() / w.sum())
+    torch.testing.assert_close(
+        _split_sum(loss, prediction, weighted, 4), loss(prediction, weighted)
+    )
+    torch.testing.assert_close(
+        loss(prediction, _weighted(target, np.ones(6))), loss(prediction, target)
+    )
+
+
+def test_a_batch_of_zero_weights_has_a_zero_loss_not_nan():
+    loss = ClassificationLoss()
+    logits = torch.randn(3, 2, requires_grad=True)
+    value = loss(logits, _weighted(torch.tensor([0, 1, 1]), np.zeros(3)))
+    value.backward()
+    assert value.item() == 0.0 and torch.equal(logits.grad, torch.zeros(3, 2))

@@ -9,7 +9,12 @@ from torch import nn
 
 from sktfm.data import SequenceDataset, collate
 from sktfm.training import nets
-from sktfm.training.losses import ClassificationLoss, MaskedModelingLoss, TokenCrossEntropy
+from sktfm.training.losses import (
+    ClassificationLoss,
+    MaskedModelingLoss,
+    TokenCrossEntropy,
+    weighted_targets,
+)
 from sktfm.training.nets import TransformerNet
 
 
@@ -102,9 +107,15 @@ def test_no_micro_batches_when_the_batch_fits_or_cannot_be_split(small_micro_bat
     assert net._micro_batches({"x": x}, y) is None
 
 
-def test_a_micro_batched_step_is_the_whole_batch_step(small_micro_batches, monkeypatch):
-    net = _net().initialize()
+@pytest.mark.parametrize("weighting", ["none", "class", "sample", "both"])
+def test_a_micro_batched_step_is_the_whole_batch_step(small_micro_batches, monkeypatch, weighting):
+    class_weight = torch.tensor([1.0, 3.0]) if weighting in ("class", "both") else None
+    net = _net(criterion__weight=class_weight).initialize()
     x, y = _tokens(10)
+    if weighting in ("sample", "both"):
+        # Weighted targets; the last micro-batch weighs nothing at all.
+        weights = [0.5, 2.0, 1.0, 0.0, 3.0, 1.0, 2.0, 1.0, 4.0, 0.0]
+        y = torch.as_tensor(weighted_targets(y.numpy(), weights))
     batch = ({"x": x}, y)
 
     def step():
