@@ -17,7 +17,7 @@ from ._export_folder import _CONFIG_FILE, _MANIFEST_FILE, _short
 #: Folder formats this predictor reads: 1 (no manifest), 2 (manifest required) and 3
 #: (a tabular config's ``table``: a mixed table's columns, or null for a numeric one).
 _FORMATS = (1, 2, 3)
-_TASKS = ("embedding", "classification", "regression", "translation")
+_TASKS = ("embedding", "classification", "multilabel", "regression", "translation")
 _INPUT_TYPES = ("text", "tokens", "tabular", "sequence")
 _REGEX_FLAGS = re.IGNORECASE | re.MULTILINE | re.DOTALL | re.UNICODE | re.VERBOSE | re.ASCII
 _KINDS = ("numeric", "categorical", "text")
@@ -127,7 +127,7 @@ def _check_config(config, where):
             _entry(sequence, key, inner, *_count(1))
         _entry(sequence, "layout", inner, *_one_of("channels_first", "channels_last"))
         _entry(sequence, "instance_scaling", inner, *_BOOL)
-    if task == "classification":
+    if task in ("classification", "multilabel"):
         _entry(config, "classes", where, *_LABELS)
     elif task == "regression":
         _entry(config, "target_ndim", where, *_one_of(1, 2))

@@ -169,6 +169,9 @@ def _trace(graph, example, file, *, input_names, output_names, dynamic_axes, ops
 # ---------------------------------------------------------------- encoders
 def _export_encoder(estimator, folder, opset_version):
     task = _TASKS[type(estimator).__name__]
+    if task == "classification" and estimator._module_spec["objective"] == "multilabel":
+        # Its own task: a predictor that knows only softmax classes refuses it.
+        task = "multilabel"
     input_type = estimator.input_type_
     module = _cpu_copy(estimator.module_)
     graph_kwargs = {}
@@ -179,7 +182,12 @@ def _export_encoder(estimator, folder, opset_version):
         )
     if task == "regression":
         graph_kwargs.update(target_mean=estimator._y_mean, target_scale=estimator._y_scale)
-    output = {"embedding": "embedding", "classification": "proba", "regression": "regression"}
+    output = {
+        "embedding": "embedding",
+        "classification": "proba",
+        "multilabel": "label_proba",
+        "regression": "regression",
+    }
     graph = EncoderGraph(module, output=output[task], **graph_kwargs).eval()
 
     config = {"task": task, "input_type": input_type, "max_len": estimator.max_len}
@@ -207,7 +215,7 @@ def _export_encoder(estimator, folder, opset_version):
         input_name, axes = "series", {0: "batch", 1: "steps"}
         example, sequence = _example_series(estimator)
         config.update(n_features=estimator.n_features_in_, sequence=sequence)
-    if task == "classification":
+    if task in ("classification", "multilabel"):
         output_names = ["logits", "probabilities"]
         config["classes"] = _json_labels(estimator.classes_)
     elif task == "regression":

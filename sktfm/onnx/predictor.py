@@ -80,7 +80,8 @@ class OnnxPredictor:
     path : pathlib.Path
         The folder.
     classes_ : ndarray of shape (n_classes,)
-        The class labels (classifier only).
+        The class labels (classifier only; ``np.arange(n_labels)`` for a
+        multilabel one).
 
     Raises
     ------
@@ -155,7 +156,7 @@ class OnnxPredictor:
             self._target = _TextEncoder(folder, config["target_tokenizer"], config)
             self._protection = _Protection.from_config(config.get("protection"))
         else:
-            n_outputs = 2 if self.task == "classification" else 1
+            n_outputs = 2 if self.task in ("classification", "multilabel") else 1
             self._session = session(config["file"], [config["input_name"]], n_outputs)
             if config["input_type"] in ("text", "tokens"):
                 self._text = _TextEncoder(folder, config["tokenizer"], config)
@@ -166,7 +167,7 @@ class OnnxPredictor:
                 if any(table["text_widths"]):
                     text = _TextEncoder(folder, config["tokenizer"], config)
                 self._table = _Table(table, text)
-        if self.task == "classification":
+        if self.task in ("classification", "multilabel"):
             self.classes_ = np.asarray(config["classes"])
 
     # ------------------------------------------------------------- public
@@ -176,14 +177,20 @@ class OnnxPredictor:
         return self._run(X)
 
     def predict_proba(self, X):
-        """Class probabilities (n_samples, n_classes), columns as ``classes_``."""
-        self._expect("classification", "predict_proba")
+        """Class probabilities (n_samples, n_classes), columns as ``classes_``;
+        a multilabel export's each label's probability (n_samples, n_labels)."""
+        if self.task != "multilabel":
+            self._expect("classification", "predict_proba")
         return self._run(X, output=1).astype(np.float64)
 
     def predict(self, X):
         """Labels, targets or translations, as the estimator's ``predict``."""
         if self.task == "classification":
             return self.classes_[np.argmax(self._run(X, output=0), axis=1)]
+        if self.task == "multilabel":
+            # As the estimator: the float64 sigmoid of the logits, over 0.5.
+            logits = self._run(X, output=0).astype(np.float64)
+            return (np.exp(-np.logaddexp(0.0, -logits)) > 0.5).astype(np.int64)
         if self.task == "regression":
             y = self._run(X).astype(np.float64)
             return y.ravel() if self.config["target_ndim"] == 1 else y
