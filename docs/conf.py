@@ -194,6 +194,7 @@ TOP_LEVEL_SECTIONS = {
         "TransformerEncoder",
         "TransformerClassifier",
         "TransformerRegressor",
+        "TransformerImputer",
         "Seq2SeqTranslator",
     ],
     "Text": ["TextCleaner", "Tokenizer"],
