@@ -19,6 +19,7 @@ from ..data import INPUT_TYPES, infer_input_type, resolve_input_type, text_colum
 from ..series import as_padded_series, auto_patch_size, instance_normalize, max_steps
 from ..text import MASK_ID, N_SPECIAL, PretrainedTokenizer, Tokenizer
 from ..training import inference
+from ..training.builder import TASK_OBJECTIVES
 from ..training.plan import plan_regularisation
 from ._members import fit_members
 from ._parameters import ARCHITECTURE, ENCODER_INPUT, TEXT, TRAINING, with_attention_dropout
@@ -286,12 +287,10 @@ class BaseEncoderEstimator(TableInput, BaseTrainedEstimator, register=False):
             sizes["patch_stride"] = self.patch_stride
         if kind == "features":
             sizes["missing"] = True  # NaN cells: each column's missing token
-            layout = self._table_layout
             periodic = self._periodic_columns(X_model)
             if any(periodic):
                 sizes["periodic_columns"] = periodic
-            if self.numeric_embedding != "linear":
-                sizes["numeric_embedding"] = self.numeric_embedding
+            layout = self._table_layout
             if layout is not None:
                 sizes["n_features"] = len(layout.kinds)
                 sizes["cardinalities"] = layout.cardinalities
@@ -321,7 +320,9 @@ class BaseEncoderEstimator(TableInput, BaseTrainedEstimator, register=False):
         """Plan this fit, then split, build, seed and train the module for ``objective``.
 
         ``class_weight``: the classifier's weight of each class (see
-        :func:`~sktfm.training.plan.plan_fit`).
+        :func:`~sktfm.training.plan.plan_fit`). Sample weights travel inside
+        ``y`` (:func:`~sktfm.training.losses.weighted_targets`), so the
+        validation split, ensemble members and data-parallel ranks keep them.
         """
         rng = check_random_state(self.random_state)
         seed = self._seed(rng)
@@ -351,7 +352,7 @@ class BaseEncoderEstimator(TableInput, BaseTrainedEstimator, register=False):
             )
         module_kwargs = self._backbone_kwargs(X_model, regularisation, pretrained_config)
         n_members = regularisation.ensemble_size or 1
-        if n_members > 1 and objective in ("classification", "regression"):
+        if n_members > 1 and objective in TASK_OBJECTIVES:
             return fit_members(
                 self,
                 X_model,
