@@ -335,6 +335,7 @@ class BaseEncoderEstimator(TableInput, BaseTrainedEstimator, register=False):
             n_samples=len(X_model),
             checkpoint_dropout=None if pretrained_config is None else pretrained_config["dropout"],
             ensemble="ensemble_size" in self._parameters,
+            table_text=self.input_type_ == "tabular" and "text" in self.feature_types_,
         )
         plan = self._plan(
             n_train=len(train[0]),
