@@ -47,7 +47,11 @@ FEATURE_TYPES = ("numeric", "categorical", "text")
 #: this many words on average ...
 TEXT_MIN_WORDS = 3.0
 #: ... and at least this share of its values are distinct; otherwise its
-#: values are categories (a city, a grade, a short product code).
+#: values are categories (a city, a grade, a short product code). Measured on
+#: the string columns of the 13 real tables of benchmarks/real_tables.py:
+#: package descriptions (6.4-6.8 words, 98-99% distinct) are text; education
+#: levels (3.1 words, 0% distinct), maintainers' names (3.8-3.9 words, 18-23%)
+#: and web hosts (1 word, 31-39%) are categories, as a user would read them.
 TEXT_MIN_DISTINCT = 0.3
 
 
