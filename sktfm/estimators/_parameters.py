@@ -20,11 +20,8 @@ from ..text import N_SPECIAL, TOKENIZER_KINDS, Tokenizer
 from ..training import PRECISIONS
 from ..training.budget import EMBEDDING_INITS
 from ._signature import Parameter
+from ._signature import options as _options
 from ._table_parameters import TABLES
-
-
-def _options(values):
-    return "{" + ", ".join(f'"{value}"' for value in values) + "}"
 
 
 def _positive(minimum=1):

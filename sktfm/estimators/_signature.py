@@ -25,6 +25,11 @@ class Parameter(NamedTuple):
     applies_to: tuple = ()
 
 
+def options(values):
+    """The numpydoc type of a parameter that takes one of ``values``: ``{"a", "b"}``."""
+    return "{" + ", ".join(f'"{value}"' for value in values) + "}"
+
+
 def is_default(value, default):
     """Whether a parameter's ``value`` is its ``default`` (same type, equal)."""
     if value is default:

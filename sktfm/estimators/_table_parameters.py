@@ -7,11 +7,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..nn.table_embedding import NUMERIC_EMBEDDINGS
 from ._signature import Parameter
-
-
-def _options(values):
-    return "{" + ", ".join(f'"{value}"' for value in values) + "}"
-
+from ._signature import options as _options
 
 #: The input types that read the table parameters.
 TABLE_INPUT = ("tabular",)
