@@ -71,7 +71,7 @@ def test_a_saved_model_holds_its_plan_and_loads_from_it(tmp_path, tiny_head, top
     model.save(tmp_path / "model")
     config = json.loads((tmp_path / "model" / "config.json").read_text())
     fitted = json.loads((tmp_path / "model" / "fitted.json").read_text())
-    assert config["format"] == 3
+    assert config["format"] == sktfm.io.SKTFM_FORMAT
     assert fitted["_fit_plan"]["class"] == "FitPlan"
     loaded = sktfm.load(tmp_path / "model")
     assert loaded._fit_plan == model._fit_plan

@@ -96,12 +96,23 @@ class FeatureTokenizer(nn.Module):
             raise ValueError(f"periodic_columns must hold booleans, got {periodic_columns}.")
         self.n_features = n_features
         self.missing = missing
-        self.value_weight = nn.Parameter(torch.empty(n_features, d_model))
+        self.cardinalities = _per_column(cardinalities, n_features, "cardinalities")
+        self.text_widths = _per_column(text_widths, n_features, "text_widths")
+        # The linear value weights, drawn first as always, where some column
+        # is numeric and not periodic (no weight that nothing reads).
+        linear = any(
+            not (periodic or size or width)
+            for periodic, size, width in zip(
+                self.periodic_columns, self.cardinalities, self.text_widths
+            )
+        )
+        self.value_weight = nn.Parameter(torch.empty(n_features, d_model)) if linear else None
         self.feature_embedding = nn.Embedding(n_features, d_model)
         self.cls = nn.Parameter(torch.empty(d_model))
         self.mask_embedding = nn.Parameter(torch.empty(d_model))
         for p in (self.value_weight, self.feature_embedding.weight, self.cls, self.mask_embedding):
-            _init_rsqrt_uniform_(p, d_model)
+            if p is not None:
+                _init_rsqrt_uniform_(p, d_model)
         # Mixed-table weights are drawn from a generator of their own (seeded
         # from torch's), so the draws of every other weight, and so fits of
         # numeric tables, are what they were before these tokens existed.
@@ -120,8 +131,6 @@ class FeatureTokenizer(nn.Module):
             self.periodic_bias = nn.Parameter(torch.empty(n_features, d_model))
             _init_rsqrt_uniform_(self.periodic_weight, 2 * k, generator)
             _init_rsqrt_uniform_(self.periodic_bias, 2 * k, generator)
-        self.cardinalities = _per_column(cardinalities, n_features, "cardinalities")
-        self.text_widths = _per_column(text_widths, n_features, "text_widths")
         self.n_inputs = n_features + sum(self.text_widths)
         self.padding_idx = padding_idx
         if any(self.cardinalities):
@@ -204,7 +213,9 @@ class FeatureTokenizer(nn.Module):
 
     def _values(self, x: Tensor) -> Tensor:
         """The value part (B, F, C) of each numeric cell's token."""
-        linear = x[..., None] * self.value_weight
+        if self.value_weight is None and not any(self.periodic_columns):
+            return x.new_zeros(*x.shape, self.feature_embedding.embedding_dim)  # no numbers
+        linear = None if self.value_weight is None else x[..., None] * self.value_weight
         if not any(self.periodic_columns):
             return linear
         # Periodic features of learned frequencies, then a per-column
@@ -215,6 +226,8 @@ class FeatureTokenizer(nn.Module):
         plr = torch.relu(
             torch.einsum("bfk,fkc->bfc", periodic, self.periodic_weight) + self.periodic_bias
         )
+        if linear is None:
+            return plr
         return torch.where(self.periodic[:, None], plr, linear)  # (B, F, C)
 
 

@@ -69,7 +69,7 @@ def test_fills_every_gap_keeps_observed_cells_and_dtypes():
 def test_learns_a_column_from_the_rest_of_its_row():
     """``level`` is set by ``city``: filled from it, far better than the column mean."""
     frame, complete, hide = _mixed_table(n=600)
-    imputer = TransformerImputer(**{**SMALL, "max_epochs": 40})
+    imputer = TransformerImputer(**{**SMALL, "max_epochs": 80})
     filled = _quiet(imputer.fit_transform, frame)
     rows = hide[:, 2] & ~hide[:, 1]  # level missing, city seen
     error = np.abs(filled["level"][rows] - complete["level"][rows]).mean()
