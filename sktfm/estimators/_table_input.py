@@ -48,11 +48,11 @@ class TableInput:
     def _prepare_tabular(self, X, *, reset):
         if reset:
             self._table_layout = None
-            mixed = self._mixed_table(X)
-        else:
-            mixed = self._table_layout is not None
-        if mixed:
-            return self._prepare_mixed_table(X, reset=reset)
+            typed = self._typed_columns(X)
+            if typed is not None:
+                return self._prepare_mixed_table(X, reset=True, typed=typed)
+        elif self._table_layout is not None:
+            return self._prepare_mixed_table(X, reset=False)
         # NaN is a missing cell, read as its column's missing token; inf is
         # an error, as in any scikit-learn estimator.
         X = validate_data(
@@ -70,8 +70,9 @@ class TableInput:
             self._feature_mean, self._feature_scale = mean_and_scale(X)
         return self._standardized(X)
 
-    def _mixed_table(self, X):
-        """Whether ``X`` has (or is told to have) categorical or text columns."""
+    def _typed_columns(self, X):
+        """``(columns, kinds)`` of ``X`` when it has (or is told to have) categorical
+        or text columns, None for a numeric table (read as a numeric array)."""
         named = any(
             not isinstance(spec, str) and spec is not None
             for spec in (self.categorical_features, self.text_features)
@@ -79,13 +80,14 @@ class TableInput:
         if not named:
             if hasattr(X, "dtypes"):
                 if all(tables.is_numeric_dtype(d) for d in X.dtypes):
-                    return False  # a numeric DataFrame: read as a numeric array
+                    return None  # a numeric DataFrame: read as a numeric array
             elif not hasattr(X, "__array__") and not isinstance(X, (list, tuple)):
-                return False  # let validation name what X is
+                return None  # let validation name what X is
             elif _numbers(X):
-                return False
+                return None
         columns, declared = tables.table_columns(X)
-        return set(self._resolve_feature_types(X, columns, declared)) != {"numeric"}
+        kinds = self._resolve_feature_types(X, columns, declared)
+        return None if set(kinds) == {"numeric"} else (columns, kinds)
 
     def _resolve_feature_types(self, X, columns, declared):
         names = getattr(X, "columns", None)
@@ -97,12 +99,15 @@ class TableInput:
             names=None if names is None else [str(name) for name in names],
         )
 
-    def _prepare_mixed_table(self, X, *, reset):
-        """A table with categorical or text columns as model input (see :mod:`sktfm.tables`)."""
+    def _prepare_mixed_table(self, X, *, reset, typed=None):
+        """A table with categorical or text columns as model input (see :mod:`sktfm.tables`).
+
+        ``typed``: at fit, the ``(columns, kinds)`` of :meth:`_typed_columns`.
+        """
         validate_data(self, X, skip_check_array=True, reset=reset)
-        columns, declared = tables.table_columns(X)
+        ids = None
         if reset:
-            kinds = self._resolve_feature_types(X, columns, declared)
+            columns, kinds = typed
             text_columns = [j for j, kind in enumerate(kinds) if kind == "text"]
             lengths = {}
             if text_columns:
@@ -119,14 +124,14 @@ class TableInput:
             categorical = np.asarray([kind != "numeric" for kind in kinds])
             self._feature_mean = np.where(categorical, 0.0, mean)
             self._feature_scale = np.where(categorical, 1.0, scale)
+        else:
+            columns, _ = tables.table_columns(X)
         layout = self._table_layout
-        text_columns = [j for j, kind in enumerate(layout.kinds) if kind == "text"]
+        if ids is None:  # at fit, the text columns were tokenized once, above
+            text_columns = [j for j, kind in enumerate(layout.kinds) if kind == "text"]
+            ids = self._text_ids(columns, text_columns)
         Z = tables.encode_table(
-            columns,
-            layout,
-            mean=self._feature_mean,
-            scale=self._feature_scale,
-            text_ids=self._text_ids(columns, text_columns),
+            columns, layout, mean=self._feature_mean, scale=self._feature_scale, text_ids=ids
         )
         numeric = np.asarray(
             [kind == "numeric" for kind in layout.kinds]
