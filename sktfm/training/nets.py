@@ -16,6 +16,10 @@ __all__ = ["TransformerNet"]
 # Tokens per training micro-batch on the CPU (see TransformerNet.train_step_single).
 _MICRO_BATCH_TOKENS = 4096
 
+# The seed of every validation pass: a self-supervised model hides random cells
+# or tokens of its validation split, the same ones each epoch (see run_single_epoch).
+_VALIDATION_SEED = 0
+
 # Compiled twins of the module's functions: rebuilt on demand, never pickled.
 _COMPILED = ("compiled_module_", "compiled_embed_")
 
@@ -220,6 +224,27 @@ class TransformerNet(NeuralNet):
             ({"x": x_part, **others}, y_part)
             for x_part, y_part in zip(x.split(per_part), yi.split(per_part))
         ]
+
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        """One pass over ``iterator``; a validation pass draws its random numbers afresh
+        from one seed.
+
+        A masked-modelling objective hides random cells or tokens of each
+        validation batch too. Drawn anew each epoch, those draws moved the
+        validation loss of a small table more than an epoch of training did,
+        so early stopping ended fits after a few epochs; with the same draws
+        each epoch, epochs are compared on the same hidden cells. Training
+        draws are left as they were (torch's generator is restored after).
+        """
+        if training or iterator is None:
+            return super().run_single_epoch(iterator, training, prefix, step_fn, **fit_params)
+        device = torch.device(self.device)
+        devices = []
+        if device.type == "cuda":
+            devices = [device.index if device.index is not None else torch.cuda.current_device()]
+        with torch.random.fork_rng(devices=devices, device_type=device.type):
+            torch.manual_seed(_VALIDATION_SEED)
+            return super().run_single_epoch(iterator, training, prefix, step_fn, **fit_params)
 
     def evaluation_step(self, batch, training=False):
         if training:

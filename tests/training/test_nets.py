@@ -176,3 +176,35 @@ def test_evaluation_runs_in_inference_mode_and_returns_float32():
     output = net.evaluation_step(({"x": x}, None))
     assert torch.is_inference(output) and output.dtype == torch.float32
     assert net.predict_proba(_dataset(16, with_y=False)).dtype == np.float32
+
+
+class _RandomlyMasked(nn.Module):
+    """A self-supervised stand-in: hides random positions, returns (prediction, target)."""
+
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.Linear(1, 1)
+
+    def forward(self, x):
+        hide = torch.rand(x.shape) < 0.5
+        values = x[hide].float()[:, None]
+        return self.linear(values).squeeze(-1), values.squeeze(-1) ** 2
+
+
+def test_validation_passes_draw_the_same_masks_each_epoch_and_leave_training_draws_alone():
+    net = _net(_RandomlyMasked, criterion=MaskedModelingLoss, criterion__kind="features")
+    X = torch.randn(40, 6)
+    net.initialize()
+    iterator = net.get_iterator(net.get_dataset(X), training=False)
+    losses = []
+    for _ in range(3):
+        net.history.new_epoch()
+        before = torch.random.get_rng_state()
+        net.run_single_epoch(iterator, False, "valid", net.validation_step)
+        assert torch.equal(torch.random.get_rng_state(), before)  # training draws unchanged
+        losses.append([batch["valid_loss"] for batch in net.history[-1, "batches"]])
+    assert losses[0] == losses[1] == losses[2]
+    # Training passes still draw fresh masks: their losses differ between epochs.
+    torch.manual_seed(0)
+    train = [net.train_step(next(iter(iterator)))["loss"].item() for _ in range(2)]
+    assert train[0] != train[1]
