@@ -51,8 +51,15 @@ benchmarks/history/real_tables.md), full runs only:
     python benchmarks/real_tables.py --tables ames --systems sktfm,hgb --max-rows 2000 --folds 1
     python benchmarks/real_tables.py --parts impute --tables penguins --systems sktfm,simple
 
-``--tables``, ``--systems``, ``--parts``, ``--max-rows`` and ``--quick``
-runs print their tables and are not recorded. ``--threads N`` sets torch's
+Variants of sktfm's defaults, run to choose them (printed, not recorded):
+
+    python benchmarks/real_tables.py --parts predict --systems sktfm --folds 1 \\
+        --sktfm-params '{"attention_dropout": 0}'   # any estimator parameters, as JSON
+    python benchmarks/real_tables.py --parts predict --systems sktfm --folds 1 \\
+        --numeric-scaling quantile                  # numbers by quantiles, not standardized
+
+``--tables``, ``--systems``, ``--parts``, ``--max-rows``, ``--quick`` and
+variant runs print their tables and are not recorded. ``--threads N`` sets torch's
 threads and the BLAS/OpenMP pools (HistGradientBoosting) to N.
 
 How long, on 2 busy CPU cores with ``--threads 1``: the baselines 8 to 11
@@ -62,6 +69,7 @@ of penguins took 30 s to fit and one of debian_tags 200 s).
 """
 
 import argparse
+import json
 import os
 import platform
 import time
@@ -76,7 +84,7 @@ import torch
 from _real_tables_data import MAX_ROWS, TABLES, column_kinds, describe, load_table
 from _results import record_section
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.compose import ColumnTransformer
+from sklearn.compose import ColumnTransformer, make_column_selector, make_column_transformer
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.experimental import enable_iterative_imputer  # noqa: F401
@@ -87,7 +95,7 @@ from sklearn.metrics import accuracy_score, f1_score, roc_auc_score, root_mean_s
 from sklearn.model_selection import GroupKFold, KFold, StratifiedGroupKFold, StratifiedKFold
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import make_pipeline, make_union
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.preprocessing import OneHotEncoder, QuantileTransformer, StandardScaler
 from threadpoolctl import threadpool_limits
 
 import sktfm
@@ -198,11 +206,28 @@ def linear(task, table, text=False):
     return make_pipeline(encoded(table, text), model)
 
 
+#: What a variant run (``--sktfm-params``, ``--numeric-scaling``) changes in
+#: sktfm's rows; empty: the defaults. Set once by ``main``.
+VARIANT = {"params": {}, "numeric_scaling": "standard"}
+
+
 def sktfm_model(task, table):
-    """sktfm's defaults on the raw table."""
-    if task == "regression":
-        return sktfm.TransformerRegressor(random_state=0)
-    return sktfm.TransformerClassifier(random_state=0)
+    """sktfm's defaults on the raw table (or a variant of them: see VARIANT)."""
+    kind = sktfm.TransformerRegressor if task == "regression" else sktfm.TransformerClassifier
+    model = kind(random_state=0, **VARIANT["params"])
+    if VARIANT["numeric_scaling"] == "standard":
+        return model
+    # The alternative to sktfm's own standardization: numeric columns mapped to a
+    # normal distribution by their quantiles at fit (NaN kept), the rest as they are.
+    quantiles = make_column_transformer(
+        (
+            QuantileTransformer(output_distribution="normal", random_state=0),
+            make_column_selector(dtype_include="number"),
+        ),
+        remainder="passthrough",
+        verbose_feature_names_out=False,
+    ).set_output(transform="pandas")
+    return make_pipeline(quantiles, model)
 
 
 def predict_systems(table):
@@ -688,7 +713,22 @@ def main():
     parser.add_argument("--skip-sktfm", action="store_true", help="skip sktfm's rows")
     parser.add_argument("--threads", type=int, help="torch and BLAS/OpenMP threads")
     parser.add_argument("--no-record", action="store_true", help="print, do not record")
+    parser.add_argument(
+        "--sktfm-params",
+        default="{}",
+        metavar="JSON",
+        help="variant: parameters of sktfm's estimators, e.g. '{\"attention_dropout\": 0}'; "
+        "not recorded",
+    )
+    parser.add_argument(
+        "--numeric-scaling",
+        choices=("standard", "quantile"),
+        default="standard",
+        help="variant: 'quantile' maps numeric columns to a normal by their quantiles before "
+        "sktfm (its own standardization then sees them); not recorded",
+    )
     args = parser.parse_args()
+    VARIANT.update(params=json.loads(args.sktfm_params), numeric_scaling=args.numeric_scaling)
     if not 1 <= args.folds <= N_FOLDS:
         raise SystemExit(f"--folds takes 1 to {N_FOLDS}")
     names = _names(args.tables, TABLES, "--tables") if args.tables else list(TABLES)
@@ -709,6 +749,7 @@ def main():
     imputed = run_impute(tables, systems, args.skip_sktfm) if "impute" in parts else []
     lines = section(tables, predicted, imputed, n_folds, time.perf_counter() - start)
     partial = args.quick or args.tables or args.systems or args.max_rows or len(parts) < 2
+    partial = partial or VARIANT["params"] or args.numeric_scaling != "standard"
     if partial or args.no_record:
         print("\n".join(lines))
         print("(--quick / --tables / --systems / --parts / --max-rows / --no-record: not recorded)")
