@@ -25,7 +25,7 @@ from ..nn import (
 from .callbacks import make_callbacks
 from .losses import criterion_for
 from .nets import TransformerNet
-from .runtime import resolve_precision
+from .runtime import fused_adamw_supported, resolve_precision
 
 __all__ = [
     "OBJECTIVES",
@@ -159,6 +159,18 @@ def make_module(
     raise ValueError(f"Unknown {objective=}; expected one of {OBJECTIVES}.")
 
 
+def adamw(params, **kwargs):
+    """:class:`torch.optim.AdamW`, fused into one kernel where the weights' device has it.
+
+    The net's ``optimizer``: the choice is made where the optimizer is built,
+    so a net fitted on one machine and trained on in another gets what that
+    machine has. ``params``: tensors or parameter groups, as AdamW takes them.
+    """
+    params = list(params)
+    first = params[0]["params"][0] if isinstance(params[0], dict) else params[0]
+    return torch.optim.AdamW(params, fused=fused_adamw_supported(first.device.type), **kwargs)
+
+
 #: What a saved module spec may pass to the head (never a path to read from).
 _SAVED_HEAD_ARGUMENTS = frozenset({"n_outputs", "vocab_size", "mask_id", "n_special", "n_members"})
 #: Arguments that count modules (layers, members): at most one per saved tensor.
@@ -287,7 +299,7 @@ def make_net(
         module,
         criterion=criterion,
         **{f"criterion__{key}": value for key, value in criterion_kwargs.items()},
-        optimizer=torch.optim.AdamW,
+        optimizer=adamw,
         optimizer__weight_decay=settings.weight_decay,
         lr=settings.lr,
         max_epochs=max_epochs or settings.max_epochs,

@@ -1,5 +1,6 @@
 """Where and how a net runs: device, precision and random-number seeding."""
 
+import functools
 import multiprocessing
 import sys
 import warnings
@@ -108,6 +109,22 @@ def resolve_precision(precision, device):
             stacklevel=3,
         )
     return precision
+
+
+@functools.cache
+def fused_adamw_supported(device_type):
+    """Whether this torch has AdamW's fused kernel for ``device_type`` ("cpu", "cuda"...).
+
+    The fused kernel updates every weight in one pass instead of a dozen
+    small operations per weight tensor: on the CPU (torch >= 2.4) it took an
+    optimizer step of a d_model-128 model from about 5 ms to about 1.5 ms.
+    """
+    try:
+        weight = torch.zeros(1, device=device_type, requires_grad=True)
+        torch.optim.AdamW([weight], fused=True)
+    except (RuntimeError, AssertionError, ValueError, TypeError):
+        return False
+    return True
 
 
 def cpu_has_native_bf16():
