@@ -10,6 +10,7 @@ from skorch.utils import to_tensor
 from ..nn import DeepEnsemble
 from .callbacks import StopTraining
 from .losses import batch_weight, is_sample_mean
+from .runtime import seeded
 
 __all__ = ["TransformerNet"]
 
@@ -238,12 +239,7 @@ class TransformerNet(NeuralNet):
         """
         if training or iterator is None:
             return super().run_single_epoch(iterator, training, prefix, step_fn, **fit_params)
-        device = torch.device(self.device)
-        devices = []
-        if device.type == "cuda":
-            devices = [device.index if device.index is not None else torch.cuda.current_device()]
-        with torch.random.fork_rng(devices=devices, device_type=device.type):
-            torch.manual_seed(_VALIDATION_SEED)
+        with seeded(_VALIDATION_SEED):
             return super().run_single_epoch(iterator, training, prefix, step_fn, **fit_params)
 
     def evaluation_step(self, batch, training=False):
